@@ -1,0 +1,219 @@
+import {EventEmitter} from 'node:events'
+import type {Etcd3, IKeyValue} from 'etcd3'
+import {ElectionKeys, leaseHex} from './keys.js'
+import type {Session} from './session.js'
+
+export interface Candidate {
+  key: string
+  value: string
+  leaseId: string
+  /** The fencing token: it grows with every new leader. */
+  createRevision: number
+}
+
+export class AbortedError extends Error {}
+
+/**
+ * One election: a prefix under which candidates queue. The leader is the candidate key with the
+ * lowest create revision; a waiting candidate watches only the key just ahead of it.
+ */
+export class Election {
+  readonly keys: ElectionKeys
+
+  constructor(
+    private readonly client: Etcd3,
+    prefix: string,
+    name: string,
+  ) {
+    this.keys = new ElectionKeys(prefix, name)
+  }
+
+  async leader(): Promise<Candidate | undefined> {
+    return (await this.queue(1)).candidates[0]
+  }
+
+  /** Candidates in election order (leader first), and the store revision they were read at. */
+  async queue(limit = 0): Promise<{candidates: Candidate[]; revision: number}> {
+    const response = await this.client.kv.range({
+      key: Buffer.from(this.keys.candidates),
+      range_end: prefixEnd(this.keys.candidates),
+      sort_target: 'Create',
+      sort_order: 'Ascend',
+      limit,
+    })
+    return {candidates: response.kvs.map(toCandidate), revision: Number(response.header.revision)}
+  }
+
+  /** Joins the queue with a key on the session's lease; rejoining with the same lease is harmless. */
+  async enqueue(session: Session, value: string): Promise<Candidacy> {
+    const key = this.keys.candidate(session.leaseId)
+    const response = await this.client.kv.txn({
+      compare: [{key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0}],
+      success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}],
+      failure: [{request_range: {key: Buffer.from(key)}}],
+    })
+    const createRevision = response.succeeded
+      ? Number(response.header.revision)
+      : Number(response.responses[0].response_range.kvs[0].create_revision)
+    return new Candidacy(this.client, this.keys, session, {key, value, leaseId: session.leaseId, createRevision})
+  }
+
+  /** Asks the leader to step down. False when that leader is already gone. */
+  async requestResign(leader: Candidate, requester: string): Promise<boolean> {
+    try {
+      const response = await this.client.kv.txn({
+        compare: [{key: Buffer.from(leader.key), target: 'Create', result: 'Equal', create_revision: leader.createRevision}],
+        // On the leader's own lease, so the request disappears with the leadership it addresses.
+        success: [{request_put: {key: Buffer.from(this.keys.resignRequest(leader.leaseId)), value: Buffer.from(requester), lease: leader.leaseId}}],
+      })
+      return response.succeeded
+    } catch (error) {
+      if (/lease not found|LeaseInvalid/i.test(String(error))) return false
+      throw error
+    }
+  }
+
+  /**
+   * Deletes the leader's key without its consent. An elect successor still waits for the old holder's
+   * running marker (on its lease) to go, so only candidates that are not elect could overlap with it.
+   */
+  async removeLeader(leader: Candidate): Promise<void> {
+    await this.client.kv.txn({
+      compare: [{key: Buffer.from(leader.key), target: 'Create', result: 'Equal', create_revision: leader.createRevision}],
+      success: [{request_delete_range: {key: Buffer.from(leader.key)}}],
+    })
+  }
+
+  waitForDelete(key: string, seenAtRevision: number, signal?: AbortSignal): Promise<void> {
+    return waitForDelete(this.client, key, seenAtRevision, signal)
+  }
+
+  /** Calls `onChange` with the current leader now and after every change in the queue. */
+  async observe(onChange: (leader: Candidate | undefined) => void, signal: AbortSignal): Promise<void> {
+    const {candidates, revision} = await this.queue(1)
+    let current: Candidate | undefined = candidates[0]
+    onChange(current)
+    const watcher = await this.client.watch().prefix(this.keys.candidates).startRevision(String(revision + 1)).create()
+    watcher.on('data', async () => {
+      const leader = await this.leader().catch(() => current)
+      if (leader?.key !== current?.key || leader?.createRevision !== current?.createRevision) {
+        current = leader
+        onChange(leader)
+      }
+    })
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve()
+      signal.addEventListener('abort', () => resolve(), {once: true})
+    })
+    await watcher.cancel().catch(() => undefined)
+  }
+}
+
+/**
+ * A candidate's place in the queue, from enqueue until its session ends. Once it leads, it watches
+ * its own key and its resign-request key: 'lost' (reason) fires when the key is deleted or replaced,
+ * 'resign-requested' (requester) when someone asks it to step down.
+ */
+export class Candidacy extends EventEmitter {
+  private watchers: Array<{cancel(): Promise<void>}> = []
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: ElectionKeys,
+    readonly session: Session,
+    readonly self: Candidate,
+  ) {
+    super()
+  }
+
+  /** The candidate just ahead of this one, if any. */
+  async predecessor(): Promise<{candidate: Candidate; revision: number} | undefined> {
+    const response = await this.client.kv.range({
+      key: Buffer.from(this.keys.candidates),
+      range_end: prefixEnd(this.keys.candidates),
+      max_create_revision: this.self.createRevision - 1,
+      sort_target: 'Create',
+      sort_order: 'Descend',
+      limit: 1,
+    })
+    if (response.kvs.length === 0) return undefined
+    return {candidate: toCandidate(response.kvs[0]), revision: Number(response.header.revision)}
+  }
+
+  async waitUntilLeader(signal?: AbortSignal): Promise<void> {
+    for (let ahead = await this.predecessor(); ahead; ahead = await this.predecessor()) {
+      await waitForDelete(this.client, ahead.candidate.key, ahead.revision, signal)
+    }
+  }
+
+  /** Starts the watches that tell a leader it no longer leads. */
+  async watchLeadership(): Promise<void> {
+    const from = String(this.self.createRevision + 1)
+    const own = await this.client.watch().key(this.self.key).startRevision(from).create()
+    own.on('delete', () => this.emit('lost', 'the leader key was deleted'))
+    own.on('put', (kv: IKeyValue) => {
+      if (kv.lease !== this.self.leaseId) this.emit('lost', 'the leader key was replaced')
+    })
+    const resign = await this.client.watch().key(this.keys.resignRequest(this.self.leaseId)).startRevision(from).create()
+    resign.on('put', (kv: IKeyValue) => this.emit('resign-requested', kv.value.toString()))
+    this.watchers.push(own, resign)
+  }
+
+  /**
+   * Waits until no other holder's command can be running, then marks this leader's as running. The
+   * marker lives on the holder's lease, so it outlasts an external delete of the leader key and goes
+   * only when the old holder released or its lease ran out.
+   */
+  async claimRunning(signal?: AbortSignal): Promise<void> {
+    const key = Buffer.from(this.keys.running)
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.client.kv.txn({
+        compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
+        success: [{request_put: {key, value: Buffer.from(leaseHex(this.self.leaseId)), lease: this.self.leaseId}}],
+        failure: [{request_range: {key}}],
+      })
+      if (response.succeeded) return
+      const holder = response.responses[0].response_range.kvs[0]
+      if (holder?.lease === this.self.leaseId) return
+      await waitForDelete(this.client, this.keys.running, Number(response.header.revision), signal)
+    }
+  }
+
+  async stopWatching(): Promise<void> {
+    const watchers = this.watchers.splice(0)
+    await Promise.all(watchers.map((watcher) => watcher.cancel().catch(() => undefined)))
+  }
+}
+
+async function waitForDelete(client: Etcd3, key: string, seenAtRevision: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'))
+  const watcher = await client.watch().key(key).startRevision(String(seenAtRevision + 1)).create()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      watcher.on('delete', () => resolve())
+      signal?.addEventListener('abort', () => reject(new AbortedError(String(signal.reason ?? 'aborted'))), {once: true})
+    })
+  } finally {
+    await watcher.cancel().catch(() => undefined)
+  }
+}
+
+function toCandidate(kv: IKeyValue): Candidate {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    leaseId: kv.lease,
+    createRevision: Number(kv.create_revision),
+  }
+}
+
+function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix)
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++
+      return end.subarray(0, i + 1)
+    }
+  }
+  return Buffer.from([0])
+}

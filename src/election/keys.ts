@@ -1,0 +1,50 @@
+// The key layout is etcd's Go concurrency.Election layout, so etcdctl elect and elect share queues.
+// Everything else elect stores sits beside the election prefix, behind a ':' that names can't contain,
+// so it never counts as a candidate and can't collide with another election's keys.
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
+
+export function validateName(name: string): void {
+  if (!NAME_PATTERN.test(name)) {
+    throw new Error(
+      `invalid election name "${name}": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one election inside another)`,
+    )
+  }
+}
+
+export class ElectionKeys {
+  constructor(
+    readonly prefix: string,
+    readonly name: string,
+  ) {}
+
+  /** Every candidate of this election, the leader first by create revision. */
+  get candidates(): string {
+    return `${this.prefix}${this.name}/`
+  }
+
+  candidate(leaseId: string): string {
+    return `${this.candidates}${leaseHex(leaseId)}`
+  }
+
+  /** Asks the holder of `leaseId` to step down; the request lives and dies with that lease. */
+  resignRequest(leaseId: string): string {
+    return `${this.prefix}${this.name}:resign/${leaseHex(leaseId)}`
+  }
+
+  /**
+   * Held, on the holder's lease, while a leader's command runs. A new leader starts its command only
+   * once this is gone, which happens only when the old holder's command is dead or its lease ended.
+   */
+  get running(): string {
+    return `${this.prefix}${this.name}:running`
+  }
+
+  onceMarker(slot: string): string {
+    return `${this.prefix}${this.name}:once/${slot}`
+  }
+}
+
+export function leaseHex(leaseId: string): string {
+  return BigInt(leaseId).toString(16)
+}
