@@ -1,0 +1,135 @@
+import {readFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {parseDuration} from './duration.js'
+import {type ConnectionOptions, describeUnavailable} from './etcd/connection.js'
+import {validateName} from './election/keys.js'
+import {ElectError, EXIT_CODES_HELP, ExitCode, UsageError} from './exit-codes.js'
+
+export const duration = Flags.custom<number>({
+  parse: async (input) => {
+    try {
+      return parseDuration(input)
+    } catch (error) {
+      throw new UsageError((error as Error).message)
+    }
+  },
+})
+
+const connection = 'CONNECTION'
+
+/**
+ * Shared connection flags, the one place errors become exit codes, and stdout/stderr helpers.
+ * Commands implement `execute` and return their exit code.
+ */
+export abstract class BaseCommand extends Command {
+  static baseFlags = {
+    endpoints: Flags.string({helpGroup: connection, description: 'etcd endpoints, comma-separated [env: ELECT_ENDPOINTS, ETCDCTL_ENDPOINTS] (default: 127.0.0.1:2379)'}),
+    cacert: Flags.string({helpGroup: connection, description: 'CA bundle to verify the server [env: ELECT_CACERT, ETCDCTL_CACERT]'}),
+    cert: Flags.string({helpGroup: connection, description: 'client certificate for mutual TLS [env: ELECT_CERT, ETCDCTL_CERT]'}),
+    key: Flags.string({helpGroup: connection, description: 'client key for mutual TLS [env: ELECT_KEY_FILE, ETCDCTL_KEY]'}),
+    user: Flags.string({helpGroup: connection, description: 'etcd user, as name or name:password [env: ELECT_USER, ETCDCTL_USER]'}),
+    password: Flags.string({helpGroup: connection, description: 'etcd password (visible in ps: prefer the env or --password-file) [env: ELECT_PASSWORD, ETCDCTL_PASSWORD]'}),
+    'password-file': Flags.string({helpGroup: connection, description: 'read the etcd password from this file'}),
+    'dial-timeout': duration({helpGroup: connection, description: 'how long to wait for etcd to answer at all', default: 2000, defaultHelp: async () => '2s'}),
+    'command-timeout': duration({helpGroup: connection, description: 'deadline of each etcd request', default: 5000, defaultHelp: async () => '5s'}),
+    prefix: Flags.string({helpGroup: connection, description: 'key prefix of elections [env: ELECT_PREFIX] (default: elect/)'}),
+  }
+
+  static enableJsonFlag = false
+
+  protected abstract execute(): Promise<number>
+
+  async run(): Promise<number> {
+    const code = await this.execute()
+    process.exitCode = code
+    return code
+  }
+
+  async catch(error: Error & {oclif?: {exit?: number}}): Promise<void> {
+    const expected = error instanceof ElectError
+    const unavailable = expected ? undefined : describeUnavailable(error, this.endpointsForMessages)
+    const parseError = error.oclif?.exit !== undefined
+    const code = expected ? (error as ElectError).exitCode : unavailable ? ExitCode.unavailable : parseError ? error.oclif!.exit! : ExitCode.error
+    if (code === 0) return
+    let message = unavailable ?? error.message.split('\n')[0]
+    if (parseError) message += `\nSee: elect ${this.id} --help`
+    process.stderr.write(`elect: ${message}\n`)
+    if (!expected && !unavailable && !parseError && process.env.ELECT_DEBUG) process.stderr.write(`${error.stack}\n`)
+    process.exitCode = code
+  }
+
+  private endpointsForMessages: string[] = []
+
+  protected connectionOptions(flags: Interfaces.InferredFlags<typeof BaseCommand.baseFlags>): ConnectionOptions {
+    const env = process.env
+    const endpoints = (flags.endpoints ?? env.ELECT_ENDPOINTS ?? env.ETCDCTL_ENDPOINTS ?? '127.0.0.1:2379')
+      .split(',')
+      .map((endpoint) => endpoint.trim())
+      .filter(Boolean)
+    for (const endpoint of endpoints) {
+      if (!/^(https?:\/\/)?[^\s/:]+:\d{1,5}$/.test(endpoint) && !/^(https?:\/\/)?\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(endpoint))
+        throw new UsageError(`malformed endpoint "${endpoint}": use host:port, as in 127.0.0.1:2379`)
+    }
+    if (endpoints.length === 0) throw new UsageError('no etcd endpoint given: use --endpoints host:port')
+    this.endpointsForMessages = endpoints
+    const caFile = flags.cacert ?? env.ELECT_CACERT ?? env.ETCDCTL_CACERT
+    const certFile = flags.cert ?? env.ELECT_CERT ?? env.ETCDCTL_CERT
+    const keyFile = flags.key ?? env.ELECT_KEY_FILE ?? env.ETCDCTL_KEY
+    if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together: give both for mutual TLS, or neither')
+    let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
+    let password = flags.password ?? env.ELECT_PASSWORD ?? env.ETCDCTL_PASSWORD
+    if (flags['password-file']) password = readPasswordFile(flags['password-file'])
+    if (user?.includes(':')) [user, password] = [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)]
+    if (password !== undefined && !user) throw new UsageError('a password needs a user: add --user')
+    return {
+      endpoints,
+      caFile,
+      certFile,
+      keyFile,
+      user,
+      password,
+      dialTimeoutMs: flags['dial-timeout'],
+      commandTimeoutMs: flags['command-timeout'],
+    }
+  }
+
+  protected electionPrefix(flags: {prefix?: string}): string {
+    return flags.prefix ?? process.env.ELECT_PREFIX ?? 'elect/'
+  }
+
+  protected electionName(name: string): string {
+    try {
+      validateName(name)
+    } catch (error) {
+      throw new UsageError((error as Error).message)
+    }
+    return name
+  }
+
+  /** One line of data on stdout. */
+  protected data(line: string | object): void {
+    process.stdout.write(`${typeof line === 'string' ? line : JSON.stringify(line)}\n`)
+  }
+
+  /** One line of elect's own on stderr. */
+  protected say(message: string): void {
+    process.stderr.write(`elect: ${message}\n`)
+  }
+}
+
+export function thisHost(): string {
+  return hostname()
+}
+
+export function exitCodesHelp(codes: number[]): string {
+  return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(4)} ${EXIT_CODES_HELP[code]}`)].join('\n')
+}
+
+function readPasswordFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    throw new UsageError(`cannot read --password-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+}

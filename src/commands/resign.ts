@@ -1,0 +1,57 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
+import {AbortedError, Election} from '../election/election.js'
+import {connect} from '../etcd/connection.js'
+import {ElectError, ExitCode} from '../exit-codes.js'
+
+export default class Resign extends BaseCommand {
+  static summary = 'Ask the leader of an election to step down'
+  static description = `Asks the leader whose value is --value (default: this host's name) to step down, and waits until its key is gone. The holder stops its command first and then deletes its key, so the next leader never overlaps it. With --force and no --value, whoever leads is asked; if it does not answer within --timeout, its key is deleted anyway (see the README for what that risks).
+
+${exitCodesHelp([0, 1, 2, 3, 69, 124])}`
+  static examples = [
+    '<%= config.bin %> resign nightly-report',
+    '<%= config.bin %> resign nightly-report --value web-3 --timeout 30s',
+    '<%= config.bin %> resign nightly-report --force',
+  ]
+  static args = {name: Args.string({required: true, description: 'election name'})}
+  static flags = {
+    value: Flags.string({description: 'resign only if this value leads (default: host name; with --force: any leader)'}),
+    force: Flags.boolean({description: 'delete the leader\'s key if it does not step down within --timeout'}),
+    timeout: duration({description: 'how long to wait for the leader to step down', default: 10_000, defaultHelp: async () => '10s'}),
+    json: Flags.boolean({description: 'print the outcome as JSON'}),
+  }
+
+  protected async execute(): Promise<number> {
+    const {args, flags} = await this.parse(Resign)
+    const name = this.electionName(args.name)
+    const wanted = flags.value ?? (flags.force ? undefined : thisHost())
+    const client = await connect(this.connectionOptions(flags))
+    const election = new Election(client, this.electionPrefix(flags), name)
+    try {
+      const leader = await election.leader()
+      if (!leader || (wanted !== undefined && leader.value !== wanted)) {
+        const who = leader ? `${leader.value} leads it` : 'nobody leads it'
+        throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.noLeader)
+      }
+      const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)
+      let forced = false
+      if (requested) {
+        const timeout = AbortSignal.timeout(flags.timeout)
+        try {
+          await election.waitForDelete(leader.key, leader.createRevision, timeout)
+        } catch (error) {
+          if (!(error instanceof AbortedError)) throw error
+          if (!flags.force) throw new ElectError(`${leader.value} did not step down from ${name} within --timeout`, ExitCode.timedOut)
+          await election.removeLeader(leader)
+          forced = true
+        }
+      }
+      if (flags.json) this.data({name, value: leader.value, key: leader.key, revision: leader.createRevision, forced})
+      else this.say(`${leader.value} ${forced ? 'was removed as' : 'stepped down as'} leader of ${name}`)
+      return ExitCode.ok
+    } finally {
+      client.close()
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import {Args, Flags} from '@oclif/core'
+import {constants} from 'node:os'
+import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
+import {formatDuration, parseDuration} from '../duration.js'
+import {connect} from '../etcd/connection.js'
+import {ExitCode, UsageError} from '../exit-codes.js'
+import {guardedRun, SAFETY_MARGIN_MS} from '../guarded-run.js'
+
+export default class RunIfLeader extends BaseCommand {
+  static summary = 'Run a command only while this process leads the election'
+  static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE and ELECT_VALUE set. If leadership is lost, the whole group gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen.
+
+${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127])}
+  128+n command killed by a signal n elect did not send
+  other  the command's own exit status`
+  static examples = [
+    '<%= config.bin %> run-if-leader nightly-report -- /usr/local/bin/report.sh',
+    '<%= config.bin %> run-if-leader deploy --wait 5m -- ./deploy.sh production',
+  ]
+  static strict = false
+  static args = {name: Args.string({required: true, description: 'election name'})}
+  static flags = {
+    value: Flags.string({description: 'this candidate\'s value, shown by who-leads (default: host name)'}),
+    ttl: duration({description: 'lease TTL: how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
+    wait: Flags.string({description: 'how long to wait to be elected: 0, a duration, or forever', default: '0'}),
+    'kill-signal': Flags.string({description: 'signal sent to the command\'s group on lost leadership', default: 'SIGTERM'}),
+    'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
+    'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
+    verbose: Flags.boolean({description: 'tell the lifecycle on stderr'}),
+  }
+
+  protected async execute(): Promise<number> {
+    // Everything after "--" belongs to the command; oclif never sees it (and parse() consumes this.argv).
+    const argv = [...this.argv]
+    const separator = argv.indexOf('--')
+    const {args, flags} = await this.parse(RunIfLeader, separator === -1 ? argv : argv.slice(0, separator))
+    if (separator === -1) throw new UsageError('missing "--" before the command: elect run-if-leader <name> -- <cmd> [args...]')
+    const [command, ...commandArgs] = argv.slice(separator + 1)
+    if (!command) throw new UsageError('nothing to run after "--": elect run-if-leader <name> -- <cmd> [args...]')
+    const name = this.electionName(args.name)
+    const waitMs = parseWait(flags.wait)
+    const killSignal = parseSignal(flags['kill-signal'])
+    if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS)
+      throw new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed --kill-grace (${formatDuration(flags['kill-grace'])}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the command is dead before the lease can expire`)
+    const connection = this.connectionOptions(flags)
+    const verbose = flags.verbose
+    const log = (message: string) => verbose && this.say(message)
+
+    const client = await connect(connection)
+    try {
+      const result = await guardedRun(client, {
+        prefix: this.electionPrefix(flags), name, value: flags.value ?? thisHost(), ttlMs: flags.ttl, waitMs,
+        killSignal, killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
+      }, log)
+      switch (result.kind) {
+        case 'skipped':
+          if (verbose || process.stderr.isTTY) this.say(`skipped: ${result.leader?.value ?? 'another candidate'} leads ${name}`)
+          return flags['skip-exit-code']
+        case 'timed-out':
+          this.say(`not elected leader of ${name} within --wait ${flags.wait}`)
+          return ExitCode.timedOut
+        case 'interrupted':
+          this.say(`${result.signal} while waiting to lead ${name}; withdrew`)
+          return 128 + constants.signals[result.signal]
+        case 'ran':
+          if (result.lost) this.say(`lost leadership of ${name}: ${result.lost}; the command was stopped`)
+          else if (result.status === ExitCode.notFound) this.say(`command not found: ${command}`)
+          else if (result.status === ExitCode.notExecutable) this.say(`cannot execute ${command}: permission denied`)
+          return result.status
+      }
+    } finally {
+      client.close()
+    }
+  }
+}
+
+function parseWait(text: string): number {
+  if (text === 'forever') return Number.POSITIVE_INFINITY
+  try {
+    return parseDuration(text)
+  } catch {
+    throw new UsageError(`--wait "${text}" is not 0, a duration (as in 30s, 5m) or forever`)
+  }
+}
+
+function parseSignal(text: string): NodeJS.Signals {
+  const signal = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals
+  if (!(signal in constants.signals)) throw new UsageError(`--kill-signal "${text}" is not a signal name, as in SIGTERM or INT`)
+  return signal
+}

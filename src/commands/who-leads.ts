@@ -1,0 +1,65 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, exitCodesHelp} from '../base-command.js'
+import {type Candidate, Election} from '../election/election.js'
+import {leaseHex} from '../election/keys.js'
+import {connect} from '../etcd/connection.js'
+import {ExitCode} from '../exit-codes.js'
+
+export default class WhoLeads extends BaseCommand {
+  static summary = 'Print who leads an election'
+  static description = `Prints the leader's value alone on stdout, so $(elect who-leads NAME) works in scripts.
+
+${exitCodesHelp([0, 1, 2, 3, 69])}`
+  static examples = [
+    '<%= config.bin %> who-leads nightly-report',
+    'if <%= config.bin %> who-leads nightly-report --is "$(hostname)"; then echo "I lead"; fi',
+    '<%= config.bin %> who-leads nightly-report --json',
+    '<%= config.bin %> who-leads nightly-report --watch',
+  ]
+  static args = {name: Args.string({required: true, description: 'election name'})}
+  static flags = {
+    json: Flags.boolean({description: 'print key, lease, create revision and TTL left as JSON'}),
+    watch: Flags.boolean({description: 'print the leader now and after every change, one line each (empty: nobody)'}),
+    is: Flags.string({description: 'print nothing; exit 0 only if this value leads'}),
+    candidates: Flags.boolean({description: 'print the whole queue, the leader first'}),
+  }
+
+  protected async execute(): Promise<number> {
+    const {args, flags} = await this.parse(WhoLeads)
+    const name = this.electionName(args.name)
+    const client = await connect(this.connectionOptions(flags))
+    const election = new Election(client, this.electionPrefix(flags), name)
+    const describe = async (candidate: Candidate) => {
+      const {TTL} = await client.leaseClient.leaseTimeToLive({ID: candidate.leaseId})
+      return {value: candidate.value, key: candidate.key, lease: leaseHex(candidate.leaseId), revision: candidate.createRevision, ttl: Number(TTL)}
+    }
+    try {
+      if (flags.watch) {
+        const stop = new AbortController()
+        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort())
+        await election.observe((leader) => {
+          if (flags.json) this.data({name, leader: leader ? {value: leader.value, key: leader.key, revision: leader.createRevision} : null})
+          else this.data(leader?.value ?? '')
+        }, stop.signal)
+        return ExitCode.ok
+      }
+      if (flags.candidates) {
+        const {candidates} = await election.queue()
+        if (flags.json) this.data({name, candidates: await Promise.all(candidates.map(describe))})
+        else for (const candidate of candidates) this.data(candidate.value)
+        return candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
+      }
+      const leader = await election.leader()
+      if (flags.json) this.data({name, leader: leader ? await describe(leader) : null})
+      if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader
+      if (!leader) {
+        if (!flags.json) this.say(`nobody leads ${name}`)
+        return ExitCode.noLeader
+      }
+      if (!flags.json) this.data(leader.value)
+      return ExitCode.ok
+    } finally {
+      client.close()
+    }
+  }
+}

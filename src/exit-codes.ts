@@ -1,0 +1,40 @@
+export const ExitCode = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  noLeader: 3,
+  unavailable: 69,
+  lost: 75,
+  timedOut: 124,
+  notExecutable: 126,
+  notFound: 127,
+} as const
+
+/** Text for each command's --help, so help and the README's table can't drift apart. */
+export const EXIT_CODES_HELP: Record<number, string> = {
+  0: 'success',
+  1: 'unexpected error',
+  2: 'usage error',
+  3: 'no leader, or not the one --is names (who-leads); nothing to resign (resign)',
+  69: 'etcd unreachable, credentials refused, or TLS failed',
+  75: 'leadership lost while the command ran; it was stopped',
+  124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',
+  126: 'command not executable',
+  127: 'command not found',
+}
+
+/** An expected failure: one line for the user, and the exit code that says what kind. */
+export class ElectError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message)
+  }
+}
+
+export class UsageError extends ElectError {
+  constructor(message: string) {
+    super(message, ExitCode.usage)
+  }
+}

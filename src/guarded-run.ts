@@ -1,0 +1,149 @@
+import type {Etcd3} from 'etcd3'
+import {AbortedError, type Candidacy, type Candidate, Election} from './election/election.js'
+import {leaseHex} from './election/keys.js'
+import {Session} from './election/session.js'
+import {ExitCode} from './exit-codes.js'
+import {Supervisor} from './supervise/supervisor.js'
+
+/**
+ * What must fit between "the lease might be gone" and the command's kill sequence beyond --kill-grace:
+ * timer lateness, signal delivery, process teardown. The command's group is dead this long before
+ * the server could expire the lease.
+ */
+export const SAFETY_MARGIN_MS = 1000
+
+export interface GuardedRunOptions {
+  prefix: string
+  name: string
+  value: string
+  ttlMs: number
+  /** 0: only if elected at once; Infinity: wait forever. */
+  waitMs: number
+  killSignal: NodeJS.Signals
+  killGraceMs: number
+  callTimeoutMs: number
+  command: string
+  args: string[]
+}
+
+export type GuardedRunResult =
+  | {kind: 'skipped'; leader?: Candidate}
+  | {kind: 'timed-out'}
+  | {kind: 'interrupted'; signal: NodeJS.Signals}
+  | {kind: 'ran'; status: number; lost?: string; leader: Candidate}
+
+type Log = (message: string) => void
+
+/**
+ * run-if-leader: win the election (or skip), run the command under a guard while the lease is
+ * certainly held, and release only after the command's whole process group is dead.
+ */
+export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log): Promise<GuardedRunResult> {
+  const election = new Election(client, options.prefix, options.name)
+  const current = await election.leader()
+  if (current && options.waitMs === 0) return {kind: 'skipped', leader: current}
+
+  const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
+  const session = await Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
+  let candidacy: Candidacy | undefined
+  try {
+    candidacy = await election.enqueue(session, options.value)
+    log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
+    const notElected = await win(candidacy, options)
+    if (notElected) return notElected
+    log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
+    return await supervise(candidacy, options, fenceLeadMs, log)
+  } finally {
+    await candidacy?.stopWatching()
+    // Revoking the lease deletes the candidate key and the running marker with it.
+    await session.close().catch((error) => log(`could not revoke the lease, it will expire by itself: ${error.message}`))
+  }
+}
+
+/** Waits, as --wait allows, until this candidate leads and no earlier holder's command can be running. */
+async function win(candidacy: Candidacy, options: GuardedRunOptions): Promise<GuardedRunResult | undefined> {
+  const stop = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => stop.abort(signal)
+  const onLost = (reason: string) => stop.abort(reason)
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  for (const signal of signals) process.on(signal, onSignal)
+  candidacy.session.once('lost', onLost)
+  const waitTimer = Number.isFinite(options.waitMs) ? setTimeout(() => stop.abort('wait'), options.waitMs) : undefined
+  try {
+    if (options.waitMs === 0) {
+      const ahead = await candidacy.predecessor()
+      if (ahead) return {kind: 'skipped', leader: ahead.candidate}
+    } else {
+      await candidacy.waitUntilLeader(stop.signal)
+    }
+    await candidacy.watchLeadership()
+    await candidacy.claimRunning(stop.signal)
+    return undefined
+  } catch (error) {
+    if (!(error instanceof AbortedError)) throw error
+    const why = stop.signal.reason
+    if (why === 'wait') return {kind: 'timed-out'}
+    if (signals.includes(why)) return {kind: 'interrupted', signal: why}
+    return {kind: 'ran', status: ExitCode.lost, lost: String(why), leader: candidacy.self}
+  } finally {
+    clearTimeout(waitTimer)
+    for (const signal of signals) process.off(signal, onSignal)
+    candidacy.session.off('lost', onLost)
+  }
+}
+
+async function supervise(candidacy: Candidacy, options: GuardedRunOptions, fenceLeadMs: number, log: Log): Promise<GuardedRunResult> {
+  const {session, self} = candidacy
+  if (session.lost) return {kind: 'ran', status: ExitCode.lost, lost: session.lost, leader: self}
+  const supervisor = await Supervisor.start({
+    command: options.command,
+    args: options.args,
+    killSignal: options.killSignal,
+    killGraceMs: options.killGraceMs,
+    deadlineMs: session.validUntil - fenceLeadMs,
+    env: {
+      ...process.env,
+      ELECT_NAME: options.name,
+      ELECT_KEY: self.key,
+      ELECT_REV: String(self.createRevision),
+      ELECT_LEASE: leaseHex(self.leaseId),
+      ELECT_VALUE: options.value,
+    },
+  })
+  let lost: string | undefined
+  const lose = (reason: string) => {
+    lost ??= reason
+    supervisor.stop(options.killSignal, reason)
+  }
+  const onRenewed = (validUntil: number) => supervisor.extend(validUntil - fenceLeadMs)
+  session.on('renewed', onRenewed)
+  session.on('lost', lose)
+  candidacy.on('lost', lose)
+  candidacy.on('resign-requested', (by: string) => lose(`resign requested by ${by}`))
+  if (session.lost) lose(session.lost)
+
+  let interrupts = 0
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++
+    if (interrupts === 1) {
+      log(`${signal}: passing it to the command`)
+      supervisor.forward(signal)
+    } else {
+      supervisor.stop('SIGKILL', `second ${signal}`)
+    }
+  }
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+  for (const signal of signals) process.on(signal, onSignal)
+  try {
+    const outcome = await supervisor.exited
+    log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
+    if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self}
+    // The guard stopped the group on its own: its deadline passed before elect heard of any loss.
+    if (outcome.stoppedBecause && interrupts === 0 && outcome.status !== ExitCode.notFound && outcome.status !== ExitCode.notExecutable)
+      return {kind: 'ran', status: ExitCode.lost, lost: outcome.stoppedBecause, leader: self}
+    return {kind: 'ran', status: outcome.status, leader: self}
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal)
+    session.off('renewed', onRenewed)
+  }
+}
