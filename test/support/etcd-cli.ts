@@ -1,0 +1,18 @@
+// `tsx test/support/etcd-cli.ts install`: make sure etcd and etcdctl are available (CI runs this).
+// `tsx test/support/etcd-cli.ts serve [members]`: run a throwaway cluster until interrupted.
+import {findEtcdBinaries, startCluster} from './etcd.js'
+
+const [verb = 'install', size = '1'] = process.argv.slice(2)
+if (verb === 'install') {
+  const binaries = findEtcdBinaries()
+  console.log(`etcd: ${binaries.etcd}\netcdctl: ${binaries.etcdctl}`)
+} else if (verb === 'serve') {
+  const cluster = await startCluster(Number(size))
+  console.log(`ELECT_ENDPOINTS=${cluster.endpoints.join(',')}`)
+  const stop = () => cluster.stop().then(() => process.exit(0))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+} else {
+  console.error('usage: etcd-cli.ts install | serve [members]')
+  process.exit(2)
+}

@@ -1,0 +1,198 @@
+// One place that finds etcd and runs throwaway clusters of it, for the tests, the demo, the
+// benchmarks and CI. Binaries: $ETCD_BIN/$ETCDCTL_BIN, then PATH, then a project-local cache that
+// this module fills from Debian's etcd-server/etcd-client packages (download and unpack only: no
+// service is started). Where a Docker engine answers, ETCD_TEST_BACKEND=docker uses testcontainers.
+import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {delimiter, dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const cacheDir = join(projectRoot, '.cache', 'etcd')
+
+export interface EtcdBinaries {
+  etcd: string
+  etcdctl: string
+}
+
+export function findEtcdBinaries(): EtcdBinaries {
+  const fromEnv = process.env.ETCD_BIN && process.env.ETCDCTL_BIN
+  if (fromEnv) return {etcd: process.env.ETCD_BIN!, etcdctl: process.env.ETCDCTL_BIN!}
+  const onPath = (name: string) =>
+    (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file))
+  const etcd = onPath('etcd')
+  const etcdctl = onPath('etcdctl')
+  if (etcd && etcdctl) return {etcd, etcdctl}
+  const cached = {etcd: join(cacheDir, 'usr/bin/etcd'), etcdctl: join(cacheDir, 'usr/bin/etcdctl')}
+  if (existsSync(cached.etcd) && existsSync(cached.etcdctl)) return cached
+  installFromDebian()
+  return cached
+}
+
+function installFromDebian(): void {
+  const has = (tool: string) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], {stdio: 'ignore'})
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!has('apt-get') || !has('dpkg')) {
+    throw new Error(
+      'etcd not found: set ETCD_BIN and ETCDCTL_BIN, put etcd and etcdctl on PATH (https://etcd.io/docs/latest/install/), or set ETCD_TEST_BACKEND=docker with a Docker engine running',
+    )
+  }
+  const downloads = mkdtempSync(join(tmpdir(), 'elect-etcd-deb-'))
+  try {
+    const download = () => execFileSync('apt-get', ['download', 'etcd-server', 'etcd-client'], {cwd: downloads, stdio: 'pipe'})
+    try {
+      download()
+    } catch {
+      // A fresh machine's package lists may be empty: refresh them once and try again.
+      execFileSync('apt-get', ['update', '-qq'], {stdio: 'pipe'})
+      download()
+    }
+    mkdirSync(cacheDir, {recursive: true})
+    for (const deb of readdirSync(downloads).filter((file) => file.endsWith('.deb'))) {
+      execFileSync('dpkg', ['-x', join(downloads, deb), cacheDir])
+    }
+  } catch (error) {
+    throw new Error(`could not install etcd from Debian's etcd-server/etcd-client packages: ${(error as Error).message.split('\n')[0]}`)
+  } finally {
+    rmSync(downloads, {recursive: true, force: true})
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address() as {port: number}
+      server.close(() => resolvePort(port))
+    })
+  })
+}
+
+export interface Member {
+  name: string
+  clientUrl: string
+  peerUrl: string
+  dataDir: string
+  process?: ChildProcess
+  /** SIGKILL: instant, and fine for throwaway data. */
+  kill(): Promise<void>
+  freeze(): void
+  thaw(): void
+  /** Starts the member again on the same ports and data. */
+  start(): Promise<void>
+}
+
+export interface Cluster {
+  endpoints: string[]
+  members: Member[]
+  binaries: EtcdBinaries
+  /** Runs etcdctl against this cluster (or the given endpoints); returns stdout. */
+  etcdctl(args: string[], endpoints?: string[]): string
+  stop(): Promise<void>
+}
+
+export async function startCluster(size = 1, extraArgs: string[] = []): Promise<Cluster> {
+  const binaries = findEtcdBinaries()
+  const root = mkdtempSync(join(tmpdir(), 'elect-etcd-'))
+  const token = `elect-test-${process.pid}-${Date.now()}`
+  const specs = await Promise.all(
+    Array.from({length: size}, async (_, index) => ({
+      name: `m${index}`,
+      clientUrl: `http://127.0.0.1:${await freePort()}`,
+      peerUrl: `http://127.0.0.1:${await freePort()}`,
+      dataDir: join(root, `m${index}`),
+    })),
+  )
+  const initialCluster = specs.map((spec) => `${spec.name}=${spec.peerUrl}`).join(',')
+  const members: Member[] = specs.map((spec) => {
+    const member: Member = {
+      ...spec,
+      async kill() {
+        const child = member.process
+        if (!child || child.exitCode !== null || child.signalCode !== null) return
+        const exited = new Promise((done) => child.once('exit', done))
+        child.kill('SIGKILL')
+        await exited
+      },
+      freeze() {
+        member.process?.kill('SIGSTOP')
+      },
+      thaw() {
+        member.process?.kill('SIGCONT')
+      },
+      async start() {
+        member.process = spawn(
+          binaries.etcd,
+          [
+            '--name', spec.name, '--data-dir', spec.dataDir,
+            '--listen-client-urls', spec.clientUrl, '--advertise-client-urls', spec.clientUrl,
+            '--listen-peer-urls', spec.peerUrl, '--initial-advertise-peer-urls', spec.peerUrl,
+            '--initial-cluster', initialCluster, '--initial-cluster-token', token, '--initial-cluster-state', 'new',
+            '--heartbeat-interval', '50', '--election-timeout', '500', '--logger', 'zap', '--log-level', 'error',
+            ...extraArgs,
+          ],
+          {stdio: ['ignore', 'ignore', 'pipe']},
+        )
+        let stderr = ''
+        member.process.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
+        member.process.once('exit', (code, signal) => {
+          if (code && code !== 0) process.stderr.write(`etcd member ${spec.name} exited ${code ?? signal}: ${stderr}\n`)
+        })
+      },
+    }
+    return member
+  })
+  const cluster: Cluster = {
+    endpoints: specs.map((spec) => spec.clientUrl.replace('http://', '')),
+    members,
+    binaries,
+    etcdctl(args, endpoints = cluster.endpoints) {
+      return execFileSync(binaries.etcdctl, [`--endpoints=${endpoints.join(',')}`, ...args], {
+        env: {...process.env, ETCDCTL_API: '3'},
+        encoding: 'utf8',
+        timeout: 10_000,
+      })
+    },
+    async stop() {
+      await Promise.all(members.map((member) => member.kill()))
+      rmSync(root, {recursive: true, force: true})
+    },
+  }
+  try {
+    await Promise.all(members.map((member) => member.start()))
+    await waitHealthy(cluster)
+  } catch (error) {
+    await cluster.stop()
+    throw error
+  }
+  return cluster
+}
+
+/** Every live member answers /health with a quorum behind it. */
+export async function waitHealthy(cluster: Cluster, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  const live = cluster.members.filter((member) => member.process && member.process.exitCode === null && member.process.signalCode === null)
+  for (let attempt = 0; Date.now() < deadline && attempt < 1000; attempt++) {
+    const answers = await Promise.all(
+      live.map((member) =>
+        fetch(`${member.clientUrl}/health`, {signal: AbortSignal.timeout(1000)})
+          .then((response) => response.json() as Promise<{health: string}>)
+          .then((body) => body.health === 'true')
+          .catch(() => false),
+      ),
+    )
+    if (answers.every(Boolean)) return
+    await new Promise((done) => setTimeout(done, 50))
+  }
+  throw new Error(`etcd did not become healthy within ${timeoutMs} ms`)
+}

@@ -1,0 +1,41 @@
+import {describe, expect, it} from 'vitest'
+import {formatDuration, parseDuration} from '../src/duration.js'
+import {ElectionKeys, leaseHex, validateName} from '../src/election/keys.js'
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500], ['10s', 10_000], ['2m', 120_000], ['1h', 3_600_000], ['3', 3000], ['1.5s', 1500], ['0', 0],
+  ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms))
+
+  it.each(['', 'ten', '5d', '-1s', '1 s', 's'])('rejects %j with a hint', (text) => {
+    expect(() => parseDuration(text)).toThrow(/not a duration: use a number with ms, s, m or h/)
+  })
+
+  it('formats back to the shortest unit', () => {
+    expect([3000, 500, 120_000, 3_600_000, 1500].map(formatDuration)).toEqual(['3s', '500ms', '2m', '1h', '1500ms'])
+  })
+})
+
+describe('election names', () => {
+  it.each(['nightly-report', 'a', 'A.b_c-9', 'x'.repeat(128)])('accepts %s', (name) => expect(() => validateName(name)).not.toThrow())
+  it.each(['', 'a/b', 'x'.repeat(129), 'has space', 'colon:name', 'ünï'])('rejects %j', (name) => {
+    expect(() => validateName(name)).toThrow(/1-128 characters of A-Z a-z 0-9 \. _ -/)
+  })
+})
+
+describe('key layout', () => {
+  const keys = new ElectionKeys('elect/', 'nightly')
+  it('names candidates like Go concurrency.Election: prefix, name, lease in lowercase hex', () => {
+    expect(keys.candidate('7587869232045522443')).toBe('elect/nightly/694d7f8a7bdc4a0b')
+    expect(leaseHex('255')).toBe('ff')
+  })
+  it('keeps everything else outside the candidate prefix, where no other election can reach', () => {
+    for (const key of [keys.resignRequest('255'), keys.running, keys.onceMarker('123')]) {
+      expect(key.startsWith(keys.candidates)).toBe(false)
+      expect(key.startsWith('elect/nightly:')).toBe(true)
+    }
+  })
+  it('allows an empty prefix', () => {
+    expect(new ElectionKeys('', 'n').candidate('16')).toBe('n/10')
+  })
+})
