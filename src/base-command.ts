@@ -52,7 +52,7 @@ export abstract class BaseCommand extends Command {
     const parseError = error.oclif?.exit !== undefined
     const code = expected ? (error as ElectError).exitCode : unavailable ? ExitCode.unavailable : parseError ? error.oclif!.exit! : ExitCode.error
     if (code === 0) return
-    let message = unavailable ?? error.message.split('\n')[0]
+    let message = unavailable ?? (parseError || code === ExitCode.usage ? oneLine(error.message) : error.message.split('\n')[0])
     if (parseError) message += `\nSee: elect ${this.id} --help`
     process.stderr.write(`elect: ${message}\n`)
     if (!expected && !unavailable && !parseError && process.env.ELECT_DEBUG) process.stderr.write(`${error.stack}\n`)
@@ -124,6 +124,17 @@ export function thisHost(): string {
 
 export function exitCodesHelp(codes: number[]): string {
   return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(4)} ${EXIT_CODES_HELP[code]}`)].join('\n')
+}
+
+/** oclif's parse errors span lines ("Parsing --ttl\n\t<why>\nSee more help with --help"): make them one. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .filter((line) => !/^See more help with/.test(line))
+    .map((line) => line.trim())
+    .join(' ')
+    .replace(/^Parsing (--\S+)\s+/, '$1: ')
+    .replace(/\s+/g, ' ')
 }
 
 function readPasswordFile(path: string): string {

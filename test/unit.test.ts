@@ -26,7 +26,7 @@ describe('election names', () => {
 describe('key layout', () => {
   const keys = new ElectionKeys('elect/', 'nightly')
   it('names candidates like Go concurrency.Election: prefix, name, lease in lowercase hex', () => {
-    expect(keys.candidate('7587869232045522443')).toBe('elect/nightly/694d7f8a7bdc4a0b')
+    expect(keys.candidate('7587869232045522443')).toBe('elect/nightly/694d86dd42307e0b')
     expect(leaseHex('255')).toBe('ff')
   })
   it('keeps everything else outside the candidate prefix, where no other election can reach', () => {

@@ -112,7 +112,7 @@ function firstLine(text: string): string {
   const line = text.split('\n')[0].replace(/^\d+ [A-Z_]+: /, '')
   // gRPC wraps the cause ("No connection established. Last error: Error: connect ECONNREFUSED ...").
   const cause = /(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|ECONNRESET) ?[^\s]*/.exec(line)
-  if (cause) return cause[0].trim()
+  if (cause) return cause[0].replace(/[.,;]+$/, '')
   if (/deadline exceeded/i.test(line)) return 'no answer before the deadline'
   return line
 }

@@ -29,8 +29,20 @@ export interface ElectOptions {
   timeoutMs?: number
 }
 
+let fileEndpoints: string[] | undefined
+
+/**
+ * Points this test file's elect and etcdctl calls at a cluster of its own, for tests that count
+ * what is in etcd and so can't share it with files running in parallel.
+ */
+export function useEndpoints(endpoints: string[] | undefined): void {
+  fileEndpoints = endpoints
+}
+
+const defaultEndpoints = () => fileEndpoints ?? inject('etcdEndpoints')
+
 function electEnv(options: ElectOptions) {
-  return {ELECT_ENDPOINTS: (options.endpoints ?? inject('etcdEndpoints')).join(','), NO_COLOR: '1', ...options.env}
+  return {ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','), NO_COLOR: '1', ...options.env}
 }
 
 /** Runs elect to completion; never throws on a non-zero exit. */
@@ -79,12 +91,12 @@ export async function cleanup(): Promise<void> {
   for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
 }
 
-export function etcdctl(args: string[], endpoints = inject('etcdEndpoints')): string {
+export function etcdctl(args: string[], endpoints = defaultEndpoints()): string {
   return execaSync(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {timeout: 10_000}).stdout
 }
 
 /** Starts `etcdctl` as a long-running process (elect, watch), ended by cleanup(). */
-export function startEtcdctl(args: string[], endpoints = inject('etcdEndpoints')) {
+export function startEtcdctl(args: string[], endpoints = defaultEndpoints()) {
   const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {reject: false, timeout: 60_000, stdin: 'ignore'})
   started.push(child)
   return child

@@ -1,0 +1,41 @@
+import {afterEach, describe, expect, it} from 'vitest'
+import {cleanup, elect, uniqueName} from './support/cli.js'
+
+afterEach(cleanup)
+
+describe('bad input and unusable etcd', () => {
+  it.each([
+    ['an unknown flag', ['who-leads', 'x', '--bogus'], 2, /^elect: Nonexistent flag: --bogus\nSee: elect who-leads --help$/],
+    ['a missing name', ['who-leads'], 2, /^elect: Missing 1 required arg:/],
+    ['a name with a slash', ['who-leads', 'a/b'], 2, /^elect: invalid election name "a\/b"/],
+    ['a name that is too long', ['who-leads', 'x'.repeat(129)], 2, /^elect: invalid election name/],
+    ['a bad duration', ['campaign', 'x', '--ttl', '10 parsecs'], 2, /is not a duration/],
+    ['--ttl not above --kill-grace plus the margin', ['run-if-leader', 'x', '--ttl', '3s', '--kill-grace', '2s', '--', 'true'], 2, /--ttl 3s must exceed --kill-grace \(2s\) plus a 1s safety margin/],
+    ['a missing --', ['run-if-leader', 'x', 'true'], 2, /^elect: missing "--" before the command/],
+    ['nothing after --', ['run-if-leader', 'x', '--'], 2, /^elect: nothing to run after "--"/],
+    ['--wait with garbage', ['run-if-leader', 'x', '--wait', 'soon', '--', 'true'], 2, /--wait "soon" is not 0, a duration/],
+    ['a malformed endpoint', ['who-leads', 'x', '--endpoints', 'http://a b'], 2, /^elect: malformed endpoint "http:\/\/a b"/],
+    ['a cert without its key', ['who-leads', 'x', '--cert', 'c.pem'], 2, /^elect: --cert and --key go together/],
+    ['an unknown kill signal', ['run-if-leader', 'x', '--kill-signal', 'SIGNOPE', '--', 'true'], 2, /is not a signal name/],
+  ])('%s is a usage error: one line, exit 2', async (_, argv, code, message) => {
+    const result = await elect(argv)
+    expect(result.exitCode).toBe(code)
+    expect(result.stderr).toMatch(message)
+    expect(result.stderr).not.toMatch(/\n\s+at /) // no stack trace
+    expect(result.stdout).toBe('')
+  })
+
+  it('an unreachable endpoint exits 69 within the dial timeout, with one line', async () => {
+    const started = Date.now()
+    const result = await elect(['who-leads', uniqueName('x'), '--endpoints', '127.0.0.1:1', '--dial-timeout', '1s'])
+    expect(result.exitCode).toBe(69)
+    expect(result.stderr).toBe('elect: etcd is unreachable at 127.0.0.1:1: ECONNREFUSED 127.0.0.1:1')
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('run-if-leader against an unreachable etcd exits 69 and never runs the command', async () => {
+    const result = await elect(['run-if-leader', uniqueName('x'), '--endpoints', '127.0.0.1:1', '--', 'echo', 'ran'])
+    expect(result.exitCode).toBe(69)
+    expect(result.stdout).toBe('')
+  })
+})
