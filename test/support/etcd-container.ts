@@ -1,5 +1,6 @@
 // The Docker alternative to local etcd binaries, for machines with a Docker engine. Forced with
 // ETCD_TEST_BACKEND=docker; without an engine it fails loudly rather than passing on nothing.
+// Tests that start clusters of their own (fault tests) still need local binaries.
 import {GenericContainer, Wait} from 'testcontainers'
 
 const IMAGE = 'gcr.io/etcd-development/etcd:v3.4.23'
@@ -16,7 +17,7 @@ export async function startContainer(): Promise<{endpoints: string[]; stop: () =
       .withWaitStrategy(Wait.forHttp('/health', 2379))
       .start()
   } catch (error) {
-    throw new Error(`ETCD_TEST_BACKEND=docker, but no etcd container could be started: ${(error as Error).message}`)
+    throw new Error(`no etcd container could be started (testcontainers): ${(error as Error).message}`)
   }
   return {
     endpoints: [`${container.getHost()}:${container.getMappedPort(2379)}`],

@@ -1,8 +1,9 @@
 // Provides the endpoints of a real etcd to every integration test: ETCD_TEST_ENDPOINTS if set, else a
-// one-member cluster started here (testcontainers when ETCD_TEST_BACKEND=docker). Tests that need to
+// one-member cluster started here from local binaries, else (or when ETCD_TEST_BACKEND=docker) an
+// etcd container through testcontainers. Tests that need to
 // kill or freeze members start clusters of their own with startCluster().
 import type {TestProject} from 'vitest/node'
-import {type Cluster, findEtcdBinaries, startCluster} from './etcd.js'
+import {type Cluster, startCluster} from './etcd.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,10 +24,20 @@ export default async function setup(project: TestProject) {
     stopContainer = container.stop
     project.provide('etcdEndpoints', container.endpoints)
   } else {
-    cluster = await startCluster(1)
-    project.provide('etcdEndpoints', cluster.endpoints)
+    try {
+      cluster = await startCluster(1)
+      project.provide('etcdEndpoints', cluster.endpoints)
+    } catch (localError) {
+      // No local etcd to be had: a Docker engine, where one answers, is the alternative.
+      const {startContainer} = await import('./etcd-container.js')
+      const container = await startContainer().catch((dockerError: Error) => {
+        throw new Error(`${(localError as Error).message}; and ${dockerError.message}`)
+      })
+      stopContainer = container.stop
+      project.provide('etcdEndpoints', container.endpoints)
+    }
   }
-  project.provide('etcdctl', findEtcdBinaries().etcdctl)
+  project.provide('etcdctl', cluster?.binaries.etcdctl ?? process.env.ETCDCTL_BIN ?? 'etcdctl')
   return async () => {
     await cluster?.stop()
     await stopContainer?.()
