@@ -44,24 +44,33 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   if (current && options.waitMs === 0) return {kind: 'skipped', leader: current}
 
   const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
-  const session = await Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
+  const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
+  const leases = [await grant()]
   let candidacy: Candidacy | undefined
   try {
-    candidacy = await election.enqueue(session, options.value)
+    candidacy = await election.enqueue(leases[0], options.value)
     log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
-    const notElected = await win(candidacy, options)
-    if (notElected) return notElected
+    const won = await win(candidacy, options, async () => {
+      leases.push(await grant())
+      return leases[1]
+    })
+    if (!(won instanceof Session)) return won
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    return await supervise(candidacy, options, fenceLeadMs, log)
+    return await supervise(candidacy, won, options, fenceLeadMs, log)
   } finally {
     await candidacy?.stopWatching()
-    // Revoking the lease deletes the candidate key and the running marker with it.
-    await session.close().catch((error) => log(`could not revoke the lease, it will expire by itself: ${error.message}`))
+    // Only now is the command's group dead. Revoking deletes the candidate key and the running marker.
+    await Promise.all(
+      leases.map((lease) => lease.close().catch((error) => log(`could not revoke a lease, it will expire by itself: ${error.message}`))),
+    )
   }
 }
 
-/** Waits, as --wait allows, until this candidate leads and no earlier holder's command can be running. */
-async function win(candidacy: Candidacy, options: GuardedRunOptions): Promise<GuardedRunResult | undefined> {
+/**
+ * Waits, as --wait allows, until this candidate leads and no earlier holder's command can be running;
+ * returns the lease its running marker holds, or why it did not get there.
+ */
+async function win(candidacy: Candidacy, options: GuardedRunOptions, grantRunLease: () => Promise<Session>): Promise<Session | GuardedRunResult> {
   const stop = new AbortController()
   const onSignal = (signal: NodeJS.Signals) => stop.abort(signal)
   const onLost = (reason: string) => stop.abort(reason)
@@ -77,8 +86,9 @@ async function win(candidacy: Candidacy, options: GuardedRunOptions): Promise<Gu
       await candidacy.waitUntilLeader(stop.signal)
     }
     await candidacy.watchLeadership()
-    await candidacy.claimRunning(stop.signal)
-    return undefined
+    const runLease = await grantRunLease()
+    await candidacy.claimRunning(runLease, stop.signal)
+    return runLease
   } catch (error) {
     if (!(error instanceof AbortedError)) throw error
     const why = stop.signal.reason
@@ -92,15 +102,19 @@ async function win(candidacy: Candidacy, options: GuardedRunOptions): Promise<Gu
   }
 }
 
-async function supervise(candidacy: Candidacy, options: GuardedRunOptions, fenceLeadMs: number, log: Log): Promise<GuardedRunResult> {
+async function supervise(candidacy: Candidacy, runLease: Session, options: GuardedRunOptions, fenceLeadMs: number, log: Log): Promise<GuardedRunResult> {
   const {session, self} = candidacy
-  if (session.lost) return {kind: 'ran', status: ExitCode.lost, lost: session.lost, leader: self}
+  const leases = [session, runLease]
+  const alreadyLost = leases.find((lease) => lease.lost)?.lost
+  if (alreadyLost) return {kind: 'ran', status: ExitCode.lost, lost: alreadyLost, leader: self}
+  // The command may run only while both leases are certainly valid.
+  const deadline = () => Math.min(session.validUntil, runLease.validUntil) - fenceLeadMs
   const supervisor = await Supervisor.start({
     command: options.command,
     args: options.args,
     killSignal: options.killSignal,
     killGraceMs: options.killGraceMs,
-    deadlineMs: session.validUntil - fenceLeadMs,
+    deadlineMs: deadline(),
     env: {
       ...process.env,
       ELECT_NAME: options.name,
@@ -115,12 +129,14 @@ async function supervise(candidacy: Candidacy, options: GuardedRunOptions, fence
     lost ??= reason
     supervisor.stop(options.killSignal, reason)
   }
-  const onRenewed = (validUntil: number) => supervisor.extend(validUntil - fenceLeadMs)
-  session.on('renewed', onRenewed)
-  session.on('lost', lose)
+  const onRenewed = () => supervisor.extend(deadline())
+  for (const lease of leases) {
+    lease.on('renewed', onRenewed)
+    lease.on('lost', lose)
+    if (lease.lost) lose(lease.lost)
+  }
   candidacy.on('lost', lose)
   candidacy.on('resign-requested', (by: string) => lose(`resign requested by ${by}`))
-  if (session.lost) lose(session.lost)
 
   let interrupts = 0
   const onSignal = (signal: NodeJS.Signals) => {
@@ -144,6 +160,6 @@ async function supervise(candidacy: Candidacy, options: GuardedRunOptions, fence
     return {kind: 'ran', status: outcome.status, leader: self}
   } finally {
     for (const signal of signals) process.off(signal, onSignal)
-    session.off('renewed', onRenewed)
+    for (const lease of leases) lease.off('renewed', onRenewed)
   }
 }

@@ -160,21 +160,22 @@ export class Candidacy extends EventEmitter {
   }
 
   /**
-   * Waits until no other holder's command can be running, then marks this leader's as running. The
-   * marker lives on the holder's lease, so it outlasts an external delete of the leader key and goes
-   * only when the old holder released or its lease ran out.
+   * Waits until no other holder's command can be running, then marks this leader's as running, on
+   * `runSession`'s lease. That lease is not the candidate's, so revoking the candidate's lease or
+   * deleting its key (both end the leadership) leaves the marker until the holder has stopped its
+   * command and released, or until the run lease expires, which the holder's guard never outlives.
    */
-  async claimRunning(signal?: AbortSignal): Promise<void> {
+  async claimRunning(runSession: Session, signal?: AbortSignal): Promise<void> {
     const key = Buffer.from(this.keys.running)
     for (let attempt = 0; ; attempt++) {
       const response = await this.client.kv.txn({
         compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
-        success: [{request_put: {key, value: Buffer.from(leaseHex(this.self.leaseId)), lease: this.self.leaseId}}],
+        success: [{request_put: {key, value: Buffer.from(leaseHex(this.self.leaseId)), lease: runSession.leaseId}}],
         failure: [{request_range: {key}}],
       })
       if (response.succeeded) return
       const holder = response.responses[0].response_range.kvs[0]
-      if (holder?.lease === this.self.leaseId) return
+      if (holder?.lease === runSession.leaseId) return
       await waitForDelete(this.client, this.keys.running, Number(response.header.revision), signal)
     }
   }

@@ -33,7 +33,7 @@ export class ElectionKeys {
   }
 
   /**
-   * Held, on the holder's lease, while a leader's command runs. A new leader starts its command only
+   * Held while a leader's command runs, on a lease of its own. A new leader starts its command only
    * once this is gone, which happens only when the old holder's command is dead or its lease ended.
    */
   get running(): string {

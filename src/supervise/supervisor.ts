@@ -25,18 +25,23 @@ export class Supervisor {
   readonly exited: Promise<Outcome>
   private stoppedBecause?: string
   private commandPid?: number
+  /** Set once the guard reported the group gone: its id may then belong to someone else. */
+  private groupGone = false
 
   private constructor(private readonly guard: ChildProcess) {
     this.exited = new Promise((resolve) => {
       guard.on('message', (report: GuardReport) => {
         if (report.type === 'started') this.commandPid = report.pid
         else if (report.type === 'stopping') this.stoppedBecause ??= report.why
-        else if (report.type === 'spawn-failed') resolve({status: report.code === 'ENOENT' ? 127 : 126, stoppedBecause: report.message})
+        else if (report.type === 'spawn-failed' || report.type === 'exited') this.groupGone = true
+        if (report.type === 'spawn-failed') resolve({status: report.code === 'ENOENT' ? 127 : 126, stoppedBecause: report.message})
         else if (report.type === 'exited') resolve(this.outcome(report.code, report.signal))
       })
+      // Writes to a guard that has already finished fail with EPIPE; its 'exit' tells the story.
+      guard.on('error', () => undefined)
       // A guard that dies without reporting (killed from outside) must not leave the command unguarded.
       guard.on('exit', () => {
-        if (this.commandPid) signalGroup(this.commandPid, 'SIGKILL')
+        this.killGroupIfGuardless()
         resolve({status: 1, stoppedBecause: this.stoppedBecause ?? 'the guard process died'})
       })
     })
@@ -74,8 +79,15 @@ export class Supervisor {
   }
 
   private send(request: GuardRequest): void {
-    if (this.guard.connected) this.guard.send(request)
-    else if (request.type === 'stop' && this.commandPid) signalGroup(this.commandPid, 'SIGKILL')
+    const guardGone = () => {
+      if (request.type === 'stop') this.killGroupIfGuardless()
+    }
+    if (!this.guard.connected) return guardGone()
+    this.guard.send(request, (error) => error && guardGone())
+  }
+
+  private killGroupIfGuardless(): void {
+    if (this.commandPid && !this.groupGone) signalGroup(this.commandPid, 'SIGKILL')
   }
 
   private outcome(code: number | null, signal: NodeJS.Signals | null): Outcome {

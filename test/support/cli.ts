@@ -1,17 +1,13 @@
 // Runs the built elect CLI as users do: as a real process, with exact argv. Everything a test starts
 // is registered and ended (by PID, whole process groups included) in cleanup(), pass or fail.
-import {mkdtempSync, readFileSync, rmSync, existsSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {execa, execaSync, type ResultPromise} from 'execa'
 import {inject} from 'vitest'
-import {groupAlive, signalGroup} from '../../src/supervise/process-group.js'
+import {electBin, signalGroup} from './processes.js'
 
-export {groupAlive}
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const electBin = join(root, 'bin', 'run.js')
+export {groupAlive, readEvents, recorder, waitFor} from './processes.js'
 
 let counter = 0
 /** An election name no other test uses. */
@@ -100,42 +96,4 @@ export function startEtcdctl(args: string[], endpoints = defaultEndpoints()) {
   const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {reject: false, timeout: 60_000, stdin: 'ignore'})
   started.push(child)
   return child
-}
-
-/** Polls until `check` holds, at most `timeoutMs`; returns whether it did. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 20): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (let attempt = 0; attempt < timeoutMs / intervalMs + 1; attempt++) {
-    if (await check()) return true
-    if (Date.now() >= deadline) return false
-    await new Promise((done) => setTimeout(done, intervalMs))
-  }
-  return false
-}
-
-/**
- * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV>" and, when signalled,
- * "end <ms> <pid>" in `log`, and otherwise runs for `seconds`.
- */
-export function recorder(log: string, seconds = 60): string[] {
-  const script = [
-    'echo "start $(date +%s%3N) $$ $ELECT_REV" >> "$0"',
-    'trap \'echo "end $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
-    `end=$(( $(date +%s) + ${seconds} ))`,
-    'while [ "$(date +%s)" -lt "$end" ]; do sleep 0.05; done',
-    'echo "end $(date +%s%3N) $$" >> "$0"',
-  ].join('\n')
-  return ['sh', '-c', script, log]
-}
-
-/** Reads a file of lines "<event> <epoch ms> [extra]", as the test commands below write them. */
-export function readEvents(file: string): Array<{event: string; at: number; extra: string}> {
-  if (!existsSync(file)) return []
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [event, at, ...extra] = line.split(' ')
-      return {event, at: Number(at), extra: extra.join(' ')}
-    })
 }

@@ -1,0 +1,16 @@
+// Each fault scenario once, with random timings (the chaos runner repeats them: npm run chaos).
+// A failure prints the trial, so it can be replayed with runTrial(scenario, trial).
+import {describe, expect, it} from 'vitest'
+import {randomTrial, runTrial, SCENARIOS} from './support/scenarios.js'
+
+describe('two leaders\' commands never overlap', () => {
+  it.each(Object.keys(SCENARIOS))('when %s', async (name) => {
+    const trial = randomTrial(SCENARIOS[name])
+    const verdict = await runTrial(name, trial)
+    const context = `${name} ${JSON.stringify(trial)}`
+    expect(verdict.problems, context).toEqual([])
+    expect(verdict.overlap, context).toBe(false)
+    expect(verdict.falseKill, context).toBe(false)
+    expect(verdict.marginMs, context).toBeGreaterThan(0)
+  }, 90_000)
+})

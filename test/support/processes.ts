@@ -1,0 +1,50 @@
+// Helpers shared by the tests and the chaos runner; nothing here depends on vitest.
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export {groupAlive, signalGroup} from '../../src/supervise/process-group.js'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const electBin = join(root, 'bin', 'run.js')
+
+/** Polls until `check` holds, at most `timeoutMs`; returns whether it did. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 0; attempt < timeoutMs / intervalMs + 1; attempt++) {
+    if (await check()) return true
+    if (Date.now() >= deadline) return false
+    await sleep(intervalMs)
+  }
+  return false
+}
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+
+/**
+ * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV>" and, when it ends,
+ * "end <ms> <pid>" in `log`; it runs for `seconds`. On SIGTERM it records the end and exits 0, or,
+ * with `ignoreTerm`, ignores it (so only SIGKILL stops it) and keeps a background child in its group.
+ */
+export function recorder(log: string, seconds = 60, ignoreTerm = false): string[] {
+  const script = [
+    'echo "start $(date +%s%3N) $$ $ELECT_REV" >> "$0"',
+    ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "end $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
+    `end=$(( $(date +%s%3N) + ${Math.round(seconds * 1000)} ))`,
+    'while [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.05; done',
+    'echo "end $(date +%s%3N) $$" >> "$0"',
+  ].join('\n')
+  return ['sh', '-c', script, log]
+}
+
+/** Reads a file of lines "<event> <epoch ms> [extra]", as recorder() writes them. */
+export function readEvents(file: string): Array<{event: string; at: number; extra: string}> {
+  if (!existsSync(file)) return []
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [event, at, ...extra] = line.split(' ')
+      return {event, at: Number(at), extra: extra.join(' ')}
+    })
+}
