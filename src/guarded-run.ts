@@ -1,5 +1,5 @@
 import type {Etcd3} from 'etcd3'
-import {AbortedError, type Candidacy, type Candidate, Election} from './election/election.js'
+import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from './election/election.js'
 import {leaseHex} from './election/keys.js'
 import {Session} from './election/session.js'
 import {ExitCode} from './exit-codes.js'
@@ -24,10 +24,12 @@ export interface GuardedRunOptions {
   callTimeoutMs: number
   command: string
   args: string[]
+  /** --once-per: run at most once in this slot, across every server. */
+  slot?: OnceSlot
 }
 
 export type GuardedRunResult =
-  | {kind: 'skipped'; leader?: Candidate}
+  | {kind: 'skipped'; leader?: Candidate; slotDone?: boolean}
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
   | {kind: 'ran'; status: number; lost?: string; leader: Candidate}
@@ -40,8 +42,9 @@ type Log = (message: string) => void
  */
 export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log): Promise<GuardedRunResult> {
   const election = new Election(client, options.prefix, options.name)
-  const current = await election.leader()
-  if (current && options.waitMs === 0) return {kind: 'skipped', leader: current}
+  const {leader, slotDone} = await election.peek(options.slot)
+  if (slotDone) return {kind: 'skipped', slotDone}
+  if (leader && options.waitMs === 0) return {kind: 'skipped', leader}
 
   const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
   const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
@@ -55,6 +58,9 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
       return leases[1]
     })
     if (!(won instanceof Session)) return won
+    // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
+    if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`)))
+      return {kind: 'skipped', slotDone: true}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
     return await supervise(candidacy, won, options, fenceLeadMs, log)
   } finally {

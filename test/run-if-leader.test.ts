@@ -80,6 +80,31 @@ describe('run-if-leader', () => {
     expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
   })
 
+  it('leaves no lease behind after a signal while waiting, a loss, and a forwarded signal', async () => {
+    const name = uniqueName('hygiene-faults')
+    const dir = tempDir()
+    const before = leases()
+    const first = await startHolder(name, join(dir, 'first'))
+    const heldByFirst = leases()
+    expect(heldByFirst).toHaveLength(before.length + 2) // the candidate's lease and the running marker's
+
+    const waiting = startElect(['run-if-leader', name, '--wait', 'forever', '--', 'true'])
+    expect(await waitFor(() => leases().length === heldByFirst.length + 1)).toBe(true)
+    waiting.kill('SIGINT')
+    expect((await waiting).exitCode).toBe(130)
+    expect(leases()).toEqual(heldByFirst)
+
+    etcdctl(['del', '--prefix', `elect/${name}/`])
+    expect((await first.holder).exitCode).toBe(75)
+    expect(leases()).toEqual(before)
+
+    const second = await startHolder(name, join(dir, 'second'))
+    second.holder.kill('SIGTERM')
+    expect((await second.holder).exitCode).toBe(0)
+    expect(leases()).toEqual(before)
+    expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
+  })
+
   it('stops the whole group within 2 s and exits 75 when its lease is revoked', async () => {
     const name = uniqueName('revoked')
     const dir = tempDir()

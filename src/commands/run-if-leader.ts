@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {constants} from 'node:os'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
 import {formatDuration, parseDuration} from '../duration.js'
+import {onceSlot} from '../election/election.js'
 import {connect} from '../etcd/connection.js'
 import {ExitCode, UsageError} from '../exit-codes.js'
 import {guardedRun, SAFETY_MARGIN_MS} from '../guarded-run.js'
@@ -15,6 +16,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127])}
   other  the command's own exit status`
   static examples = [
     '<%= config.bin %> run-if-leader nightly-report -- /usr/local/bin/report.sh',
+    '<%= config.bin %> run-if-leader nightly-report --once-per 1m -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader deploy --wait 5m -- ./deploy.sh production',
   ]
   static strict = false
@@ -25,6 +27,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127])}
     wait: Flags.string({description: 'how long to wait to be elected: 0, a duration, or forever', default: '0'}),
     'kill-signal': Flags.string({description: 'signal sent to the command\'s group on lost leadership', default: 'SIGTERM'}),
     'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
+    'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
     'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
     verbose: Flags.boolean({description: 'tell the lifecycle on stderr'}),
   }
@@ -42,6 +45,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127])}
     const killSignal = parseSignal(flags['kill-signal'])
     if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS)
       throw new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed --kill-grace (${formatDuration(flags['kill-grace'])}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the command is dead before the lease can expire`)
+    if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
     const connection = this.connectionOptions(flags)
     const verbose = flags.verbose
     const log = (message: string) => verbose && this.say(message)
@@ -51,10 +55,12 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127])}
       const result = await guardedRun(client, {
         prefix: this.electionPrefix(flags), name, value: flags.value ?? thisHost(), ttlMs: flags.ttl, waitMs,
         killSignal, killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
+        slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined,
       }, log)
       switch (result.kind) {
         case 'skipped':
-          if (verbose || process.stderr.isTTY) this.say(`skipped: ${result.leader?.value ?? 'another candidate'} leads ${name}`)
+          if (verbose || process.stderr.isTTY)
+            this.say(result.slotDone ? `skipped: ${name} already ran in this --once-per ${formatDuration(flags['once-per']!)} slot` : `skipped: ${result.leader?.value ?? 'another candidate'} leads ${name}`)
           return flags['skip-exit-code']
         case 'timed-out':
           this.say(`not elected leader of ${name} within --wait ${flags.wait}`)

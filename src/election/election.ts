@@ -1,5 +1,5 @@
 import {EventEmitter} from 'node:events'
-import type {Etcd3, IKeyValue} from 'etcd3'
+import type {Etcd3, IKeyValue, IRangeRequest} from 'etcd3'
 import {ElectionKeys, leaseHex} from './keys.js'
 import type {Session} from './session.js'
 
@@ -12,6 +12,16 @@ export interface Candidate {
 }
 
 export class AbortedError extends Error {}
+
+/** A --once-per slot: the period, and which period of it (floor(local time / period)) this run is in. */
+export interface OnceSlot {
+  periodMs: number
+  label: string
+}
+
+export function onceSlot(periodMs: number, nowMs = Date.now()): OnceSlot {
+  return {periodMs, label: `${periodMs}/${Math.floor(nowMs / periodMs)}`}
+}
 
 /**
  * One election: a prefix under which candidates queue. The leader is the candidate key with the
@@ -32,16 +42,45 @@ export class Election {
     return (await this.queue(1)).candidates[0]
   }
 
+  /**
+   * The leader and whether a once-per slot already ran, in one read-only transaction: etcd serves it
+   * without a raft proposal, so an invocation that skips writes nothing.
+   */
+  async peek(slot?: OnceSlot): Promise<{leader?: Candidate; slotDone: boolean}> {
+    const response = await this.client.kv.txn({
+      compare: [],
+      success: [
+        {request_range: this.leaderRange()},
+        ...(slot ? [{request_range: {key: Buffer.from(this.keys.onceMarker(slot.label))}}] : []),
+      ],
+    })
+    const [leader, marker] = response.responses.map((op) => op.response_range.kvs[0])
+    return {leader: leader && toCandidate(leader), slotDone: Boolean(marker)}
+  }
+
+  /**
+   * Marks a once-per slot done, unless it already is; true if this call marked it. The marker has a
+   * lease of its own that outlives the slot on any server whose clock is up to a period behind.
+   */
+  async markSlotDone(slot: OnceSlot, by: string): Promise<boolean> {
+    const lease = await this.client.leaseClient.leaseGrant({TTL: Math.ceil((2 * slot.periodMs) / 1000) + 60, ID: 0})
+    const key = Buffer.from(this.keys.onceMarker(slot.label))
+    const response = await this.client.kv.txn({
+      compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
+      success: [{request_put: {key, value: Buffer.from(by), lease: lease.ID}}],
+    })
+    if (!response.succeeded) await this.client.leaseClient.leaseRevoke({ID: lease.ID}).catch(() => undefined)
+    return response.succeeded
+  }
+
   /** Candidates in election order (leader first), and the store revision they were read at. */
   async queue(limit = 0): Promise<{candidates: Candidate[]; revision: number}> {
-    const response = await this.client.kv.range({
-      key: Buffer.from(this.keys.candidates),
-      range_end: prefixEnd(this.keys.candidates),
-      sort_target: 'Create',
-      sort_order: 'Ascend',
-      limit,
-    })
+    const response = await this.client.kv.range(this.leaderRange(limit))
     return {candidates: response.kvs.map(toCandidate), revision: Number(response.header.revision)}
+  }
+
+  private leaderRange(limit = 1): IRangeRequest {
+    return {key: Buffer.from(this.keys.candidates), range_end: prefixEnd(this.keys.candidates), sort_target: 'Create', sort_order: 'Ascend', limit}
   }
 
   /** Joins the queue with a key on the session's lease; rejoining with the same lease is harmless. */

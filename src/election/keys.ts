@@ -40,6 +40,7 @@ export class ElectionKeys {
     return `${this.prefix}${this.name}:running`
   }
 
+  /** Marks a --once-per slot ("<period ms>/<slot number>") as run. */
   onceMarker(slot: string): string {
     return `${this.prefix}${this.name}:once/${slot}`
   }

@@ -75,11 +75,19 @@ export const SCENARIOS: Record<string, Scenario> = {
       holder.kill('SIGCONT')
     },
   },
-  'a member dies': {
+  'the raft leader dies': {
+    members: 3, loses: false, holderExit: 0,
+    fault: async ({cluster}) => raftStatus(cluster).leader.kill(),
+  },
+  'a follower dies': {
+    members: 3, loses: false, holderExit: 0,
+    fault: async ({cluster}) => raftStatus(cluster).followers[0].kill(),
+  },
+  'the raft leader moves': {
     members: 3, loses: false, holderExit: 0,
     fault: async ({cluster}) => {
-      const leader = raftLeader(cluster)
-      await leader.kill()
+      const {leader, followers} = raftStatus(cluster)
+      execaSync(cluster.binaries.etcdctl, [`--endpoints=${leader.clientUrl}`, 'move-leader', followers[0].id], {timeout: 10_000})
     },
   },
   'its only member dies': {
@@ -210,13 +218,17 @@ export async function runTrial(scenarioName: string, trial: Trial): Promise<Verd
   }
 }
 
-function raftLeader(cluster: Cluster) {
+/** The live members, told apart by raft role, each with its member id (hex). */
+function raftStatus(cluster: Cluster) {
   const live = cluster.members.filter((member) => member.process?.exitCode === null && member.process.signalCode === null)
   // Plain output: "<endpoint>, <id>, <version>, <db size>, <is leader>, ..." per member.
   const status = execaSync(cluster.binaries.etcdctl, [`--endpoints=${live.map((member) => member.clientUrl).join(',')}`, 'endpoint', 'status']).stdout
-  const leaderUrl = status
-    .split('\n')
-    .map((line) => line.split(', '))
-    .find((fields) => fields[4] === 'true')?.[0]
-  return live.find((member) => member.clientUrl === leaderUrl) ?? live[0]
+  const rows = status.split('\n').map((line) => line.split(', '))
+  const withRole = live.map((member) => {
+    const row = rows.find((fields) => fields[0] === member.clientUrl)
+    return Object.assign(member, {id: row?.[1] ?? '', isLeader: row?.[4] === 'true'})
+  })
+  const leader = withRole.find((member) => member.isLeader)
+  if (!leader) throw new Error(`no raft leader among ${live.length} members:\n${status}`)
+  return {leader, followers: withRole.filter((member) => !member.isLeader)}
 }
