@@ -1,8 +1,8 @@
-import {readFileSync} from 'node:fs'
+import {accessSync, constants, readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {parseDuration} from './duration.js'
-import {type ConnectionOptions, describeUnavailable} from './etcd/connection.js'
+import {type ConnectionOptions, describeUnavailable, usesTls} from './etcd/connection.js'
 import {validateName} from './election/keys.js'
 import {ElectError, EXIT_CODES_HELP, ExitCode, UsageError} from './exit-codes.js'
 
@@ -48,7 +48,7 @@ export abstract class BaseCommand extends Command {
 
   async catch(error: Error & {oclif?: {exit?: number}}): Promise<void> {
     const expected = error instanceof ElectError
-    const unavailable = expected ? undefined : describeUnavailable(error, this.endpointsForMessages)
+    const unavailable = expected || !this.connection ? undefined : describeUnavailable(error, this.connection.endpoints, usesTls(this.connection))
     const parseError = error.oclif?.exit !== undefined
     const code = expected ? (error as ElectError).exitCode : unavailable ? ExitCode.unavailable : parseError ? error.oclif!.exit! : ExitCode.error
     if (code === 0) return
@@ -59,7 +59,7 @@ export abstract class BaseCommand extends Command {
     process.exitCode = code
   }
 
-  private endpointsForMessages: string[] = []
+  private connection?: ConnectionOptions
 
   protected connectionOptions(flags: Interfaces.InferredFlags<typeof BaseCommand.baseFlags>): ConnectionOptions {
     const env = process.env
@@ -72,17 +72,19 @@ export abstract class BaseCommand extends Command {
         throw new UsageError(`malformed endpoint "${endpoint}": use host:port, as in 127.0.0.1:2379`)
     }
     if (endpoints.length === 0) throw new UsageError('no etcd endpoint given: use --endpoints host:port')
-    this.endpointsForMessages = endpoints
     const caFile = flags.cacert ?? env.ELECT_CACERT ?? env.ETCDCTL_CACERT
     const certFile = flags.cert ?? env.ELECT_CERT ?? env.ETCDCTL_CERT
     const keyFile = flags.key ?? env.ELECT_KEY_FILE ?? env.ETCDCTL_KEY
     if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together: give both for mutual TLS, or neither')
+    for (const [flag, file] of [['--cacert', caFile], ['--cert', certFile], ['--key', keyFile]]) {
+      if (file) mustBeReadable(flag!, file)
+    }
     let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
     let password = flags.password ?? env.ELECT_PASSWORD ?? env.ETCDCTL_PASSWORD
     if (flags['password-file']) password = readPasswordFile(flags['password-file'])
     if (user?.includes(':')) [user, password] = [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)]
     if (password !== undefined && !user) throw new UsageError('a password needs a user: add --user')
-    return {
+    this.connection = {
       endpoints,
       caFile,
       certFile,
@@ -92,6 +94,7 @@ export abstract class BaseCommand extends Command {
       dialTimeoutMs: flags['dial-timeout'],
       commandTimeoutMs: flags['command-timeout'],
     }
+    return this.connection
   }
 
   protected electionPrefix(flags: {prefix?: string}): string {
@@ -135,6 +138,14 @@ function oneLine(message: string): string {
     .join(' ')
     .replace(/^Parsing (--\S+)\s+/, '$1: ')
     .replace(/\s+/g, ' ')
+}
+
+function mustBeReadable(flag: string, path: string): void {
+  try {
+    accessSync(path, constants.R_OK)
+  } catch (error) {
+    throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
 }
 
 function readPasswordFile(path: string): string {

@@ -133,6 +133,12 @@ export class Election {
     let current: Candidate | undefined = candidates[0]
     onChange(current)
     const watcher = await this.client.watch().prefix(this.keys.candidates).startRevision(String(revision + 1)).create()
+    let failure: Error | undefined
+    let stopObserving = () => {}
+    watcher.on('error', (error: Error) => {
+      failure = new Error(`the watch on ${this.keys.candidates} failed: ${error.message}`)
+      stopObserving()
+    })
     watcher.on('data', async () => {
       const leader = await this.leader().catch(() => current)
       if (leader?.key !== current?.key || leader?.createRevision !== current?.createRevision) {
@@ -141,10 +147,12 @@ export class Election {
       }
     })
     await new Promise<void>((resolve) => {
+      stopObserving = resolve
       if (signal.aborted) resolve()
       signal.addEventListener('abort', () => resolve(), {once: true})
     })
     await watcher.cancel().catch(() => undefined)
+    if (failure) throw failure
   }
 }
 
@@ -189,11 +197,14 @@ export class Candidacy extends EventEmitter {
   async watchLeadership(): Promise<void> {
     const from = String(this.self.createRevision + 1)
     const own = await this.client.watch().key(this.self.key).startRevision(from).create()
+    // A watch etcd cancels can't tell us of a delete any more: count it as lost, the safe direction.
+    own.on('error', (error: Error) => this.emit('lost', `the watch on the leader key failed: ${error.message}`))
     own.on('delete', () => this.emit('lost', 'the leader key was deleted'))
     own.on('put', (kv: IKeyValue) => {
       if (kv.lease !== this.self.leaseId) this.emit('lost', 'the leader key was replaced')
     })
     const resign = await this.client.watch().key(this.keys.resignRequest(this.self.leaseId)).startRevision(from).create()
+    resign.on('error', (error: Error) => this.emit('lost', `the watch for resign requests failed: ${error.message}`))
     resign.on('put', (kv: IKeyValue) => this.emit('resign-requested', kv.value.toString()))
     this.watchers.push(own, resign)
   }
@@ -231,6 +242,7 @@ async function waitForDelete(client: Etcd3, key: string, seenAtRevision: number,
   try {
     await new Promise<void>((resolve, reject) => {
       watcher.on('delete', () => resolve())
+      watcher.on('error', (error: Error) => reject(new Error(`the watch on ${key} failed: ${error.message}`)))
       signal?.addEventListener('abort', () => reject(new AbortedError(String(signal.reason ?? 'aborted'))), {once: true})
     })
   } finally {

@@ -25,8 +25,9 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   const attempts = Math.max(2, options.endpoints.length)
   let answered = false
   const perAttemptMs = () => Math.max(200, (answered ? options.commandTimeoutMs : options.dialTimeoutMs) / attempts)
+  const tls = usesTls(options)
   const etcdOptions: IOptions = {
-    hosts: options.endpoints.map((endpoint) => (options.caFile && !endpoint.includes('://') ? `https://${endpoint}` : endpoint)),
+    hosts: options.endpoints.map((endpoint) => (tls && !endpoint.includes('://') ? `https://${endpoint}` : endpoint)),
     defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + perAttemptMs()}),
     faultHandling: {
       host: () => passThrough,
@@ -34,19 +35,42 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
       watchBackoff: cappedBackoff(100, 1000),
     },
   }
-  if (options.caFile || options.certFile) {
+  if (tls) {
     etcdOptions.credentials = {
-      rootCertificate: readCredentialFile(options.caFile, 'CA certificate'),
+      // Without --cacert, the system's trusted roots verify the server.
+      rootCertificate: (options.caFile ? readCredentialFile(options.caFile, 'CA certificate') : null) as Buffer,
       certChain: options.certFile ? readCredentialFile(options.certFile, 'client certificate') : undefined,
       privateKey: options.keyFile ? readCredentialFile(options.keyFile, 'client key') : undefined,
     }
   }
   if (options.user) etcdOptions.auth = {username: options.user, password: options.password ?? ''}
-  return new Etcd3(etcdOptions)
+  const client = new Etcd3(etcdOptions)
+  if (options.user) authenticateEachWatchStream(client)
+  return client
 }
 
-function readCredentialFile(path: string | undefined, what: string): Buffer {
-  if (!path) return Buffer.alloc(0)
+/**
+ * etcd3 opens watch streams, and reopens them after any break, with the token it cached at first
+ * login; once that token expired (or etcd restarted, which forgets tokens) every reopened watch is
+ * refused and silently dropped. Logging in afresh for each watch stream keeps watches alive.
+ */
+function authenticateEachWatchStream(client: Etcd3): void {
+  const internals = client as unknown as {
+    pool: {authenticator: {invalidateMetadata(): void}}
+    watchClient: {watch(options?: unknown): Promise<unknown>}
+  }
+  const openStream = internals.watchClient.watch.bind(internals.watchClient)
+  internals.watchClient.watch = (options) => {
+    internals.pool.authenticator.invalidateMetadata()
+    return openStream(options)
+  }
+}
+
+export function usesTls(options: ConnectionOptions): boolean {
+  return Boolean(options.caFile || options.certFile || options.endpoints.some((endpoint) => endpoint.startsWith('https://')))
+}
+
+function readCredentialFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path)
   } catch (error) {
@@ -91,28 +115,38 @@ function isTransient(error: unknown): boolean {
  * Turns what etcd3 throws into the one-line reason a user needs, when the cause is that etcd
  * can't be used at all; returns undefined for every other error.
  */
-export function describeUnavailable(error: unknown, endpoints: string[]): string | undefined {
+export function describeUnavailable(error: unknown, endpoints: string[], tls: boolean): string | undefined {
   if (!(error instanceof Error)) return undefined
   if (error instanceof EtcdUnavailableError) return error.message
   const kind = error.constructor.name
-  const message = error.message
+  const cause = grpcCause(error.message)
   const where = endpoints.join(',')
-  if (/AuthenticationFailed|UserNotFound/.test(kind) || /authentication failed|invalid auth token/i.test(message))
+  if (/AuthenticationFailed|UserNotFound/.test(kind) || /authentication failed|invalid auth token/i.test(cause))
     return `etcd at ${where} refused the credentials (user name or password is wrong)`
-  if (/PermissionDenied/.test(kind) || /permission denied/i.test(message))
-    return `etcd at ${where} denied access: the user's role does not grant this key range`
-  if (/SSL|TLS|certificate|handshake|wrong version number/i.test(message))
-    return `TLS with etcd at ${where} failed: ${firstLine(message)}`
-  if (isTransient(error) || /BrokenCircuit|ECONNREFUSED|No connection established/i.test(kind + message))
-    return `etcd is unreachable at ${where}: ${firstLine(message)}`
+  if (/PermissionDenied/.test(kind) || /permission denied/i.test(cause))
+    return `etcd at ${where} denied access: the user's role does not grant this key range (see --prefix)`
+  const tlsFailure = TLS_FAILURES.find(([pattern]) => pattern.test(cause))
+  if (tlsFailure) return `TLS with etcd at ${where} failed: ${tlsFailure[1]}`
+  // Something listens but would not speak plain gRPC: most likely a TLS port.
+  if (!tls && cause === 'Failed to connect') return `etcd at ${where} did not answer plain gRPC (if it serves TLS, give --cacert)`
+  if (isTransient(error) || /BrokenCircuit|ECONNREFUSED|No connection established/i.test(kind + error.message))
+    return `etcd is unreachable at ${where}: ${cause}`
   return undefined
 }
 
-function firstLine(text: string): string {
-  const line = text.split('\n')[0].replace(/^\d+ [A-Z_]+: /, '')
-  // gRPC wraps the cause ("No connection established. Last error: Error: connect ECONNREFUSED ...").
-  const cause = /(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|ECONNRESET) ?[^\s]*/.exec(line)
-  if (cause) return cause[0].replace(/[.,;]+$/, '')
-  if (/deadline exceeded/i.test(line)) return 'no answer before the deadline'
-  return line
+const TLS_FAILURES: Array<[RegExp, string]> = [
+  [/unable to verify|self.signed|certificate verify failed|unable to get (local )?issuer/i, "the server's certificate is not trusted (give the CA that signed it with --cacert)"],
+  [/does not match certificate|altnames|Hostname\/IP does not match/i, "the server's certificate is not for this host name or address"],
+  [/alert (bad certificate|certificate required|unknown ca|handshake failure)/i, 'the server refused our client certificate, or wanted one (give --cert and --key)'],
+  [/before secure TLS connection|wrong version number|packet length too long|SSL routines/i, 'the server did not answer TLS (is it plain? then drop --cacert/--cert and https://)'],
+]
+
+/** gRPC wraps the cause: "14 UNAVAILABLE: No connection established. Last error: Error: <cause> (<time>). Resolution note: ...". */
+function grpcCause(message: string): string {
+  const line = message.split('\n')[0].replace(/^\d+ [A-Z_]+: /, '')
+  const lastError = /Last error: (?:Error: )?(.*?)(?: \(\d{4}-[^)]*\))?\.? Resolution note/.exec(line)?.[1] ?? line
+  const socketError = /(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|ECONNRESET) ?[^\s]*/.exec(lastError)
+  if (socketError) return socketError[0].replace(/[.,;]+$/, '')
+  if (/deadline exceeded/i.test(lastError)) return 'no answer before the deadline'
+  return lastError.replace(/^[0-9A-F]+:error:[0-9A-F]+:/, '')
 }

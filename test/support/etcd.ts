@@ -3,7 +3,9 @@
 // this module fills from Debian's etcd-server/etcd-client packages (download and unpack only: no
 // service is started). Where a Docker engine answers, ETCD_TEST_BACKEND=docker uses testcontainers.
 import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {get as httpGet} from 'node:http'
+import {get as httpsGet} from 'node:https'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {delimiter, dirname, join, resolve} from 'node:path'
@@ -78,6 +80,20 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** GET /health, over TLS when the cluster serves it (presenting the server's pair as a client's). */
+function healthy(clientUrl: string, tls?: ClusterOptions['tls']): Promise<boolean> {
+  return new Promise((resolve) => {
+    const options = tls ? {ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key)} : {}
+    const request = (tls ? httpsGet : httpGet)(`${clientUrl}/health`, {...options, timeout: 1000}, (response) => {
+      let body = ''
+      response.on('data', (chunk) => (body += chunk))
+      response.on('end', () => resolve(/"health":\s*"true"/.test(body)))
+    })
+    request.on('error', () => resolve(false))
+    request.on('timeout', () => request.destroy())
+  })
+}
+
 export interface Member {
   name: string
   clientUrl: string
@@ -101,14 +117,22 @@ export interface Cluster {
   stop(): Promise<void>
 }
 
-export async function startCluster(size = 1, extraArgs: string[] = []): Promise<Cluster> {
+export interface ClusterOptions {
+  /** Serve clients over TLS with this certificate (signed by `ca`); with `clientCertAuth`, require client certificates signed by `ca`. */
+  tls?: {ca: string; cert: string; key: string; clientCertAuth?: boolean}
+  extraArgs?: string[]
+}
+
+export async function startCluster(size = 1, options: ClusterOptions = {}): Promise<Cluster> {
+  const {tls, extraArgs = []} = options
+  const scheme = tls ? 'https' : 'http'
   const binaries = findEtcdBinaries()
   const root = mkdtempSync(join(tmpdir(), 'elect-etcd-'))
   const token = `elect-test-${process.pid}-${Date.now()}`
   const specs = await Promise.all(
     Array.from({length: size}, async (_, index) => ({
       name: `m${index}`,
-      clientUrl: `http://127.0.0.1:${await freePort()}`,
+      clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
       peerUrl: `http://127.0.0.1:${await freePort()}`,
       dataDir: join(root, `m${index}`),
     })),
@@ -139,6 +163,8 @@ export async function startCluster(size = 1, extraArgs: string[] = []): Promise<
             '--listen-peer-urls', spec.peerUrl, '--initial-advertise-peer-urls', spec.peerUrl,
             '--initial-cluster', initialCluster, '--initial-cluster-token', token, '--initial-cluster-state', 'new',
             '--heartbeat-interval', '50', '--election-timeout', '500', '--logger', 'zap', '--log-level', 'error',
+            ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key] : []),
+            ...(tls?.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
             ...extraArgs,
           ],
           {stdio: ['ignore', 'ignore', 'pipe']},
@@ -153,7 +179,7 @@ export async function startCluster(size = 1, extraArgs: string[] = []): Promise<
     return member
   })
   const cluster: Cluster = {
-    endpoints: specs.map((spec) => spec.clientUrl.replace('http://', '')),
+    endpoints: specs.map((spec) => spec.clientUrl.replace(/^https?:\/\//, '')),
     members,
     binaries,
     etcdctl(args, endpoints = cluster.endpoints) {
@@ -170,7 +196,7 @@ export async function startCluster(size = 1, extraArgs: string[] = []): Promise<
   }
   try {
     await Promise.all(members.map((member) => member.start()))
-    await waitHealthy(cluster)
+    await waitHealthy(cluster, tls)
   } catch (error) {
     await cluster.stop()
     throw error
@@ -179,17 +205,12 @@ export async function startCluster(size = 1, extraArgs: string[] = []): Promise<
 }
 
 /** Every live member answers /health with a quorum behind it. */
-export async function waitHealthy(cluster: Cluster, timeoutMs = 20_000): Promise<void> {
+export async function waitHealthy(cluster: Cluster, tls?: ClusterOptions['tls'], timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   const live = cluster.members.filter((member) => member.process && member.process.exitCode === null && member.process.signalCode === null)
   for (let attempt = 0; Date.now() < deadline && attempt < 1000; attempt++) {
     const answers = await Promise.all(
-      live.map((member) =>
-        fetch(`${member.clientUrl}/health`, {signal: AbortSignal.timeout(1000)})
-          .then((response) => response.json() as Promise<{health: string}>)
-          .then((body) => body.health === 'true')
-          .catch(() => false),
-      ),
+      live.map((member) => healthy(member.clientUrl, tls)),
     )
     if (answers.every(Boolean)) return
     await new Promise((done) => setTimeout(done, 50))
