@@ -125,8 +125,8 @@ export function thisHost(): string {
   return hostname()
 }
 
-export function exitCodesHelp(codes: number[]): string {
-  return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(4)} ${EXIT_CODES_HELP[code]}`)].join('\n')
+export function exitCodesHelp(codes: Array<number | string>): string {
+  return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(6)} ${EXIT_CODES_HELP[code]}`)].join('\n')
 }
 
 /** oclif's parse errors span lines ("Parsing --ttl\n\t<why>\nSee more help with --help"): make them one. */

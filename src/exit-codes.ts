@@ -11,7 +11,7 @@ export const ExitCode = {
 } as const
 
 /** Text for each command's --help, so help and the README's table can't drift apart. */
-export const EXIT_CODES_HELP: Record<number, string> = {
+export const EXIT_CODES_HELP: Record<number | string, string> = {
   0: 'success',
   1: 'unexpected error',
   2: 'usage error',
@@ -21,6 +21,8 @@ export const EXIT_CODES_HELP: Record<number, string> = {
   124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',
   126: 'command not executable',
   127: 'command not found',
+  '128+n': 'command killed by signal n, which elect did not send',
+  other: "the command's own exit status",
 }
 
 /** An expected failure: one line for the user, and the exit code that says what kind. */

@@ -3,6 +3,9 @@ import {cleanup, elect, uniqueName} from './support/cli.js'
 
 afterEach(cleanup)
 
+// More bad input is tested beside the feature it concerns: a command not found or not executable
+// (run-if-leader), a wrong password, a missing certificate file, TLS to a plain server and plain to a
+// TLS server (security), nothing to resign (campaign-resign), Ctrl-C while waiting (run-if-leader).
 describe('bad input and unusable etcd', () => {
   it.each([
     ['an unknown flag', ['who-leads', 'x', '--bogus'], 2, /^elect: Nonexistent flag: --bogus\nSee: elect who-leads --help$/],
@@ -17,6 +20,14 @@ describe('bad input and unusable etcd', () => {
     ['a malformed endpoint', ['who-leads', 'x', '--endpoints', 'http://a b'], 2, /^elect: malformed endpoint "http:\/\/a b"/],
     ['a cert without its key', ['who-leads', 'x', '--cert', 'c.pem'], 2, /^elect: --cert and --key go together/],
     ['an unknown kill signal', ['run-if-leader', 'x', '--kill-signal', 'SIGNOPE', '--', 'true'], 2, /is not a signal name/],
+    ['an unknown command', ['frobnicate', 'x'], 2, /^elect: unknown command "frobnicate": use campaign, resign, run-if-leader, who-leads \(see elect --help\)$/],
+    ['--is without a value', ['who-leads', 'x', '--is'], 2, /^elect: Flag --is expects a value\nSee: elect who-leads --help$/],
+    ['--once-per of zero', ['run-if-leader', 'x', '--once-per', '0', '--', 'true'], 2, /^elect: --once-per must be longer than 0/],
+    ['a password without a user', ['who-leads', 'x', '--password', 'p'], 2, /^elect: a password needs a user: add --user$/],
+    ['a missing --password-file', ['who-leads', 'x', '--user', 'a', '--password-file', '/nonexistent'], 2, /^elect: cannot read --password-file \/nonexistent: ENOENT$/],
+    ['an exit code out of range', ['run-if-leader', 'x', '--skip-exit-code', '300', '--', 'true'], 2, /^elect: --skip-exit-code: Expected an integer less than or equal to 255/],
+    ['a negative timeout', ['campaign', 'x', '--timeout', '-5s'], 2, /^elect: --timeout: "-5s" is not a duration/],
+    ['an empty endpoint list', ['who-leads', 'x', '--endpoints', ''], 2, /^elect: no etcd endpoint given: use --endpoints host:port$/],
   ])('%s is a usage error: one line, exit 2', async (_, argv, code, message) => {
     const result = await elect(argv)
     expect(result.exitCode).toBe(code)

@@ -11,14 +11,13 @@ export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
   static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE and ELECT_VALUE set. If leadership is lost, the whole group gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen.
 
-${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127])}
-  128+n command killed by a signal n elect did not send
-  other  the command's own exit status`
+${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
   static examples = [
     '<%= config.bin %> run-if-leader nightly-report -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader nightly-report --once-per 1m -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader deploy --wait 5m -- ./deploy.sh production',
   ]
+  static usage = '<%= command.id %> NAME [FLAGS] -- CMD [ARGS...]'
   static strict = false
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {

@@ -7,7 +7,7 @@ import {execa, execaSync, type ResultPromise} from 'execa'
 import {inject} from 'vitest'
 import {electBin, signalGroup} from './processes.js'
 
-export {groupAlive, readEvents, recorder, waitFor} from './processes.js'
+export {electBin, groupAlive, readEvents, recorder, waitFor} from './processes.js'
 
 let counter = 0
 /** An election name no other test uses. */
