@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+import {execute, settings} from '@oclif/core'
+
+// Always the compiled dist/: with NODE_ENV=development or test, oclif would otherwise look for the
+// TypeScript sources (which an installed package does not have) and warn.
+settings.enableAutoTranspile = false
 
 // gRPC sets the TLS server name to the endpoint's IP address, which Node deprecates with a warning
 // on every TLS connection; deprecation notices are for elect's developers, not its users.

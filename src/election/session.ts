@@ -88,9 +88,11 @@ export class Session extends EventEmitter {
   private scheduleKeepalive(delayMs: number): void {
     if (this.closed || this.lostReason) return
     this.keepaliveTimer = setTimeout(() => {
+      // After a failure, try again soon: the connection pool sends the retry to another member.
+      const retryMs = Math.min(100, this.keepaliveIntervalMs / 2)
       this.keepaliveOnce().then(
-        (ok) => this.scheduleKeepalive(ok ? this.keepaliveIntervalMs : Math.min(250, this.keepaliveIntervalMs / 2)),
-        () => this.scheduleKeepalive(Math.min(250, this.keepaliveIntervalMs / 2)),
+        (ok) => this.scheduleKeepalive(ok ? this.keepaliveIntervalMs : retryMs),
+        () => this.scheduleKeepalive(retryMs),
       )
     }, delayMs)
   }

@@ -30,7 +30,7 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
     hosts: options.endpoints.map((endpoint) => (tls && !endpoint.includes('://') ? `https://${endpoint}` : endpoint)),
     defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + perAttemptMs()}),
     faultHandling: {
-      host: () => passThrough,
+      host: coolingHosts(options.endpoints.length),
       global: retryRecoverable(attempts, () => (answered = true)),
       watchBackoff: cappedBackoff(100, 1000),
     },
@@ -81,8 +81,33 @@ function readCredentialFile(path: string, what: string): Buffer {
 // The minimal shape of a cockatiel policy that etcd3 calls: execute(fn) and nothing else.
 type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>
 
-// Async, so that a synchronous throw becomes a rejection: etcd3 calls .catch() on the result.
-const passThrough = {execute: async (fn: () => unknown) => fn()} as unknown as Policy
+class HostCooling extends Error {}
+
+/**
+ * Per-endpoint policies: an endpoint whose call failed transiently (a dead or unreachable member)
+ * is passed over for a second, unless every endpoint is, so retries and keepalives go to members that
+ * answer instead of picking the dead one again at random. etcd3 moves on to the next endpoint when a
+ * policy refuses to call through. (Async, so that a synchronous throw becomes a rejection: etcd3 calls
+ * .catch() on the result.)
+ */
+function coolingHosts(count: number, coolMs = 1000): (host: string) => Policy {
+  const coolUntil = new Map<string, number>()
+  const allCooling = () => coolUntil.size >= count && [...coolUntil.values()].every((until) => until > Date.now())
+  return (host) =>
+    ({
+      async execute(fn: () => unknown) {
+        if ((coolUntil.get(host) ?? 0) > Date.now() && !allCooling()) throw new HostCooling(host)
+        try {
+          const result = await fn()
+          coolUntil.delete(host)
+          return result
+        } catch (error) {
+          if (isTransient(error)) coolUntil.set(host, Date.now() + coolMs)
+          throw error
+        }
+      },
+    }) as unknown as Policy
+}
 
 function retryRecoverable(attempts: number, onSuccess: () => void): Policy {
   return {

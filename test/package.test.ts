@@ -1,0 +1,37 @@
+// What users install: the packed tarball, installed globally into a prefix of its own.
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {afterEach, describe, expect, inject, it} from 'vitest'
+import {cleanup, tempDir, uniqueName} from './support/cli.js'
+
+afterEach(cleanup)
+
+const root = new URL('..', import.meta.url).pathname
+
+describe('the npm package', () => {
+  it('holds bin, dist and the manifest only, and installs an elect that works', async () => {
+    const packDir = tempDir()
+    const {stdout} = await execa('npm', ['pack', '--json', '--pack-destination', packDir], {cwd: root})
+    const [packed] = JSON.parse(stdout) as Array<{filename: string; files: Array<{path: string}>}>
+    const paths = packed.files.map((file) => file.path)
+    expect(paths).toContain('bin/run.js')
+    expect(paths).toContain('.oclif.manifest.json')
+    expect(paths).toContain('dist/commands/run-if-leader.js')
+    expect(paths).toContain('dist/supervise/guard.js')
+    expect(paths.filter((path) => !/^(bin\/run\.js|dist\/|\.oclif\.manifest\.json$|package\.json$|README\.md$)/.test(path))).toEqual([])
+
+    const prefix = tempDir()
+    await execa('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', join(packDir, packed.filename)], {timeout: 240_000})
+    const installed = join(prefix, 'bin', 'elect')
+    const env = {ELECT_ENDPOINTS: inject('etcdEndpoints').join(',')}
+    const version = await execa(installed, ['--version'], {env})
+    expect(version.stdout).toMatch(/^elect\/\d+\.\d+\.\d+ /)
+    const help = await execa(installed, ['--help'], {env})
+    expect(help.stdout).toContain('run-if-leader')
+    const name = uniqueName('installed')
+    const ran = await execa(installed, ['run-if-leader', name, '--', 'sh', '-c', 'echo "$ELECT_NAME"'], {env, reject: false})
+    expect([ran.exitCode, ran.stdout, ran.stderr]).toEqual([0, name, ''])
+    const nobody = await execa(installed, ['who-leads', name], {env, reject: false})
+    expect([nobody.exitCode, nobody.stderr]).toEqual([3, `elect: nobody leads ${name}`])
+  }, 300_000)
+})
