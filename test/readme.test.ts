@@ -22,3 +22,17 @@ describe('README examples', () => {
     }
   })
 })
+
+describe('README exit codes', () => {
+  it('lists every code that a command\'s --help lists, and no other', async () => {
+    const table = readme.slice(readme.indexOf('## Exit codes'), readme.indexOf('##', readme.indexOf('## Exit codes') + 3))
+    const inReadme = new Set([...table.matchAll(/^\| ([0-9+n, ]+|other) \|/gm)].flatMap((row) => row[1].split(', ')))
+    const inHelp = new Set<string>()
+    for (const command of COMMANDS) {
+      const help = (await elect([command, '--help'])).stdout
+      const section = help.slice(help.indexOf('EXIT CODES'))
+      for (const match of section.matchAll(/^\s+(\d+|128\+n|other)\s{2,}/gm)) inHelp.add(match[1])
+    }
+    expect([...inHelp].sort()).toEqual([...inReadme].sort())
+  })
+})
