@@ -178,7 +178,7 @@ export async function runTrial(scenarioName: string, trial: Trial): Promise<Verd
 
     const rivalLog = join(dir, 'rival')
     const rival = start(rivalEndpoints, ['--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)])
-    const queued = await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2, 15_000)
+    const queued = await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2, 30_000)
     if (!queued) throw new Error('the rival never queued')
     const [holderKey] = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE']).split('\n').filter(Boolean)
     const holderLease = holderKey.split('/').at(-1)!
