@@ -97,32 +97,54 @@ export class Session extends EventEmitter {
     }, delayMs)
   }
 
-  /** One keepalive on a fresh stream (so each try may land on another endpoint); true when acknowledged. */
+  /**
+   * One keepalive round; true when acknowledged. A round whose first attempt has not been answered
+   * soon is hedged with a second attempt on a fresh stream (often to another member): a member that
+   * forwards renewals to a dead raft leader would otherwise hold the round until its timeout.
+   */
   private async keepaliveOnce(): Promise<boolean> {
-    const sentAt = monotonicMs()
     const timeoutMs = Math.min(this.options.callTimeoutMs, this.keepaliveIntervalMs)
-    const stream = await this.client.leaseClient.leaseKeepAlive({deadline: Date.now() + timeoutMs})
-    const ttlSeconds = await new Promise<number | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), timeoutMs)
-      stream.on('data', (response) => {
-        clearTimeout(timer)
-        resolve(Number(response.TTL))
-      })
-      stream.on('error', () => {
-        clearTimeout(timer)
-        resolve(undefined)
-      })
-      stream.write({ID: this.leaseId})
+    const hedgeAfterMs = Math.min(250, this.keepaliveIntervalMs / 3)
+    const ack = await new Promise<{sentAt: number; ttlSeconds: number} | undefined>((resolve) => {
+      let pending = 2
+      const settle = (result: {sentAt: number; ttlSeconds: number} | undefined) => {
+        pending--
+        if (result || pending === 0) {
+          clearTimeout(hedge)
+          resolve(result)
+        }
+      }
+      const hedge = setTimeout(() => this.attempt(timeoutMs - hedgeAfterMs).then(settle), hedgeAfterMs)
+      this.attempt(timeoutMs).then(settle)
     })
-    stream.cancel()
-    if (ttlSeconds === undefined || this.closed) return false
-    if (ttlSeconds <= 0) {
+    if (!ack || this.closed) return false
+    if (ack.ttlSeconds <= 0) {
       this.markLost('the lease was revoked or expired in etcd')
       return false
     }
-    this.validUntil = Math.max(this.validUntil, sentAt + ttlSeconds * 1000)
+    this.validUntil = Math.max(this.validUntil, ack.sentAt + ack.ttlSeconds * 1000)
     this.armFence()
     this.emit('renewed', this.validUntil)
     return true
+  }
+
+  /** A keepalive on a stream of its own, so each try may land on another endpoint. */
+  private async attempt(timeoutMs: number): Promise<{sentAt: number; ttlSeconds: number} | undefined> {
+    const sentAt = monotonicMs()
+    try {
+      // The stream's own deadline ends an unanswered attempt; the connection pool then counts that
+      // against the member, and passes it over for a while.
+      const stream = await this.client.leaseClient.leaseKeepAlive({deadline: Date.now() + timeoutMs})
+      return await new Promise((resolve) => {
+        stream.on('data', (response) => {
+          resolve({sentAt, ttlSeconds: Number(response.TTL)})
+          stream.cancel()
+        })
+        stream.on('error', () => resolve(undefined))
+        stream.write({ID: this.leaseId})
+      })
+    } catch {
+      return undefined
+    }
   }
 }

@@ -1,0 +1,161 @@
+// npm run bench: elect side by side with etcdctl and node, in one run, against an etcd started here.
+// Prints one markdown table of medians (and p95 where asked) with ratios taken within this run.
+import {execFileSync, spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {execa} from 'execa'
+import {startCluster} from './etcd.js'
+import {electBin, readEvents, sleep, waitFor} from './processes.js'
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15)
+const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 20)
+const cluster = await startCluster(1)
+const endpoints = cluster.endpoints.join(',')
+const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, NO_COLOR: '1'}
+const etcdctl = cluster.binaries.etcdctl
+const dir = mkdtempSync(join(tmpdir(), 'elect-bench-'))
+const rows: string[][] = []
+let counter = 0
+const fresh = (label: string) => `bench-${label}-${process.pid}-${++counter}`
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(values.length * 0.95) - 1)]
+const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
+const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8'}))![1])
+
+/** Wall time of a whole process, `RUNS` times after two warm-ups; commands of a pair alternate. */
+async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<number[][]> {
+  const samples: number[][] = commands.map(() => [])
+  for (let run = -2; run < RUNS; run++) {
+    for (const [index, command] of commands.entries()) {
+      const started = performance.now()
+      await command()
+      if (run >= 0) samples[index].push(performance.now() - started)
+    }
+  }
+  return samples
+}
+
+const run = (file: string, args: string[]) => () => execa(file, args, {env, reject: false, stdin: 'ignore'})
+const elect = (...args: string[]) => run('node', [electBin, ...args])
+
+try {
+  // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
+  const held = fresh('held')
+  const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env, stdio: 'ignore'})
+  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8'}).trim() !== '', 10_000)
+  const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
+    run('node', ['-e', '0']),
+    run(etcdctl, ['get', '--prefix', `elect/${held}/`]),
+    elect('who-leads', held),
+    elect('run-if-leader', held, '--', 'true'),
+  ])
+  rows.push(['start-up: `node -e 0`', ms(median(nodeZero)), '1.0x node'])
+  rows.push(['start-up: `etcdctl get`', ms(median(ctlGet)), `${(median(ctlGet) / median(nodeZero)).toFixed(1)}x node`])
+  rows.push(['start-up: `elect who-leads`', ms(median(whoLeads)), `${(median(whoLeads) / median(nodeZero)).toFixed(1)}x node (target 3x)`])
+  rows.push(['start-up: `elect run-if-leader` that skips', ms(median(skip)), `${(median(skip) / median(nodeZero)).toFixed(1)}x node`])
+  const beforeSkip = raftIndex()
+  await elect('run-if-leader', held, '--', 'true')()
+  rows.push(['raft proposals made by one skip', String(raftIndex() - beforeSkip), 'target 0'])
+  holder.kill('SIGTERM')
+
+  // A whole leader-run-release cycle of a command that does nothing.
+  const cycle = fresh('cycle')
+  const [electCycle, ctlCycle] = await timeProcesses([elect('run-if-leader', cycle, '--', 'true'), run(etcdctl, ['lock', cycle, 'true'])])
+  rows.push(['cycle: `run-if-leader X -- true` vs `etcdctl lock X true`', `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`, `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`])
+
+  // Handover: a queue of holders; each command records its start and end; the gap is the handover.
+  const handover = async (start: (name: string, log: string) => void) => {
+    const name = fresh('handover')
+    const log = join(dir, `${name}.log`)
+    const script = 'echo "start $(date +%s%N)" >> "$0"; sleep 0.05; echo "end $(date +%s%N)" >> "$0"'
+    for (let index = 0; index <= HANDOVERS; index++) {
+      start(name, `${log}\u0000${script}`)
+      await sleep(150) // in queue order
+    }
+    await waitFor(() => readEvents(log).filter((event) => event.event === 'end').length === HANDOVERS + 1, 120_000, 100)
+    const events = readEvents(log)
+    const gaps: number[] = []
+    for (let index = 1; index < events.length; index++) {
+      if (events[index].event === 'start' && events[index - 1].event === 'end') gaps.push((events[index].at - events[index - 1].at) / 1e6)
+    }
+    return gaps
+  }
+  const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
+  const electGaps = await handover((name, both) => {
+    const [log, script] = both.split('\u0000')
+    spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', script, log])
+  })
+  const ctlGaps = await handover((name, both) => {
+    const [log, script] = both.split('\u0000')
+    spawnQuiet(etcdctl, ['lock', name, 'sh', '-c', script, log])
+  })
+  rows.push([`handover (${electGaps.length}): median, p95`, `${ms(median(electGaps))}, ${ms(p95(electGaps))} vs ${ms(median(ctlGaps))}, ${ms(p95(ctlGaps))}`, `${(median(electGaps) / median(ctlGaps)).toFixed(1)}x etcdctl (target 2x)`])
+
+  // Crash failover at --ttl 3: the holder is SIGKILLed; how long until the next command starts?
+  const failover = async (holderArgs: (name: string, log: string) => [string, string[]], waiterArgs: (name: string, log: string) => [string, string[]]) => {
+    const results: number[] = []
+    for (let trial = 0; trial < 3; trial++) {
+      const name = fresh('failover')
+      const log = join(dir, `${name}.log`)
+      const holderProcess = spawnQuiet(...holderArgs(name, log))
+      await waitFor(() => readEvents(log).length === 1, 10_000)
+      spawnQuiet(...waiterArgs(name, log))
+      await sleep(500)
+      const killedAt = Date.now()
+      holderProcess.kill('SIGKILL')
+      await waitFor(() => readEvents(log).length === 2, 20_000)
+      results.push(readEvents(log)[1].at / 1e6 - killedAt)
+      // etcdctl leaves its command running when killed: end both commands, by the pids they recorded.
+      for (const event of readEvents(log)) {
+        try {
+          process.kill(Number(event.extra), 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+    }
+    return results
+  }
+  const started = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
+  const electFailover = await failover(
+    (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${started}0`, log]],
+    (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log]],
+  )
+  const ctlFailover = await failover(
+    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, 'sh', '-c', `${started}2`, log]],
+    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, 'sh', '-c', `${started}3`, log]],
+  )
+  rows.push(['crash failover at TTL 3 s', `${ms(median(electFailover))} vs ${ms(median(ctlFailover))}`, 'target: within TTL + 0.5 s'])
+
+  // A fleet of 30 fires at once, with --once-per.
+  const fleet = fresh('fleet')
+  const indexBefore = raftIndex()
+  const fleetStarted = performance.now()
+  const fires = await Promise.all(
+    Array.from({length: 30}, () => execa('/usr/bin/time', ['-f', '%M', 'node', electBin, 'run-if-leader', fleet, '--once-per', '1h', '--', 'true'], {env, reject: false})),
+  )
+  const fleetMs = performance.now() - fleetStarted
+  const peakKb = Math.max(...fires.map((fire) => Number(fire.stderr.trim().split('\n').at(-1))))
+  rows.push(['fleet: 30 `--once-per` fires at once', `${ms(fleetMs)} until all exit; raft index +${raftIndex() - indexBefore}`, `peak RSS of one: ${Math.round(peakKb / 1024)} MB`])
+
+  // Supervision: RSS of elect and its guard while a command runs.
+  const supervised = spawn('node', [electBin, 'run-if-leader', fresh('rss'), '--', 'sleep', '3'], {env, stdio: 'ignore'})
+  await sleep(1500)
+  const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+  const children = execFileSync('sh', ['-c', `pgrep -P ${supervised.pid} || true`], {encoding: 'utf8'}).split('\n').filter(Boolean).map(Number)
+  const electRss = rssOf(supervised.pid!)
+  const guardRss = children.reduce((sum, pid) => sum + rssOf(pid), 0)
+  rows.push(['supervision: RSS while a command runs', `elect ${Math.round(electRss)} MB + guard ${Math.round(guardRss)} MB = ${Math.round(electRss + guardRss)} MB`, 'target < 80 MB'])
+  await new Promise((resolve) => supervised.once('exit', resolve))
+} finally {
+  await cluster.stop()
+  rmSync(dir, {recursive: true, force: true})
+}
+
+console.log(`\nelect ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}, node ${process.version}, etcd/etcdctl 3.4 (Debian), ${RUNS} runs after 2 warm-ups\n`)
+console.log('| measure | elect vs reference | ratio / target |')
+console.log('| --- | --- | --- |')
+for (const row of rows) console.log(`| ${row.join(' | ')} |`)
+process.exit(0)
