@@ -48,15 +48,21 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
 
   const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
   const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
-  const leases = [await grant()]
+  // From the first lease on, a signal must end in a clean withdrawal, not in the default death.
+  const interrupted = new AbortController()
+  const onSignal = (signal: NodeJS.Signals) => interrupted.abort(signal)
+  for (const signal of SIGNALS) process.on(signal, onSignal)
+  const leases: Session[] = []
   let candidacy: Candidacy | undefined
   try {
+    leases.push(await grant())
     candidacy = await election.enqueue(leases[0], options.value)
     log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
-    const won = await win(candidacy, options, async () => {
+    const won = await win(candidacy, options, interrupted.signal, async () => {
       leases.push(await grant())
       return leases[1]
     })
+    for (const signal of SIGNALS) process.off(signal, onSignal)
     if (!(won instanceof Session)) return won
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
     if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`)))
@@ -64,6 +70,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
     return await supervise(candidacy, won, options, fenceLeadMs, log)
   } finally {
+    for (const signal of SIGNALS) process.off(signal, onSignal)
     await candidacy?.stopWatching()
     // Only now is the command's group dead. Revoking deletes the candidate key and the running marker.
     await Promise.all(
@@ -72,19 +79,28 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+
 /**
  * Waits, as --wait allows, until this candidate leads and no earlier holder's command can be running;
  * returns the lease its running marker holds, or why it did not get there.
  */
-async function win(candidacy: Candidacy, options: GuardedRunOptions, grantRunLease: () => Promise<Session>): Promise<Session | GuardedRunResult> {
+async function win(
+  candidacy: Candidacy,
+  options: GuardedRunOptions,
+  interrupted: AbortSignal,
+  grantRunLease: () => Promise<Session>,
+): Promise<Session | GuardedRunResult> {
   const stop = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => stop.abort(signal)
+  const onInterrupt = () => stop.abort(interrupted.reason)
   const onLost = (reason: string) => stop.abort(reason)
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-  for (const signal of signals) process.on(signal, onSignal)
+  if (interrupted.aborted) onInterrupt()
+  interrupted.addEventListener('abort', onInterrupt)
   candidacy.session.once('lost', onLost)
-  const waitTimer = Number.isFinite(options.waitMs) ? setTimeout(() => stop.abort('wait'), options.waitMs) : undefined
+  // --wait bounds the wait for leadership; with --wait 0 there is none (a queue ahead means a skip).
+  const waitTimer = options.waitMs > 0 && Number.isFinite(options.waitMs) ? setTimeout(() => stop.abort('wait'), options.waitMs) : undefined
   try {
+    if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
     if (options.waitMs === 0) {
       const ahead = await candidacy.predecessor()
       if (ahead) return {kind: 'skipped', leader: ahead.candidate}
@@ -94,16 +110,18 @@ async function win(candidacy: Candidacy, options: GuardedRunOptions, grantRunLea
     await candidacy.watchLeadership()
     const runLease = await grantRunLease()
     await candidacy.claimRunning(runLease, stop.signal)
+    // A signal that came as the claim succeeded must not be lost before the command starts.
+    if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
     return runLease
   } catch (error) {
     if (!(error instanceof AbortedError)) throw error
     const why = stop.signal.reason
     if (why === 'wait') return {kind: 'timed-out'}
-    if (signals.includes(why)) return {kind: 'interrupted', signal: why}
+    if (SIGNALS.includes(why)) return {kind: 'interrupted', signal: why}
     return {kind: 'ran', status: ExitCode.lost, lost: String(why), leader: candidacy.self}
   } finally {
     clearTimeout(waitTimer)
-    for (const signal of signals) process.off(signal, onSignal)
+    interrupted.removeEventListener('abort', onInterrupt)
     candidacy.session.off('lost', onLost)
   }
 }
@@ -143,6 +161,7 @@ async function supervise(candidacy: Candidacy, runLease: Session, options: Guard
   }
   candidacy.on('lost', lose)
   candidacy.on('resign-requested', (by: string) => lose(`resign requested by ${by}`))
+  if (candidacy.ended) lose(candidacy.ended)
 
   let interrupts = 0
   const onSignal = (signal: NodeJS.Signals) => {
@@ -154,8 +173,7 @@ async function supervise(candidacy: Candidacy, runLease: Session, options: Guard
       supervisor.stop('SIGKILL', `second ${signal}`)
     }
   }
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-  for (const signal of signals) process.on(signal, onSignal)
+  for (const signal of SIGNALS) process.on(signal, onSignal)
   try {
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
@@ -165,7 +183,7 @@ async function supervise(candidacy: Candidacy, runLease: Session, options: Guard
       return {kind: 'ran', status: ExitCode.lost, lost: outcome.stoppedBecause, leader: self}
     return {kind: 'ran', status: outcome.status, leader: self}
   } finally {
-    for (const signal of signals) process.off(signal, onSignal)
+    for (const signal of SIGNALS) process.off(signal, onSignal)
     for (const lease of leases) lease.off('renewed', onRenewed)
   }
 }

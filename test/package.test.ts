@@ -17,7 +17,7 @@ describe('the npm package', () => {
     expect(paths).toContain('bin/run.js')
     expect(paths).toContain('.oclif.manifest.json')
     expect(paths).toContain('dist/commands/run-if-leader.js')
-    expect(paths).toContain('dist/supervise/guard.js')
+    expect(paths).toContain('dist/supervise/guard.sh')
     expect(paths.filter((path) => !/^(bin\/run\.js|dist\/|\.oclif\.manifest\.json$|package\.json$|README\.md$)/.test(path))).toEqual([])
 
     const prefix = tempDir()

@@ -163,6 +163,8 @@ export class Election {
  */
 export class Candidacy extends EventEmitter {
   private watchers: Array<{cancel(): Promise<void>}> = []
+  /** Why leadership ended (lost, or a resign request), remembered for listeners that come later. */
+  ended?: string
 
   constructor(
     private readonly client: Etcd3,
@@ -198,14 +200,14 @@ export class Candidacy extends EventEmitter {
     const from = String(this.self.createRevision + 1)
     const own = await this.client.watch().key(this.self.key).startRevision(from).create()
     // A watch etcd cancels can't tell us of a delete any more: count it as lost, the safe direction.
-    own.on('error', (error: Error) => this.emit('lost', `the watch on the leader key failed: ${error.message}`))
-    own.on('delete', () => this.emit('lost', 'the leader key was deleted'))
+    own.on('error', (error: Error) => this.end('lost', `the watch on the leader key failed: ${error.message}`))
+    own.on('delete', () => this.end('lost', 'the leader key was deleted'))
     own.on('put', (kv: IKeyValue) => {
-      if (kv.lease !== this.self.leaseId) this.emit('lost', 'the leader key was replaced')
+      if (kv.lease !== this.self.leaseId) this.end('lost', 'the leader key was replaced')
     })
     const resign = await this.client.watch().key(this.keys.resignRequest(this.self.leaseId)).startRevision(from).create()
-    resign.on('error', (error: Error) => this.emit('lost', `the watch for resign requests failed: ${error.message}`))
-    resign.on('put', (kv: IKeyValue) => this.emit('resign-requested', kv.value.toString()))
+    resign.on('error', (error: Error) => this.end('lost', `the watch for resign requests failed: ${error.message}`))
+    resign.on('put', (kv: IKeyValue) => this.end('resign-requested', kv.value.toString()))
     this.watchers.push(own, resign)
   }
 
@@ -230,6 +232,11 @@ export class Candidacy extends EventEmitter {
     }
   }
 
+  private end(event: 'lost' | 'resign-requested', detail: string): void {
+    this.ended ??= event === 'lost' ? detail : `resign requested by ${detail}`
+    this.emit(event, detail)
+  }
+
   async stopWatching(): Promise<void> {
     const watchers = this.watchers.splice(0)
     await Promise.all(watchers.map((watcher) => watcher.cancel().catch(() => undefined)))
@@ -241,9 +248,12 @@ async function waitForDelete(client: Etcd3, key: string, seenAtRevision: number,
   const watcher = await client.watch().key(key).startRevision(String(seenAtRevision + 1)).create()
   try {
     await new Promise<void>((resolve, reject) => {
+      const aborted = () => reject(new AbortedError(String(signal?.reason ?? 'aborted')))
       watcher.on('delete', () => resolve())
       watcher.on('error', (error: Error) => reject(new Error(`the watch on ${key} failed: ${error.message}`)))
-      signal?.addEventListener('abort', () => reject(new AbortedError(String(signal.reason ?? 'aborted'))), {once: true})
+      // An abort while the watch was being created has already fired: look, then listen.
+      if (signal?.aborted) aborted()
+      signal?.addEventListener('abort', aborted, {once: true})
     })
   } finally {
     await watcher.cancel().catch(() => undefined)

@@ -89,7 +89,7 @@ try {
   })
   const ctlGaps = await handover((name, both) => {
     const [log, script] = both.split('\u0000')
-    spawnQuiet(etcdctl, ['lock', name, 'sh', '-c', script, log])
+    spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', script, log])
   })
   rows.push([`handover (${electGaps.length}): median, p95`, `${ms(median(electGaps))}, ${ms(p95(electGaps))} vs ${ms(median(ctlGaps))}, ${ms(p95(ctlGaps))}`, `${(median(electGaps) / median(ctlGaps)).toFixed(1)}x etcdctl (target 2x)`])
 
@@ -124,8 +124,8 @@ try {
     (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log]],
   )
   const ctlFailover = await failover(
-    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, 'sh', '-c', `${started}2`, log]],
-    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, 'sh', '-c', `${started}3`, log]],
+    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}2`, log]],
+    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}3`, log]],
   )
   rows.push(['crash failover at TTL 3 s', `${ms(median(electFailover))} vs ${ms(median(ctlFailover))}`, 'target: within TTL + 0.5 s'])
 
