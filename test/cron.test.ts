@@ -1,21 +1,12 @@
 // elect under cron: the same line fires on every server each period, with clocks a little apart.
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, useEndpoints, waitFor} from './support/cli.js'
-import {type Cluster, startCluster} from './support/etcd.js'
+import {afterEach, describe, expect, it} from 'vitest'
+import {cleanup, elect, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 import {sleep} from './support/processes.js'
 
-// A cluster of this file's own: these tests compare raft indexes and count what is left in etcd.
-let cluster: Cluster
-beforeAll(async () => {
-  cluster = await startCluster(1)
-  useEndpoints(cluster.endpoints)
-})
-afterAll(async () => {
-  useEndpoints(undefined)
-  await cluster?.stop()
-})
+// An etcd of this file's own: these tests compare raft indexes and count what is left in etcd.
+useOwnCluster()
 afterEach(cleanup)
 
 const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(etcdctl(['endpoint', 'status', '-w', 'json']))![1])

@@ -1,19 +1,10 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useEndpoints, waitFor} from './support/cli.js'
-import {type Cluster, startCluster} from './support/etcd.js'
+import {afterEach, describe, expect, it} from 'vitest'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 
-// A cluster of this file's own: the lease checks below count every lease in etcd.
-let cluster: Cluster
-beforeAll(async () => {
-  cluster = await startCluster(1)
-  useEndpoints(cluster.endpoints)
-})
-afterAll(async () => {
-  useEndpoints(undefined)
-  await cluster?.stop()
-})
+// An etcd of this file's own: the lease checks below count every lease in etcd.
+useOwnCluster()
 afterEach(cleanup)
 
 const leases = () => etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)

@@ -4,7 +4,8 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa, execaSync, type ResultPromise} from 'execa'
-import {inject} from 'vitest'
+import {afterAll, beforeAll, inject} from 'vitest'
+import {type Cluster, startCluster} from './etcd.js'
 import {electBin, signalGroup} from './processes.js'
 
 export {electBin, groupAlive, readEvents, recorder, waitFor} from './processes.js'
@@ -28,11 +29,19 @@ export interface ElectOptions {
 let fileEndpoints: string[] | undefined
 
 /**
- * Points this test file's elect and etcdctl calls at a cluster of its own, for tests that count
- * what is in etcd and so can't share it with files running in parallel.
+ * Gives the calling test file an etcd of its own, for tests that count what is in etcd (leases,
+ * raft indexes) and so can't share one with files running in parallel. Call at the file's top level.
  */
-export function useEndpoints(endpoints: string[] | undefined): void {
-  fileEndpoints = endpoints
+export function useOwnCluster(): void {
+  let cluster: Cluster | undefined
+  beforeAll(async () => {
+    cluster = await startCluster(1)
+    fileEndpoints = cluster.endpoints
+  })
+  afterAll(async () => {
+    fileEndpoints = undefined
+    await cluster?.stop()
+  })
 }
 
 const defaultEndpoints = () => fileEndpoints ?? inject('etcdEndpoints')
