@@ -179,7 +179,7 @@ async function supervise(candidacy: Candidacy, runLease: Session, options: Guard
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
     if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self}
     // The guard stopped the group on its own: its deadline passed before elect heard of any loss.
-    if (outcome.stoppedBecause && interrupts === 0 && outcome.status !== ExitCode.notFound && outcome.status !== ExitCode.notExecutable)
+    if (outcome.stoppedBecause && interrupts === 0)
       return {kind: 'ran', status: ExitCode.lost, lost: outcome.stoppedBecause, leader: self}
     return {kind: 'ran', status: outcome.status, leader: self}
   } finally {
