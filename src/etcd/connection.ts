@@ -152,6 +152,8 @@ export function describeUnavailable(error: unknown, endpoints: string[], tls: bo
     return `etcd at ${where} denied access: the user's role does not grant this key range (see --prefix)`
   const tlsFailure = TLS_FAILURES.find(([pattern]) => pattern.test(cause))
   if (tlsFailure) return `TLS with etcd at ${where} failed: ${tlsFailure[1]}`
+  // A plain server answers a TLS hello by closing or by resetting the connection: same cause.
+  if (tls && /^ECONNRESET/.test(cause)) return `TLS with etcd at ${where} failed: ${PLAIN_SERVER}`
   // Something listens but would not speak plain gRPC: most likely a TLS port.
   if (!tls && cause === 'Failed to connect') return `etcd at ${where} did not answer plain gRPC (if it serves TLS, give --cacert)`
   if (isTransient(error) || /BrokenCircuit|ECONNREFUSED|No connection established/i.test(kind + error.message))
@@ -159,11 +161,13 @@ export function describeUnavailable(error: unknown, endpoints: string[], tls: bo
   return undefined
 }
 
+const PLAIN_SERVER = 'the server did not answer TLS (is it plain? then drop --cacert/--cert and https://)'
+
 const TLS_FAILURES: Array<[RegExp, string]> = [
   [/unable to verify|self.signed|certificate verify failed|unable to get (local )?issuer/i, "the server's certificate is not trusted (give the CA that signed it with --cacert)"],
   [/does not match certificate|altnames|Hostname\/IP does not match/i, "the server's certificate is not for this host name or address"],
   [/alert (bad certificate|certificate required|unknown ca|handshake failure)/i, 'the server refused our client certificate, or wanted one (give --cert and --key)'],
-  [/before secure TLS connection|wrong version number|packet length too long|SSL routines/i, 'the server did not answer TLS (is it plain? then drop --cacert/--cert and https://)'],
+  [/before secure TLS connection|wrong version number|packet length too long|SSL routines/i, PLAIN_SERVER],
 ]
 
 /** gRPC wraps the cause: "14 UNAVAILABLE: No connection established. Last error: Error: <cause> (<time>). Resolution note: ...". */
