@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
-import {AbortedError, Election} from '../election/election.js'
+import {AbortedError, type Candidacy, Election} from '../election/election.js'
 import {leaseHex} from '../election/keys.js'
 import {Session} from '../election/session.js'
 import {connect} from '../etcd/connection.js'
@@ -31,15 +31,19 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     const value = flags.value ?? thisHost()
     const connection = this.connectionOptions(flags)
     const event = (kind: string, details: object = {}) => flags.json && this.data({event: kind, name, value, ...details})
-    const client = await connect(connection)
-    const session = await Session.grant(client, {ttlMs: flags.ttl, fenceLeadMs: SAFETY_MARGIN_MS, callTimeoutMs: connection.commandTimeoutMs})
-    const candidacy = await new Election(client, this.electionPrefix(flags), name).enqueue(session, value)
-    const self = {key: candidacy.self.key, lease: leaseHex(session.leaseId), revision: candidacy.self.createRevision}
+    // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort(signal))
-    session.once('lost', (reason) => stop.abort(`lost: ${reason}`))
+    const client = await connect(connection)
     const timer = flags.timeout === undefined ? undefined : setTimeout(() => stop.abort('timeout'), flags.timeout)
+    let session: Session | undefined
+    let candidacy: Candidacy | undefined
+    let self = {}
     try {
+      session = await Session.grant(client, {ttlMs: flags.ttl, fenceLeadMs: SAFETY_MARGIN_MS, callTimeoutMs: connection.commandTimeoutMs})
+      session.once('lost', (reason) => stop.abort(`lost: ${reason}`))
+      candidacy = await new Election(client, this.electionPrefix(flags), name).enqueue(session, value)
+      self = {key: candidacy.self.key, lease: leaseHex(session.leaseId), revision: candidacy.self.createRevision}
       event('waiting', self)
       const spinner = await startSpinner(`waiting to lead ${name}`)
       try {
@@ -50,13 +54,14 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
       }
       await candidacy.watchLeadership()
       if (flags.json) event('elected', self)
-      else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${self.revision})`)
+      else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${candidacy.self.createRevision})`)
 
+      const leadership = candidacy
       const ending = await new Promise<string>((resolve) => {
         if (stop.signal.aborted) resolve(String(stop.signal.reason))
         stop.signal.addEventListener('abort', () => resolve(String(stop.signal.reason)), {once: true})
-        candidacy.once('lost', (reason) => resolve(`lost: ${reason}`))
-        candidacy.once('resign-requested', (by) => resolve(`resign requested by ${by}`))
+        leadership.once('lost', (reason) => resolve(`lost: ${reason}`))
+        leadership.once('resign-requested', (by) => resolve(`resign requested by ${by}`))
       })
       if (ending.startsWith('lost: ')) {
         event('lost', {...self, reason: ending.slice(6)})
@@ -83,8 +88,9 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
       event('resigned', {...self, reason: why})
       return ExitCode.ok
     } finally {
-      await candidacy.stopWatching()
-      await session.close().catch(() => undefined)
+      clearTimeout(timer)
+      await candidacy?.stopWatching()
+      await session?.close().catch(() => undefined)
       client.close()
     }
   }
