@@ -50,7 +50,7 @@ export class Election {
     const response = await this.client.kv.txn({
       compare: [],
       success: [
-        {request_range: this.leaderRange()},
+        {request_range: candidatesRange(this.keys, 1)},
         ...(slot ? [{request_range: {key: Buffer.from(this.keys.onceMarker(slot.label))}}] : []),
       ],
     })
@@ -75,12 +75,8 @@ export class Election {
 
   /** Candidates in election order (leader first), and the store revision they were read at. */
   async queue(limit = 0): Promise<{candidates: Candidate[]; revision: number}> {
-    const response = await this.client.kv.range(this.leaderRange(limit))
+    const response = await this.client.kv.range(candidatesRange(this.keys, limit))
     return {candidates: response.kvs.map(toCandidate), revision: Number(response.header.revision)}
-  }
-
-  private leaderRange(limit = 1): IRangeRequest {
-    return {key: Buffer.from(this.keys.candidates), range_end: prefixEnd(this.keys.candidates), sort_target: 'Create', sort_order: 'Ascend', limit}
   }
 
   /** Joins the queue with a key on the session's lease; rejoining with the same lease is harmless. */
@@ -178,12 +174,9 @@ export class Candidacy extends EventEmitter {
   /** The candidate just ahead of this one, if any. */
   async predecessor(): Promise<{candidate: Candidate; revision: number} | undefined> {
     const response = await this.client.kv.range({
-      key: Buffer.from(this.keys.candidates),
-      range_end: prefixEnd(this.keys.candidates),
+      ...candidatesRange(this.keys, 1),
       max_create_revision: this.self.createRevision - 1,
-      sort_target: 'Create',
       sort_order: 'Descend',
-      limit: 1,
     })
     if (response.kvs.length === 0) return undefined
     return {candidate: toCandidate(response.kvs[0]), revision: Number(response.header.revision)}
@@ -219,7 +212,7 @@ export class Candidacy extends EventEmitter {
    */
   async claimRunning(runSession: Session, signal?: AbortSignal): Promise<void> {
     const key = Buffer.from(this.keys.running)
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       const response = await this.client.kv.txn({
         compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
         success: [{request_put: {key, value: Buffer.from(leaseHex(this.self.leaseId)), lease: runSession.leaseId}}],
@@ -258,6 +251,11 @@ async function waitForDelete(client: Etcd3, key: string, seenAtRevision: number,
   } finally {
     await watcher.cancel().catch(() => undefined)
   }
+}
+
+/** Every candidate key of the election, oldest (the leader) first. */
+function candidatesRange(keys: ElectionKeys, limit: number): IRangeRequest {
+  return {key: Buffer.from(keys.candidates), range_end: prefixEnd(keys.candidates), sort_target: 'Create', sort_order: 'Ascend', limit}
 }
 
 function toCandidate(kv: IKeyValue): Candidate {

@@ -17,8 +17,9 @@ export class EtcdUnavailableError extends Error {}
 
 /**
  * A client whose every unary call has a deadline: the dial timeout until etcd first answers, then
- * the command timeout. etcd3's circuit breaker is replaced by a plain retry over the endpoints,
- * since a breaker that stays open after etcd is back would make a healthy cluster look dead.
+ * the command timeout. etcd3's circuit breaker is replaced by a retry over the endpoints that passes
+ * over failing ones for a second (coolingHosts), since a breaker that stays open after etcd is back
+ * would make a healthy cluster look dead.
  */
 export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   const {Etcd3} = await import('etcd3')
