@@ -48,9 +48,11 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
 
   const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
   const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
-  // From the first lease on, a signal must end in a clean withdrawal, not in the default death.
+  // From the first lease until the release, a signal must never meet the default death: while
+  // waiting it withdraws the candidacy; once the command runs, the supervision decides.
   const interrupted = new AbortController()
-  const onSignal = (signal: NodeJS.Signals) => interrupted.abort(signal)
+  let onSignalWhileRunning: ((signal: NodeJS.Signals) => void) | undefined
+  const onSignal = (signal: NodeJS.Signals) => (onSignalWhileRunning ? onSignalWhileRunning(signal) : interrupted.abort(signal))
   for (const signal of SIGNALS) process.on(signal, onSignal)
   const leases: Session[] = []
   let candidacy: Candidacy | undefined
@@ -62,13 +64,17 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
       leases.push(await grant())
       return leases[1]
     })
-    for (const signal of SIGNALS) process.off(signal, onSignal)
     if (!(won instanceof Session)) return won
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
     if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`)))
       return {kind: 'skipped', slotDone: true}
+    if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    return await supervise(candidacy, won, options, fenceLeadMs, log)
+    return await supervise(candidacy, won, options, fenceLeadMs, log, (handler) => {
+      onSignalWhileRunning = handler
+      // A signal that came while the command was being started is its first.
+      if (interrupted.signal.aborted) handler(interrupted.signal.reason)
+    })
   } finally {
     for (const signal of SIGNALS) process.off(signal, onSignal)
     await candidacy?.stopWatching()
@@ -102,8 +108,8 @@ async function win(
   try {
     if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
     if (options.waitMs === 0) {
-      const ahead = await candidacy.predecessor()
-      if (ahead) return {kind: 'skipped', leader: ahead.candidate}
+      const ahead = (await candidacy.predecessor()).candidate
+      if (ahead) return {kind: 'skipped', leader: ahead}
     } else {
       await candidacy.waitUntilLeader(stop.signal)
     }
@@ -126,7 +132,14 @@ async function win(
   }
 }
 
-async function supervise(candidacy: Candidacy, runLease: Session, options: GuardedRunOptions, fenceLeadMs: number, log: Log): Promise<GuardedRunResult> {
+async function supervise(
+  candidacy: Candidacy,
+  runLease: Session,
+  options: GuardedRunOptions,
+  fenceLeadMs: number,
+  log: Log,
+  onSignals: (handler: (signal: NodeJS.Signals) => void) => void,
+): Promise<GuardedRunResult> {
   const {session, self} = candidacy
   const leases = [session, runLease]
   const alreadyLost = leases.find((lease) => lease.lost)?.lost
@@ -173,7 +186,7 @@ async function supervise(candidacy: Candidacy, runLease: Session, options: Guard
       supervisor.stop('SIGKILL', `second ${signal}`)
     }
   }
-  for (const signal of SIGNALS) process.on(signal, onSignal)
+  onSignals(onSignal)
   try {
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
@@ -183,7 +196,6 @@ async function supervise(candidacy: Candidacy, runLease: Session, options: Guard
       return {kind: 'ran', status: ExitCode.lost, lost: outcome.stoppedBecause, leader: self}
     return {kind: 'ran', status: outcome.status, leader: self}
   } finally {
-    for (const signal of SIGNALS) process.off(signal, onSignal)
     for (const lease of leases) lease.off('renewed', onRenewed)
   }
 }

@@ -39,7 +39,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69, 124])}`
       if (requested) {
         const timeout = AbortSignal.timeout(flags.timeout)
         try {
-          await election.waitForDelete(leader.key, leader.createRevision, timeout)
+          await election.waitUntilGone(leader, timeout)
         } catch (error) {
           if (!(error instanceof AbortedError)) throw error
           if (!flags.force) throw new ElectError(`${leader.value} did not step down from ${name} within --timeout`, ExitCode.timedOut)

@@ -2,6 +2,9 @@ import {EventEmitter} from 'node:events'
 import type {Etcd3, IKeyValue, IRangeRequest} from 'etcd3'
 import {ElectionKeys, leaseHex} from './keys.js'
 import type {Session} from './session.js'
+import {AbortedError, type KeyRange, readUntil} from './watch.js'
+
+export {AbortedError} from './watch.js'
 
 export interface Candidate {
   key: string
@@ -10,8 +13,6 @@ export interface Candidate {
   /** The fencing token: it grows with every new leader. */
   createRevision: number
 }
-
-export class AbortedError extends Error {}
 
 /** A --once-per slot: the period, and which period of it (floor(local time / period)) this run is in. */
 export interface OnceSlot {
@@ -50,7 +51,7 @@ export class Election {
     const response = await this.client.kv.txn({
       compare: [],
       success: [
-        {request_range: candidatesRange(this.keys, 1)},
+        {request_range: queueRequest(this.keys, 1)},
         ...(slot ? [{request_range: {key: Buffer.from(this.keys.onceMarker(slot.label))}}] : []),
       ],
     })
@@ -75,7 +76,7 @@ export class Election {
 
   /** Candidates in election order (leader first), and the store revision they were read at. */
   async queue(limit = 0): Promise<{candidates: Candidate[]; revision: number}> {
-    const response = await this.client.kv.range(candidatesRange(this.keys, limit))
+    const response = await this.client.kv.range(queueRequest(this.keys, limit))
     return {candidates: response.kvs.map(toCandidate), revision: Number(response.header.revision)}
   }
 
@@ -119,36 +120,34 @@ export class Election {
     })
   }
 
-  waitForDelete(key: string, seenAtRevision: number, signal?: AbortSignal): Promise<void> {
-    return waitForDelete(this.client, key, seenAtRevision, signal)
+  /** Waits until `candidate` no longer holds its key: deleted, expired, or replaced by a newer one. */
+  async waitUntilGone(candidate: Candidate, signal?: AbortSignal): Promise<void> {
+    await readUntil(this.client, async () => {
+      const response = await this.client.kv.range({key: Buffer.from(candidate.key)})
+      const revision = Number(response.header.revision)
+      const kv = response.kvs[0]
+      if (!kv || Number(kv.create_revision) !== candidate.createRevision) return {revision, outcome: true}
+      return {revision, watch: [{key: candidate.key}]}
+    }, {signal})
   }
 
-  /** Calls `onChange` with the current leader now and after every change in the queue. */
+  /**
+   * Calls `onChange` with the current leader now and after every change, until `signal` aborts. The
+   * leader changes only when its key goes or changes (create revisions only grow), or, with nobody
+   * leading, when a candidate joins: that is all it watches.
+   */
   async observe(onChange: (leader: Candidate | undefined) => void, signal: AbortSignal): Promise<void> {
-    const {candidates, revision} = await this.queue(1)
-    let current: Candidate | undefined = candidates[0]
-    onChange(current)
-    const watcher = await this.client.watch().prefix(this.keys.candidates).startRevision(String(revision + 1)).create()
-    let failure: Error | undefined
-    let stopObserving = () => {}
-    watcher.on('error', (error: Error) => {
-      failure = new Error(`the watch on ${this.keys.candidates} failed: ${error.message}`)
-      stopObserving()
-    })
-    watcher.on('data', async () => {
-      const leader = await this.leader().catch(() => current)
-      if (leader?.key !== current?.key || leader?.createRevision !== current?.createRevision) {
-        current = leader
-        onChange(leader)
-      }
-    })
-    await new Promise<void>((resolve) => {
-      stopObserving = resolve
-      if (signal.aborted) resolve()
-      signal.addEventListener('abort', () => resolve(), {once: true})
-    })
-    await watcher.cancel().catch(() => undefined)
-    if (failure) throw failure
+    let reported: Candidate | undefined | null = null
+    try {
+      await readUntil<never>(this.client, async () => {
+        const {candidates, revision} = await this.queue(1)
+        const leader = candidates[0]
+        if (reported === null || !sameCandidate(leader, reported)) onChange((reported = leader))
+        return {revision, watch: [leader ? {key: leader.key} : candidatesRange(this.keys)]}
+      }, {signal})
+    } catch (error) {
+      if (!(error instanceof AbortedError)) throw error
+    }
   }
 }
 
@@ -158,7 +157,7 @@ export class Election {
  * 'resign-requested' (requester) when someone asks it to step down.
  */
 export class Candidacy extends EventEmitter {
-  private watchers: Array<{cancel(): Promise<void>}> = []
+  private stopFollowing = () => {}
   /** Why leadership ended (lost, or a resign request), remembered for listeners that come later. */
   ended?: string
 
@@ -171,37 +170,47 @@ export class Candidacy extends EventEmitter {
     super()
   }
 
-  /** The candidate just ahead of this one, if any. */
-  async predecessor(): Promise<{candidate: Candidate; revision: number} | undefined> {
+  /** The candidate just ahead of this one, if any, and the revision this was read at. */
+  async predecessor(): Promise<{candidate?: Candidate; revision: number}> {
     const response = await this.client.kv.range({
-      ...candidatesRange(this.keys, 1),
+      ...queueRequest(this.keys, 1),
       max_create_revision: this.self.createRevision - 1,
       sort_order: 'Descend',
     })
-    if (response.kvs.length === 0) return undefined
-    return {candidate: toCandidate(response.kvs[0]), revision: Number(response.header.revision)}
+    const kv = response.kvs[0]
+    return {candidate: kv && toCandidate(kv), revision: Number(response.header.revision)}
   }
 
+  /** Waits until no candidate is ahead of this one, watching only the one just ahead. */
   async waitUntilLeader(signal?: AbortSignal): Promise<void> {
-    for (let ahead = await this.predecessor(); ahead; ahead = await this.predecessor()) {
-      await waitForDelete(this.client, ahead.candidate.key, ahead.revision, signal)
-    }
+    await readUntil(this.client, async () => {
+      const {candidate, revision} = await this.predecessor()
+      return candidate ? {revision, watch: [{key: candidate.key}]} : {revision, outcome: true}
+    }, {signal})
   }
 
-  /** Starts the watches that tell a leader it no longer leads. */
+  /**
+   * Starts following what tells a leader it no longer leads: its key gone or not its own any more
+   * ('lost'), or a resign request ('resign-requested'). Only a read can say so; a watch failure
+   * never does, whatever etcd did to the watch.
+   */
   async watchLeadership(): Promise<void> {
-    const from = String(this.self.createRevision + 1)
-    const own = await this.client.watch().key(this.self.key).startRevision(from).create()
-    // A watch etcd cancels can't tell us of a delete any more: count it as lost, the safe direction.
-    own.on('error', (error: Error) => this.end('lost', `the watch on the leader key failed: ${error.message}`))
-    own.on('delete', () => this.end('lost', 'the leader key was deleted'))
-    own.on('put', (kv: IKeyValue) => {
-      if (kv.lease !== this.self.leaseId) this.end('lost', 'the leader key was replaced')
-    })
-    const resign = await this.client.watch().key(this.keys.resignRequest(this.self.leaseId)).startRevision(from).create()
-    resign.on('error', (error: Error) => this.end('lost', `the watch for resign requests failed: ${error.message}`))
-    resign.on('put', (kv: IKeyValue) => this.end('resign-requested', kv.value.toString()))
-    this.watchers.push(own, resign)
+    const stop = new AbortController()
+    this.stopFollowing = () => stop.abort()
+    const key = Buffer.from(this.self.key)
+    const resignKey = Buffer.from(this.keys.resignRequest(this.self.leaseId))
+    const ended = readUntil<[event: 'lost' | 'resign-requested', detail: string]>(this.client, async () => {
+      const response = await this.client.kv.txn({compare: [], success: [{request_range: {key}}, {request_range: {key: resignKey}}]})
+      const revision = Number(response.header.revision)
+      const [own, resign] = response.responses.map((op) => op.response_range.kvs[0])
+      if (!own) return {revision, outcome: ['lost', 'the leader key was deleted']}
+      if (own.lease !== this.self.leaseId || Number(own.create_revision) !== this.self.createRevision)
+        return {revision, outcome: ['lost', 'the leader key was replaced']}
+      if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
+      return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
+      // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop reading.
+    }, {signal: stop.signal, retry: () => true})
+    ended.then(([event, detail]) => this.end(event, detail), () => undefined)
   }
 
   /**
@@ -221,7 +230,11 @@ export class Candidacy extends EventEmitter {
       if (response.succeeded) return
       const holder = response.responses[0].response_range.kvs[0]
       if (holder?.lease === runSession.leaseId) return
-      await waitForDelete(this.client, this.keys.running, Number(response.header.revision), signal)
+      await readUntil(this.client, async () => {
+        const marker = await this.client.kv.range({key})
+        const revision = Number(marker.header.revision)
+        return marker.kvs.length === 0 ? {revision, outcome: true} : {revision, watch: [{key: this.keys.running}]}
+      }, {signal})
     }
   }
 
@@ -231,31 +244,23 @@ export class Candidacy extends EventEmitter {
   }
 
   async stopWatching(): Promise<void> {
-    const watchers = this.watchers.splice(0)
-    await Promise.all(watchers.map((watcher) => watcher.cancel().catch(() => undefined)))
+    this.stopFollowing()
   }
 }
 
-async function waitForDelete(client: Etcd3, key: string, seenAtRevision: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'))
-  const watcher = await client.watch().key(key).startRevision(String(seenAtRevision + 1)).create()
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const aborted = () => reject(new AbortedError(String(signal?.reason ?? 'aborted')))
-      watcher.on('delete', () => resolve())
-      watcher.on('error', (error: Error) => reject(new Error(`the watch on ${key} failed: ${error.message}`)))
-      // An abort while the watch was being created has already fired: look, then listen.
-      if (signal?.aborted) aborted()
-      signal?.addEventListener('abort', aborted, {once: true})
-    })
-  } finally {
-    await watcher.cancel().catch(() => undefined)
-  }
+/** Every candidate key of the election. */
+function candidatesRange(keys: ElectionKeys): KeyRange {
+  return {key: keys.candidates, rangeEnd: prefixEnd(keys.candidates)}
 }
 
-/** Every candidate key of the election, oldest (the leader) first. */
-function candidatesRange(keys: ElectionKeys, limit: number): IRangeRequest {
-  return {key: Buffer.from(keys.candidates), range_end: prefixEnd(keys.candidates), sort_target: 'Create', sort_order: 'Ascend', limit}
+/** Every candidate of the election, oldest (the leader) first. */
+function queueRequest(keys: ElectionKeys, limit: number): IRangeRequest {
+  const {key, rangeEnd} = candidatesRange(keys)
+  return {key: Buffer.from(key), range_end: rangeEnd, sort_target: 'Create', sort_order: 'Ascend', limit}
+}
+
+function sameCandidate(a: Candidate | undefined, b: Candidate | undefined): boolean {
+  return a?.key === b?.key && a?.createRevision === b?.createRevision && a?.value === b?.value
 }
 
 function toCandidate(kv: IKeyValue): Candidate {

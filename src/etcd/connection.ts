@@ -133,7 +133,8 @@ function cappedBackoff(ms: number, capMs: number) {
 
 const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCInternal/
 
-function isTransient(error: unknown): boolean {
+/** etcd could not be reached or did not answer in time: worth trying again, perhaps elsewhere. */
+export function isTransient(error: unknown): boolean {
   return error instanceof Error && TRANSIENT.test(error.constructor.name)
 }
 

@@ -2,7 +2,7 @@
 // benchmarks and CI. Binaries: $ETCD_BIN/$ETCDCTL_BIN, then PATH, then a project-local cache that
 // this module fills from Debian's etcd-server/etcd-client packages (download and unpack only: no
 // service is started). Where a Docker engine answers, ETCD_TEST_BACKEND=docker uses testcontainers.
-import {type ChildProcess, execFileSync, spawn} from 'node:child_process'
+import {type ChildProcess, execFile, execFileSync, spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {get as httpGet} from 'node:http'
 import {get as httpsGet} from 'node:https'
@@ -10,6 +10,9 @@ import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {promisify} from 'node:util'
+
+const execFileAsync = promisify(execFile)
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const cacheDir = join(projectRoot, '.cache', 'etcd')
@@ -114,6 +117,13 @@ export interface Cluster {
   binaries: EtcdBinaries
   /** Runs etcdctl against this cluster (or the given endpoints); returns stdout. */
   etcdctl(args: string[], endpoints?: string[]): string
+  /**
+   * Writes a few revisions past every watch's start, then compacts them all away, as etcd's
+   * --auto-compaction-retention (or Kubernetes' API server) does in production.
+   */
+  compact(): Promise<void>
+  /** SIGKILLs a member, leaves it down `downMs`, starts it on the same data, and waits until all are healthy. */
+  restart(member: Member, downMs: number): Promise<void>
   stop(): Promise<void>
 }
 
@@ -188,6 +198,21 @@ export async function startCluster(size = 1, options: ClusterOptions = {}): Prom
         encoding: 'utf8',
         timeout: 10_000,
       })
+    },
+    async compact() {
+      const live = members.filter((member) => member.process?.exitCode === null && member.process.signalCode === null)
+      const endpoints = live.map((member) => member.clientUrl.replace(/^https?:\/\//, ''))
+      const etcdctlAsync = async (args: string[]) =>
+        (await execFileAsync(binaries.etcdctl, [`--endpoints=${endpoints.join(',')}`, ...args], {env: {...process.env, ETCDCTL_API: '3'}, timeout: 10_000})).stdout
+      for (let index = 0; index < 3; index++) await etcdctlAsync(['put', 'elect-test-filler', String(index)])
+      const {header} = JSON.parse(await etcdctlAsync(['get', 'elect-test-filler', '-w', 'json']))
+      await etcdctlAsync(['compact', String(header.revision), '--physical'])
+    },
+    async restart(member, downMs) {
+      await member.kill()
+      await new Promise((done) => setTimeout(done, downMs))
+      await member.start()
+      await waitHealthy(cluster, tls)
     },
     async stop() {
       await Promise.all(members.map((member) => member.kill()))

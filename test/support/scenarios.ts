@@ -1,14 +1,25 @@
 // Fault scenarios against real etcd processes, shared by test/faults.test.ts (one randomized trial
 // each) and the chaos runner (many). In each trial a holder runs a recorder under run-if-leader, a
-// rival waits with --wait forever, a fault hits, and the verdict says whether the two commands ever
-// overlapped, by how much they did not (the margin), and whether the exits were the documented ones.
+// rival waits with --wait forever (and, where the scenario says so, a campaign queues behind it), a
+// fault hits, and the verdict says whether the two commands ever overlapped, by how much they
+// certainly did not (the margin), whether a holder that should have kept leading ran its full
+// length, and whether every exit was the documented one.
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {execa, execaSync, type ResultPromise} from 'execa'
+import {execa, type ResultPromise} from 'execa'
+import {RECHECK_MS} from '../../src/election/watch.js'
 import {type Cluster, startCluster} from './etcd.js'
+import {Observer} from './observer.js'
 import {TcpProxy} from './proxy.js'
-import {electBin, groupAlive, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
+import {electBin, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
+
+/**
+ * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
+ * be elected after the leader ahead of it steps down: a waiter re-reads etcd every RECHECK_MS even if
+ * its watch missed the change, plus its own start (lease, marker, guard) on two busy cores.
+ */
+export const HANDOVER_BOUND_MS = RECHECK_MS + 500
 
 export interface Trial {
   ttlS: number
@@ -21,6 +32,11 @@ export interface Trial {
   ignoreTerm: boolean
 }
 
+export interface TrialOptions {
+  /** `etcdctl`: the holder is `etcdctl lock` instead of elect, a stand-in that lacks elect's guard. */
+  holder?: 'elect' | 'etcdctl'
+}
+
 interface Context {
   cluster: Cluster
   trial: Trial
@@ -29,7 +45,7 @@ interface Context {
   holderLease: string
   holderKey: string
   proxy?: TcpProxy
-  etcdctl(args: string[]): string
+  etcdctl(args: string[]): Promise<string>
 }
 
 export interface Scenario {
@@ -43,17 +59,19 @@ export interface Scenario {
   /** How long a fault with a duration lasts, in TTLs or in seconds. */
   faultForTtls?: [number, number]
   faultForSeconds?: [number, number]
+  /** A campaign queues behind the rival and must be elected when the rival steps down. */
+  campaign?: boolean
   fault(context: Context): Promise<void>
 }
 
 export const SCENARIOS: Record<string, Scenario> = {
   'lease revoked': {
     members: 1, loses: true, holderExit: 75,
-    fault: async ({etcdctl, holderLease}) => void etcdctl(['lease', 'revoke', holderLease]),
+    fault: async ({etcdctl, holderLease}) => void (await etcdctl(['lease', 'revoke', holderLease])),
   },
   'key deleted': {
     members: 1, loses: true, holderExit: 75,
-    fault: async ({etcdctl, holderKey}) => void etcdctl(['del', holderKey]),
+    fault: async ({etcdctl, holderKey}) => void (await etcdctl(['del', holderKey])),
   },
   partition: {
     members: 1, loses: true, holderExit: 75, holderEndpoints: 'proxy', faultForTtls: [1.2, 2],
@@ -77,17 +95,17 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   'the raft leader dies': {
     members: 3, loses: false, holderExit: 0,
-    fault: async ({cluster}) => raftStatus(cluster).leader.kill(),
+    fault: async ({cluster}) => (await raftStatus(cluster)).leader.kill(),
   },
   'a follower dies': {
     members: 3, loses: false, holderExit: 0,
-    fault: async ({cluster}) => raftStatus(cluster).followers[0].kill(),
+    fault: async ({cluster}) => (await raftStatus(cluster)).followers[0].kill(),
   },
   'the raft leader moves': {
     members: 3, loses: false, holderExit: 0,
     fault: async ({cluster}) => {
-      const {leader, followers} = raftStatus(cluster)
-      execaSync(cluster.binaries.etcdctl, [`--endpoints=${leader.clientUrl}`, 'move-leader', followers[0].id], {timeout: 10_000})
+      const {leader, followers} = await raftStatus(cluster)
+      await execa(cluster.binaries.etcdctl, [`--endpoints=${leader.clientUrl}`, 'move-leader', followers[0].id], {timeout: 10_000, env: {ETCDCTL_API: '3'}})
     },
   },
   'its only member dies': {
@@ -96,11 +114,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
   'etcd restarted': {
     members: 1, loses: false, holderExit: 0, faultForSeconds: [0.05, 0.3],
-    fault: async ({cluster, trial}) => {
-      await cluster.members[0].kill()
-      await sleep(trial.faultForMs)
-      await cluster.members[0].start()
-    },
+    fault: async ({cluster, trial}) => cluster.restart(cluster.members[0], trial.faultForMs),
   },
   'resign from elsewhere': {
     members: 1, loses: true, holderExit: 75,
@@ -108,15 +122,47 @@ export const SCENARIOS: Record<string, Scenario> = {
       await execa('node', [electBin, 'resign', name, '--value', 'holder', '--timeout', '20s'], {env: {ELECT_ENDPOINTS: cluster.endpoints.join(',')}})
     },
   },
+  'compaction, then etcd restarted': {
+    members: 1, loses: false, holderExit: 0, faultForSeconds: [0.05, 0.3], campaign: true,
+    fault: async ({cluster, trial}) => {
+      await cluster.compact()
+      await cluster.restart(cluster.members[0], trial.faultForMs)
+    },
+  },
+  'compaction, then the raft leader dies': {
+    members: 3, loses: false, holderExit: 0, campaign: true,
+    fault: async ({cluster}) => {
+      await cluster.compact()
+      await (await raftStatus(cluster)).leader.kill()
+    },
+  },
+  'rolling restart with compaction': {
+    members: 3, loses: false, holderExit: 0, faultForSeconds: [6, 8], campaign: true,
+    fault: async ({cluster, trial}) => {
+      const started = Date.now()
+      for (const [index, member] of cluster.members.entries()) {
+        await cluster.compact()
+        await cluster.restart(member, 200)
+        await sleep(started + ((index + 1) * trial.faultForMs) / cluster.members.length - Date.now())
+      }
+    },
+  },
 }
+
 
 export interface Verdict {
   scenario: string
   trial: Trial
+  /** Seen running at once, or not proven apart. */
   overlap: boolean
+  /** A holder that should have kept leading did not run its full length or exit 0. */
   falseKill: boolean
-  /** Rival's first recorded instant minus the instant the old group was seen dead (a lower bound). */
+  /** A strict lower bound of the time between the holder's death and the rival's first instant. */
   marginMs?: number
+  /** Holder's death to the rival's start, as first seen (an upper bound): the handover. */
+  handoverMs?: number
+  /** The end of the rival's command to the queued campaign's election, where there is one. */
+  campaignMs?: number
   holderExit?: number
   rivalExit?: number
   holderRevision: number
@@ -138,14 +184,15 @@ export function randomTrial(scenario: Scenario, random = Math.random): Trial {
   }
 }
 
-export async function runTrial(scenarioName: string, trial: Trial): Promise<Verdict> {
+export async function runTrial(scenarioName: string, trial: Trial, options: TrialOptions = {}): Promise<Verdict> {
   const scenario = SCENARIOS[scenarioName]
+  const electHolder = options.holder !== 'etcdctl'
   const cluster = await startCluster(scenario.members)
   const dir = mkdtempSync(join(tmpdir(), 'elect-chaos-'))
   const processes: ResultPromise[] = []
   let proxy: TcpProxy | undefined
-  let holderGroup: number | undefined
-  let rivalGroup: number | undefined
+  let observer: Observer | undefined
+  const groups: number[] = []
   const problems: string[] = []
   try {
     if (scenario.holderEndpoints === 'proxy') proxy = await TcpProxy.start(cluster.endpoints[0])
@@ -153,65 +200,101 @@ export async function runTrial(scenarioName: string, trial: Trial): Promise<Verd
       scenario.holderEndpoints === 'proxy' ? [proxy!.endpoint] : scenario.holderEndpoints === 'first-member' ? [cluster.endpoints[0]] : cluster.endpoints
     const rivalEndpoints = scenario.holderEndpoints === 'first-member' ? cluster.endpoints.slice(1) : cluster.endpoints
     const name = `chaos-${process.pid}-${Date.now()}`
-    const timing = ['--ttl', `${trial.ttlS}s`, '--kill-grace', `${trial.killGraceS}s`]
+    const timing = ['--ttl', `${trial.ttlS}s`]
     const start = (endpoints: string[], args: string[]) => {
-      const child = execa('node', [electBin, 'run-if-leader', name, ...timing, ...args], {
+      const child = execa('node', [electBin, ...args], {
         reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(',')}, timeout: 120_000,
       })
       processes.push(child)
       return child
     }
-    const etcdctl = (args: string[]) =>
-      execaSync(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...args], {timeout: 10_000}).stdout
+    // Asynchronous, so that nothing blocks the observer's polls.
+    const etcdctl = async (args: string[]) =>
+      (await execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}})).stdout
+    const candidates = async () => (await etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])).split('\n').filter(Boolean)
 
     // A holder that loses runs until stopped; one that keeps leadership runs past the fault, then ends.
-    const holderRunS = scenario.loses ? 120 : (trial.faultAtMs + trial.faultForMs) / 1000 + trial.ttlS
+    const holderRunS = scenario.loses && electHolder ? 120 : (trial.faultAtMs + trial.faultForMs) / 1000 + trial.ttlS + (scenario.loses ? trial.ttlS : 0)
     const holderLog = join(dir, 'holder')
-    const holder = start(holderEndpoints, ['--value', 'holder', '--', ...recorder(holderLog, holderRunS, trial.ignoreTerm)])
+    const holderCommand = recorder(holderLog, holderRunS, trial.ignoreTerm)
+    const holder = electHolder
+      ? start(holderEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
+      : execa(cluster.binaries.etcdctl, [`--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand], {
+          reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
+        })
+    if (!electHolder) processes.push(holder)
     if (!(await waitFor(() => readEvents(holderLog).length > 0, 15_000))) throw new Error('the holder never started its command')
     const [holderPid, holderRevision] = readEvents(holderLog)[0].extra.split(' ').map(Number)
-    holderGroup = holderPid
-    let holderDeadAt: number | undefined
-    const watchDeath = setInterval(() => {
-      if (holderDeadAt === undefined && !groupAlive(holderPid)) holderDeadAt = Date.now()
-    }, 5)
+    groups.push(holderPid)
 
     const rivalLog = join(dir, 'rival')
-    const rival = start(rivalEndpoints, ['--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)])
-    const queued = await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2, 30_000)
-    if (!queued) throw new Error('the rival never queued')
-    const [holderKey] = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE']).split('\n').filter(Boolean)
+    const rival = start(rivalEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)])
+    observer = new Observer(holderPid, () => rival.pid)
+    if (!(await waitFor(async () => (await candidates()).length === 2, 30_000))) throw new Error('the rival never queued')
+    let campaign: ResultPromise | undefined
+    let campaignElectedAt: number | undefined
+    if (scenario.campaign) {
+      campaign = start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'campaign', '--json'])
+      campaign.stdout!.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('"event":"elected"')) campaignElectedAt ??= Date.now()
+      })
+      if (!(await waitFor(async () => (await candidates()).length === 3, 30_000))) throw new Error('the campaign never queued')
+    }
+    const [holderKey] = await candidates()
     const holderLease = holderKey.split('/').at(-1)!
 
     await sleep(trial.faultAtMs)
+    const faultAt = Date.now()
+    const aliveAtFault = observer.poll()
     await scenario.fault({cluster, trial, name, holder, holderLease, holderKey, proxy, etcdctl})
+    const faultEndedAt = Date.now()
 
     const [holderResult, rivalResult] = await Promise.all([holder, rival])
-    clearInterval(watchDeath)
-    const rivalStart = readEvents(rivalLog).find((event) => event.event === 'start')
-    rivalGroup = rivalStart ? Number(rivalStart.extra.split(' ')[0]) : undefined
+    observer.poll()
     const exitOf = (result: typeof holderResult) => result.exitCode ?? (result.signal === 'SIGKILL' ? 137 : undefined)
     const holderExit = exitOf(holderResult)
     const rivalExit = exitOf(rivalResult)
+    const rivalStart = readEvents(rivalLog).find((event) => event.event === 'start')
+    if (rivalStart) groups.push(Number(rivalStart.extra.split(' ')[0]))
     const rivalRevision = rivalStart ? Number(rivalStart.extra.split(' ')[1]) : undefined
-    holderDeadAt ??= groupAlive(holderPid) ? undefined : Date.now()
+    const holderEnd = readEvents(holderLog).find((event) => event.event === 'end')
+    const rivalEnd = readEvents(rivalLog).find((event) => event.event === 'end')
 
-    if (holderDeadAt === undefined) problems.push('the holder\'s group outlived the trial')
+    if (!aliveAtFault) problems.push('the holder\'s command was not running when the fault hit')
+    if (observer.holderGoneAt === undefined) problems.push('the holder\'s group outlived the trial')
     if (!rivalStart) problems.push(`the rival never ran its command (exit ${rivalExit}): ${rivalResult.stderr}`)
-    if (holderExit !== scenario.holderExit) problems.push(`holder exited ${holderExit}, not ${scenario.holderExit}: ${holderResult.stderr}`)
+    if (electHolder && holderExit !== scenario.holderExit) problems.push(`holder exited ${holderExit}, not ${scenario.holderExit}: ${holderResult.stderr}`)
     if (rivalExit !== 0) problems.push(`rival exited ${rivalExit}: ${rivalResult.stderr}`)
-    if (rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
-    const marginMs = rivalStart && holderDeadAt !== undefined ? rivalStart.at - holderDeadAt : undefined
-    const overlap = marginMs !== undefined && marginMs <= 0
-    const falseKill = !scenario.loses && holderExit !== 0
-    return {scenario: scenarioName, trial, overlap, falseKill, marginMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
+    if (electHolder && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
+    if (!scenario.loses && holderEnd && holderEnd.at < faultEndedAt) problems.push('the holder\'s command ended before the fault did')
+    const handoverMs = observer.rivalSeenAt !== undefined && observer.holderGoneAt !== undefined ? observer.rivalSeenAt - observer.holderGoneAt : undefined
+    if (!scenario.loses && handoverMs !== undefined && handoverMs > HANDOVER_BOUND_MS)
+      problems.push(`the waiter started ${handoverMs} ms after the holder's end (bound ${HANDOVER_BOUND_MS} ms)`)
+
+    let campaignMs: number | undefined
+    if (campaign) {
+      await waitFor(() => campaignElectedAt !== undefined, HANDOVER_BOUND_MS + 5000)
+      campaignMs = campaignElectedAt === undefined || !rivalEnd ? undefined : campaignElectedAt - rivalEnd.at
+      if (campaignMs === undefined) problems.push('the queued campaign was never elected')
+      else if (campaignMs > HANDOVER_BOUND_MS) problems.push(`the campaign was elected ${campaignMs} ms after the rival stepped down (bound ${HANDOVER_BOUND_MS} ms)`)
+      campaign.kill('SIGTERM')
+      const campaignResult = await campaign
+      if (campaignResult.exitCode !== 0) problems.push(`campaign exited ${campaignResult.exitCode ?? campaignResult.signal}: ${campaignResult.stderr}`)
+    }
+
+    const marginMs = observer.marginMs
+    const overlap = observer.overlapSeen || (observer.rivalSeenAt !== undefined && (marginMs === undefined || marginMs <= 0))
+    // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
+    const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)
+    return {scenario: scenarioName, trial, overlap, falseKill, marginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
   } finally {
+    observer?.stop()
     for (const child of processes) {
       child.kill('SIGCONT')
       child.kill('SIGKILL')
       await child.catch(() => undefined)
     }
-    for (const group of [holderGroup, rivalGroup]) if (group) signalGroup(group, 'SIGKILL')
+    for (const group of groups) signalGroup(group, 'SIGKILL')
     await proxy?.close()
     await cluster.stop()
     rmSync(dir, {recursive: true, force: true})
@@ -219,10 +302,12 @@ export async function runTrial(scenarioName: string, trial: Trial): Promise<Verd
 }
 
 /** The live members, told apart by raft role, each with its member id (hex). */
-function raftStatus(cluster: Cluster) {
+async function raftStatus(cluster: Cluster) {
   const live = cluster.members.filter((member) => member.process?.exitCode === null && member.process.signalCode === null)
   // Plain output: "<endpoint>, <id>, <version>, <db size>, <is leader>, ..." per member.
-  const status = execaSync(cluster.binaries.etcdctl, [`--endpoints=${live.map((member) => member.clientUrl).join(',')}`, 'endpoint', 'status']).stdout
+  const {stdout: status} = await execa(cluster.binaries.etcdctl, [`--endpoints=${live.map((member) => member.clientUrl).join(',')}`, 'endpoint', 'status'], {
+    timeout: 10_000, env: {ETCDCTL_API: '3'},
+  })
   const rows = status.split('\n').map((line) => line.split(', '))
   const withRole = live.map((member) => {
     const row = rows.find((fields) => fields[0] === member.clientUrl)
