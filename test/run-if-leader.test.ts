@@ -2,21 +2,34 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {Observer} from './support/observer.js'
+import {sleep} from './support/processes.js'
+import {TcpProxy} from './support/proxy.js'
 
 // An etcd of this file's own: the lease checks below count every lease in etcd.
-useOwnCluster()
+const cluster = useOwnCluster()
 afterEach(cleanup)
 
 const leases = () => etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)
+/** Leases that exist now and did not in `before`: what a run left behind (others may expire meanwhile). */
+const leasesAddedSince = (before: string[]) => leases().filter((lease) => !before.includes(lease))
 
-/** Starts a recorder under run-if-leader and waits until it runs; returns its pid and fencing token. */
-async function startHolder(name: string, log: string, extra: string[] = []) {
-  const holder = startElect(['run-if-leader', name, ...extra, '--', ...recorder(log)])
+/** Starts a command under run-if-leader and waits until it runs; returns its pid (= its group) and fencing token. */
+async function startHolder(name: string, log: string, extra: string[] = [], command = recorder(log), options = {}) {
+  const holder = startElect(['run-if-leader', name, ...extra, '--', ...command], options)
   expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'), 10_000)).toBe(true)
   const [pid, revision] = readEvents(log).find((event) => event.event === 'start')!.extra.split(' ').map(Number)
   trackGroup(pid)
   return {holder, pid, revision}
 }
+
+/** A command that records "start <ms> <pid>", then each signal in `traps` as "<signal> <ms>", and otherwise runs until killed. */
+function trapping(log: string, traps: Record<string, string>): string[] {
+  const setTraps = Object.entries(traps).map(([signal, then]) => `trap 'echo "${signal} $(date +%s%3N)" >> "$0"; ${then}' ${signal}`)
+  return ['sh', '-c', [...setTraps, 'echo "start $(date +%s%3N) $$" >> "$0"', 'while :; do sleep 0.05; done'].join('\n'), log]
+}
+
+const leaderLease = async (name: string) => JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease as string
 
 describe('run-if-leader', () => {
   it('runs the command with the ELECT_* variables and passes its exit status through', async () => {
@@ -47,8 +60,7 @@ describe('run-if-leader', () => {
   it('skips without running the command, and without writing, when another leads', async () => {
     const name = uniqueName('skip')
     const dir = tempDir()
-    const log = join(dir, 'events')
-    await startHolder(name, log)
+    await startHolder(name, join(dir, 'events'))
     const leasesBefore = leases()
     const marker = join(dir, 'skipped-command-ran')
     const skipped = await elect(['run-if-leader', name, '--', 'touch', marker])
@@ -58,16 +70,26 @@ describe('run-if-leader', () => {
     expect(custom.exitCode).toBe(9)
     expect(custom.stderr).toMatch(/^elect: skipped: \S+ leads /)
     expect(() => readFileSync(marker)).toThrow()
-    expect(leases()).toEqual(leasesBefore)
+    expect(leasesAddedSince(leasesBefore)).toEqual([])
   })
 
-  it('leaves no lease behind after success, failure, a bad command and a skip', async () => {
+  it('leaves no lease or key behind after success, failure, a bad command and a skip', async () => {
     const name = uniqueName('hygiene')
     const before = leases()
-    await elect(['run-if-leader', name, '--', 'true'])
-    await elect(['run-if-leader', name, '--', 'false'])
-    await elect(['run-if-leader', name, '--', 'no-such-command-elect'])
-    expect(leases()).toEqual(before)
+    expect((await elect(['run-if-leader', name, '--', 'true'])).exitCode).toBe(0)
+    expect((await elect(['run-if-leader', name, '--', 'false'])).exitCode).toBe(1)
+    expect((await elect(['run-if-leader', name, '--', 'no-such-command-elect'])).exitCode).toBe(127)
+    expect(leasesAddedSince(before)).toEqual([])
+
+    const log = join(tempDir(), 'holder')
+    const {holder} = await startHolder(name, log)
+    const whileHeld = leases()
+    const skip = await elect(['run-if-leader', name, '--verbose', '--', 'true'])
+    expect([skip.exitCode, skip.stderr]).toEqual([0, `elect: skipped: ${(await elect(['who-leads', name])).stdout} leads ${name}`])
+    expect(leasesAddedSince(whileHeld)).toEqual([])
+    holder.kill('SIGTERM')
+    expect((await holder).exitCode).toBe(0)
+    expect(leasesAddedSince(before)).toEqual([])
     expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
   })
 
@@ -76,42 +98,80 @@ describe('run-if-leader', () => {
     const dir = tempDir()
     const before = leases()
     const first = await startHolder(name, join(dir, 'first'))
+    expect(leasesAddedSince(before)).toHaveLength(2) // the candidate's lease and the running marker's
     const heldByFirst = leases()
-    expect(heldByFirst).toHaveLength(before.length + 2) // the candidate's lease and the running marker's
 
     const waiting = startElect(['run-if-leader', name, '--wait', 'forever', '--', 'true'])
-    expect(await waitFor(() => leases().length === heldByFirst.length + 1)).toBe(true)
+    expect(await waitFor(() => leasesAddedSince(heldByFirst).length === 1)).toBe(true)
     waiting.kill('SIGINT')
     expect((await waiting).exitCode).toBe(130)
-    expect(leases()).toEqual(heldByFirst)
+    expect(leasesAddedSince(heldByFirst)).toEqual([])
 
     etcdctl(['del', '--prefix', `elect/${name}/`])
     expect((await first.holder).exitCode).toBe(75)
-    expect(leases()).toEqual(before)
+    expect(leasesAddedSince(before)).toEqual([])
 
     const second = await startHolder(name, join(dir, 'second'))
     second.holder.kill('SIGTERM')
     expect((await second.holder).exitCode).toBe(0)
-    expect(leases()).toEqual(before)
+    expect(leasesAddedSince(before)).toEqual([])
     expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
   })
 
-  it('stops the whole group within 2 s and exits 75 when its lease is revoked', async () => {
+  it('stops the whole group and exits 75 when its lease is revoked, long before its fence would', async () => {
     const name = uniqueName('revoked')
     const dir = tempDir()
     const pidFile = join(dir, 'pids')
-    const holder = startElect(['run-if-leader', name, '--', 'sh', '-c', `sleep 1000 & echo $$ > ${pidFile}; sleep 1000`])
+    // With --ttl 30s the fence is 26 s away: only the revoke can explain a stop within 15 s.
+    const holder = startElect(['run-if-leader', name, '--ttl', '30s', '--', 'sh', '-c', `sleep 1000 & echo $$ > ${pidFile}; sleep 1000`])
     expect(await waitFor(() => readEvents(pidFile).length > 0, 10_000)).toBe(true)
     const pgid = Number(readFileSync(pidFile, 'utf8'))
     trackGroup(pgid)
-    const {leader} = JSON.parse((await elect(['who-leads', name, '--json'])).stdout)
-    const revokedAt = Date.now()
-    etcdctl(['lease', 'revoke', leader.lease])
-    expect(await waitFor(() => !groupAlive(pgid), 2000)).toBe(true)
+    etcdctl(['lease', 'revoke', await leaderLease(name)])
+    expect(await waitFor(() => !groupAlive(pgid), 15_000)).toBe(true)
     const result = await holder
-    expect(Date.now() - revokedAt).toBeLessThan(2000)
     expect(result.exitCode).toBe(75)
-    expect(result.stderr).toMatch(new RegExp(`^elect: lost leadership of ${name}: .*; the command was stopped$`))
+    expect(result.stderr).toMatch(new RegExp(`^elect: lost leadership of ${name}: (the lease was revoked or expired in etcd|the leader key was deleted); the command was stopped$`))
+  })
+
+  it('on a loss, sends --kill-signal, and SIGKILL only after --kill-grace to a command that ignores it', async () => {
+    const name = uniqueName('grace')
+    const log = join(tempDir(), 'events')
+    const {holder, pid} = await startHolder(name, log, ['--ttl', '30s', '--kill-grace', '2s'], trapping(log, {TERM: ':'}))
+    etcdctl(['del', '--prefix', `elect/${name}/`])
+    expect(await waitFor(() => readEvents(log).some((event) => event.event === 'TERM'), 10_000)).toBe(true)
+    const termAt = readEvents(log).find((event) => event.event === 'TERM')!.at
+    expect(await waitFor(() => !groupAlive(pid), 15_000, 10)).toBe(true)
+    // The kill came no sooner than the grace (less what recording TERM may have taken).
+    expect(Date.now() - termAt).toBeGreaterThanOrEqual(2000 - 200)
+    expect((await holder).exitCode).toBe(75)
+
+    const usr1Log = join(tempDir(), 'events')
+    const second = await startHolder(name, usr1Log, ['--ttl', '30s', '--kill-signal', 'USR1'], trapping(usr1Log, {USR1: 'exit 0', TERM: ':'}))
+    etcdctl(['del', '--prefix', `elect/${name}/`])
+    expect((await second.holder).exitCode).toBe(75)
+    expect(readEvents(usr1Log).map((event) => event.event)).toEqual(['start', 'USR1'])
+  })
+
+  it('a second signal kills the group at once; SIGHUP is passed on like SIGTERM', async () => {
+    const name = uniqueName('signals')
+    const log = join(tempDir(), 'events')
+    const {holder, pid} = await startHolder(name, log, ['--kill-grace', '5s'], trapping(log, {TERM: ':'}))
+    holder.kill('SIGTERM')
+    expect(await waitFor(() => readEvents(log).some((event) => event.event === 'TERM'))).toBe(true)
+    await sleep(300)
+    expect(groupAlive(pid)).toBe(true) // the first was passed on, and ignored
+    holder.kill('SIGTERM')
+    expect(await waitFor(() => !groupAlive(pid), 3000, 10)).toBe(true) // well within the 5 s grace
+    expect((await holder).exitCode).toBe(137)
+    expect((await elect(['who-leads', name])).exitCode).toBe(3)
+
+    const hupLog = join(tempDir(), 'events')
+    const hup = await startHolder(name, hupLog, [], trapping(hupLog, {HUP: 'exit 3'}))
+    hup.holder.kill('SIGHUP')
+    expect((await hup.holder).exitCode).toBe(3)
+    expect(readEvents(hupLog).map((event) => event.event)).toEqual(['start', 'HUP'])
+    expect((await elect(['who-leads', name])).exitCode).toBe(3)
   })
 
   it('with --wait, a cooperative resign hands over without overlap and with a larger fencing token', async () => {
@@ -126,9 +186,9 @@ describe('run-if-leader', () => {
     expect(resign.exitCode).toBe(0)
     expect((await first.holder).exitCode).toBe(75)
     expect((await second).exitCode).toBe(0)
-    const firstEnd = readEvents(join(dir, 'first')).find((event) => event.event === 'end')!
+    const firstStopped = readEvents(join(dir, 'first')).find((event) => event.event === 'stopped')!
     const secondStart = readEvents(secondLog).find((event) => event.event === 'start')!
-    expect(secondStart.at).toBeGreaterThanOrEqual(firstEnd.at)
+    expect(secondStart.at).toBeGreaterThanOrEqual(firstStopped.at)
     expect(Number(secondStart.extra.split(' ')[1])).toBeGreaterThan(first.revision)
   })
 
@@ -141,7 +201,7 @@ describe('run-if-leader', () => {
     expect(result.exitCode).toBe(124)
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
     expect(result.stderr).toMatch(/not elected leader of .* within --wait 1s/)
-    expect(leases()).toEqual(before)
+    expect(leasesAddedSince(before)).toEqual([])
     expect(etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)).toHaveLength(1)
   })
 
@@ -152,7 +212,69 @@ describe('run-if-leader', () => {
     holder.kill('SIGTERM')
     const result = await holder
     expect(result.exitCode).toBe(0) // the recorder traps TERM and exits 0
-    expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'end'])
+    expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
     expect((await elect(['who-leads', name])).exitCode).toBe(3)
+  })
+})
+
+describe('run-if-leader when etcd stalls', () => {
+  it('a stall shorter than the fencing window does not stop the command', async () => {
+    const name = uniqueName('short-stall')
+    const log = join(tempDir(), 'events')
+    const proxy = await TcpProxy.start(cluster().endpoints[0])
+    try {
+      // Fencing window: 10 s - 1 s grace - 1 s margin = 8 s; the stall lasts 3 s.
+      const {holder} = await startHolder(name, log, ['--ttl', '10s', '--kill-grace', '1s'], recorder(log, 6), {endpoints: [proxy.endpoint]})
+      proxy.cut()
+      await sleep(3000)
+      proxy.heal()
+      const result = await holder
+      expect([result.exitCode, result.stderr]).toEqual([0, ''])
+      expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'end'])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('an etcd that accepts but never answers costs no more than --command-timeout at release', async () => {
+    const name = uniqueName('command-timeout')
+    const log = join(tempDir(), 'events')
+    const proxy = await TcpProxy.start(cluster().endpoints[0])
+    try {
+      const {holder} = await startHolder(name, log, ['--ttl', '60s', '--command-timeout', '1s'], recorder(log), {endpoints: [proxy.endpoint]})
+      proxy.cut()
+      const signalledAt = Date.now()
+      holder.kill('SIGTERM')
+      const result = await holder
+      // Without a deadline the revoke would wait for etcd for ever; the fence is 56 s away.
+      expect(Date.now() - signalledAt).toBeLessThan(10_000)
+      expect(result.exitCode).toBe(0)
+      expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('resign --force while the holder is frozen: the waiting rival starts only after the holder\'s group is dead', async () => {
+    const name = uniqueName('frozen-force')
+    const dir = tempDir()
+    const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '4s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
+    const rivalLog = join(dir, 'rival')
+    const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '4s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
+    expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout === 'holder\nrival')).toBe(true)
+    const observer = new Observer(pid, () => rival.pid)
+    try {
+      holder.kill('SIGSTOP')
+      const forced = await elect(['resign', name, '--force', '--timeout', '1s', '--json'])
+      expect([forced.exitCode, JSON.parse(forced.stdout).forced]).toEqual([0, true])
+      expect((await rival).exitCode).toBe(0)
+      observer.poll()
+      expect(observer.overlapSeen).toBe(false)
+      expect(observer.marginMs).toBeGreaterThan(0)
+    } finally {
+      observer.stop()
+      holder.kill('SIGCONT')
+    }
+    expect((await holder).exitCode).toBe(75)
   })
 })

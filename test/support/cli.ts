@@ -2,11 +2,12 @@
 // is registered and ended (by PID, whole process groups included) in cleanup(), pass or fail.
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {execa, execaSync, type ResultPromise} from 'execa'
 import {afterAll, beforeAll, inject} from 'vitest'
 import {type Cluster, startCluster} from './etcd.js'
-import {electBin, signalGroup} from './processes.js'
+import {electBin, signalGroup, sleep} from './processes.js'
 
 export {electBin, groupAlive, readEvents, recorder, waitFor} from './processes.js'
 
@@ -24,15 +25,20 @@ export interface ElectOptions {
   endpoints?: string[]
   env?: Record<string, string | undefined>
   timeoutMs?: number
+  /** Faults injected into this elect process only (test/support/inject/). */
+  inject?: {deafWatch?: boolean; clockOffsetMs?: number}
 }
+
+const injectDir = join(dirname(fileURLToPath(import.meta.url)), 'inject')
 
 let fileEndpoints: string[] | undefined
 
 /**
  * Gives the calling test file an etcd of its own, for tests that count what is in etcd (leases,
- * raft indexes) and so can't share one with files running in parallel. Call at the file's top level.
+ * raft indexes) or restart it, and so can't share one with files running in parallel. Call at the
+ * file's top level; the returned function gives the cluster once it runs.
  */
-export function useOwnCluster(): void {
+export function useOwnCluster(): () => Cluster {
   let cluster: Cluster | undefined
   beforeAll(async () => {
     cluster = await startCluster(1)
@@ -42,12 +48,22 @@ export function useOwnCluster(): void {
     fileEndpoints = undefined
     await cluster?.stop()
   })
+  return () => cluster!
 }
 
 const defaultEndpoints = () => fileEndpoints ?? inject('etcdEndpoints')
 
 function electEnv(options: ElectOptions) {
-  return {ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','), NO_COLOR: '1', ...options.env}
+  const preload = [
+    options.inject?.deafWatch && `--require ${join(injectDir, 'deaf-watch.cjs')}`,
+    options.inject?.clockOffsetMs !== undefined && `--require ${join(injectDir, 'clock.cjs')}`,
+  ].filter(Boolean)
+  return {
+    ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','),
+    NO_COLOR: '1',
+    ...(preload.length > 0 && {NODE_OPTIONS: preload.join(' '), ELECT_TEST_CLOCK_OFFSET_MS: String(options.inject?.clockOffsetMs ?? 0)}),
+    ...options.env,
+  }
 }
 
 /** Runs elect to completion; never throws on a non-zero exit. */
@@ -84,25 +100,29 @@ export function tempDir(): string {
 }
 
 export async function cleanup(): Promise<void> {
-  for (const child of started.splice(0)) {
-    if (child.exitCode === null && child.pid) {
-      child.kill('SIGCONT')
-      child.kill('SIGKILL')
-    }
-    await child.catch(() => undefined)
+  const children = started.splice(0)
+  const running = (child: ResultPromise) => child.exitCode === null && child.signalCode === null && child.pid !== undefined
+  // Asked first, as a user would: a holder releases its lease and a waiter withdraws, so that no
+  // lease of this test expires later, under another test that counts leases. Then made sure of.
+  for (const child of children.filter(running)) {
+    child.kill('SIGCONT')
+    child.kill('SIGTERM')
   }
+  await Promise.race([Promise.all(children.map((child) => child.catch(() => undefined))), sleep(5000)])
+  for (const child of children.filter(running)) child.kill('SIGKILL')
+  await Promise.all(children.map((child) => child.catch(() => undefined)))
   for (const pgid of groups) signalGroup(pgid, 'SIGKILL')
   groups.clear()
   for (const dir of dirs.splice(0)) rmSync(dir, {recursive: true, force: true})
 }
 
 export function etcdctl(args: string[], endpoints = defaultEndpoints()): string {
-  return execaSync(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {timeout: 10_000}).stdout
+  return execaSync(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}}).stdout
 }
 
 /** Starts `etcdctl` as a long-running process (elect, watch), ended by cleanup(). */
 export function startEtcdctl(args: string[], endpoints = defaultEndpoints()) {
-  const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {reject: false, timeout: 60_000, stdin: 'ignore'})
+  const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {reject: false, timeout: 60_000, stdin: 'ignore', env: {ETCDCTL_API: '3'}})
   started.push(child)
   return child
 }

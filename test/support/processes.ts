@@ -6,7 +6,8 @@ import {fileURLToPath} from 'node:url'
 export {groupAlive, signalGroup} from '../../src/supervise/process-group.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const electBin = join(root, 'bin', 'run.js')
+// ELECT_BIN runs another build (say, an older checkout's bin/run.js) under the same tests and chaos runner.
+export const electBin = process.env.ELECT_BIN ?? join(root, 'bin', 'run.js')
 
 /** Polls until `check` holds, at most `timeoutMs`; returns whether it did. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 20): Promise<boolean> {
@@ -22,14 +23,15 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
 /**
- * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV>" and, when it ends,
- * "end <ms> <pid>" in `log`; it runs for `seconds`. On SIGTERM it records the end and exits 0, or,
- * with `ignoreTerm`, ignores it (so only SIGKILL stops it) and keeps a background child in its group.
+ * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV>" in `log` and runs for
+ * `seconds`. Only a run of full length records "end <ms> <pid>"; SIGTERM or SIGINT records
+ * "stopped <ms> <pid>" and exits 0, or, with `ignoreTerm`, is ignored (so only SIGKILL stops it,
+ * recording nothing) and a background child stays in its group.
  */
 export function recorder(log: string, seconds = 60, ignoreTerm = false): string[] {
   const script = [
     'echo "start $(date +%s%3N) $$ $ELECT_REV" >> "$0"',
-    ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "end $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
+    ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "stopped $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
     `end=$(( $(date +%s%3N) + ${Math.round(seconds * 1000)} ))`,
     'while [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.05; done',
     'echo "end $(date +%s%3N) $$" >> "$0"',
