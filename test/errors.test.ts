@@ -1,3 +1,4 @@
+import {createServer, type Socket} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, uniqueName} from './support/cli.js'
 
@@ -36,12 +37,31 @@ describe('bad input and unusable etcd', () => {
     expect(result.stdout).toBe('')
   })
 
-  it('an unreachable endpoint exits 69 within the dial timeout, with one line', async () => {
-    const started = Date.now()
-    const result = await elect(['who-leads', uniqueName('x'), '--endpoints', '127.0.0.1:1', '--dial-timeout', '1s'])
+  it('a refused endpoint exits 69 at once, with one line', async () => {
+    const result = await elect(['who-leads', uniqueName('x'), '--endpoints', '127.0.0.1:1'])
     expect(result.exitCode).toBe(69)
     expect(result.stderr).toBe('elect: etcd is unreachable at 127.0.0.1:1: ECONNREFUSED 127.0.0.1:1')
-    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('an endpoint that accepts but never answers exits 69 after --dial-timeout, not before and not never', async () => {
+    const held: Socket[] = []
+    const silent = createServer((socket) => held.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const endpoint = `127.0.0.1:${(silent.address() as {port: number}).port}`
+    try {
+      for (const [flag, ms] of [['1s', 1000], ['3s', 3000]] as const) {
+        const started = Date.now()
+        const result = await elect(['who-leads', uniqueName('x'), '--endpoints', endpoint, '--dial-timeout', flag])
+        const took = Date.now() - started
+        expect(result.exitCode).toBe(69)
+        expect(result.stderr).toBe(`elect: etcd is unreachable at ${endpoint}: no answer before the deadline`)
+        expect(took).toBeGreaterThanOrEqual(ms)
+        expect(took).toBeLessThan(ms + 10_000)
+      }
+    } finally {
+      for (const socket of held) socket.destroy()
+      silent.close()
+    }
   })
 
   it('run-if-leader against an unreachable etcd exits 69 and never runs the command', async () => {

@@ -17,8 +17,9 @@ describe('README examples', () => {
     const found = examples(command)
     expect(found.length).toBeGreaterThan(0)
     const help = (await elect([command, '--help'])).stdout
+    const known = new Set(help.match(/--[a-z][a-z-]*/g))
     for (const flags of found) {
-      for (const flag of flags) expect(help, `README uses ${flag} with elect ${command}`).toContain(flag)
+      for (const flag of flags) expect(known.has(flag), `README uses ${flag} with elect ${command}`).toBe(true)
     }
   })
 })

@@ -12,7 +12,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 20)
 const cluster = await startCluster(1)
 const endpoints = cluster.endpoints.join(',')
-const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, NO_COLOR: '1'}
+const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_API: '3', NO_COLOR: '1'}
 const etcdctl = cluster.binaries.etcdctl
 const dir = mkdtempSync(join(tmpdir(), 'elect-bench-'))
 const rows: string[][] = []
@@ -22,7 +22,7 @@ const fresh = (label: string) => `bench-${label}-${process.pid}-${++counter}`
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(values.length * 0.95) - 1)]
 const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
-const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8'}))![1])
+const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8', env}))![1])
 
 /** Wall time of a whole process, `RUNS` times after two warm-ups; commands of a pair alternate. */
 async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<number[][]> {
@@ -44,7 +44,7 @@ try {
   // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
   const held = fresh('held')
   const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env, stdio: 'ignore'})
-  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8'}).trim() !== '', 10_000)
+  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env}).trim() !== '', 10_000)
   const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
     run('node', ['-e', '0']),
     run(etcdctl, ['get', '--prefix', `elect/${held}/`]),

@@ -3,7 +3,7 @@
 // this module fills from Debian's etcd-server/etcd-client packages (download and unpack only: no
 // service is started). Where a Docker engine answers, ETCD_TEST_BACKEND=docker uses testcontainers.
 import {type ChildProcess, execFile, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {get as httpGet} from 'node:http'
 import {get as httpsGet} from 'node:https'
 import {createServer} from 'node:net'
@@ -22,18 +22,20 @@ export interface EtcdBinaries {
   etcdctl: string
 }
 
+/** Each binary on its own: $ETCD_BIN or $ETCDCTL_BIN, else PATH, else the cache (filled when needed). */
 export function findEtcdBinaries(): EtcdBinaries {
-  const fromEnv = process.env.ETCD_BIN && process.env.ETCDCTL_BIN
-  if (fromEnv) return {etcd: process.env.ETCD_BIN!, etcdctl: process.env.ETCDCTL_BIN!}
   const onPath = (name: string) =>
     (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file))
-  const etcd = onPath('etcd')
-  const etcdctl = onPath('etcdctl')
-  if (etcd && etcdctl) return {etcd, etcdctl}
-  const cached = {etcd: join(cacheDir, 'usr/bin/etcd'), etcdctl: join(cacheDir, 'usr/bin/etcdctl')}
-  if (existsSync(cached.etcd) && existsSync(cached.etcdctl)) return cached
-  installFromDebian()
-  return cached
+  const cached = (name: string) => (existsSync(join(cacheDir, 'usr/bin', name)) ? join(cacheDir, 'usr/bin', name) : undefined)
+  const find = (name: string, variable: string) => process.env[variable] || onPath(name) || cached(name)
+  let etcd = find('etcd', 'ETCD_BIN')
+  let etcdctl = find('etcdctl', 'ETCDCTL_BIN')
+  if (!etcd || !etcdctl) {
+    installFromDebian()
+    etcd ??= cached('etcd')
+    etcdctl ??= cached('etcdctl')
+  }
+  return {etcd: etcd!, etcdctl: etcdctl!}
 }
 
 function installFromDebian(): void {
@@ -65,7 +67,9 @@ function installFromDebian(): void {
       execFileSync('dpkg', ['-x', join(downloads, deb), cacheDir])
     }
   } catch (error) {
-    throw new Error(`could not install etcd from Debian's etcd-server/etcd-client packages: ${(error as Error).message.split('\n')[0]}`)
+    // apt's own words, whole: its first line is rarely the one that says what went wrong.
+    const {stderr, message} = error as Error & {stderr?: Buffer}
+    throw new Error(`could not install etcd from Debian's etcd-server/etcd-client packages: ${stderr?.toString().trim() || message}`)
   } finally {
     rmSync(downloads, {recursive: true, force: true})
   }
@@ -133,11 +137,29 @@ export interface ClusterOptions {
   extraArgs?: string[]
 }
 
+// Where util-linux's setpriv is, etcd gets SIGKILL when the process that started it dies, so that a
+// test worker that crashes leaves no etcd behind.
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => existsSync(file))
+
 export async function startCluster(size = 1, options: ClusterOptions = {}): Promise<Cluster> {
+  sweepAbandonedDataDirs()
+  // A free port is free when we look, not necessarily when etcd binds it (another worker may take
+  // it first): then the cluster is started afresh on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(size, options)
+    } catch (error) {
+      if (attempt >= 3 || !/address already in use/.test(String(error))) throw error
+    }
+  }
+}
+
+async function startClusterOnce(size: number, options: ClusterOptions): Promise<Cluster> {
   const {tls, extraArgs = []} = options
   const scheme = tls ? 'https' : 'http'
   const binaries = findEtcdBinaries()
-  const root = mkdtempSync(join(tmpdir(), 'elect-etcd-'))
+  const root = mkdtempSync(join(tmpdir(), DATA_DIR_PREFIX))
+  writeFileSync(join(root, 'owner.pid'), String(process.pid))
   const token = `elect-test-${process.pid}-${Date.now()}`
   const specs = await Promise.all(
     Array.from({length: size}, async (_, index) => ({
@@ -148,12 +170,13 @@ export async function startCluster(size = 1, options: ClusterOptions = {}): Prom
     })),
   )
   const initialCluster = specs.map((spec) => `${spec.name}=${spec.peerUrl}`).join(',')
+  let failure: Error | undefined
   const members: Member[] = specs.map((spec) => {
     const member: Member = {
       ...spec,
       async kill() {
         const child = member.process
-        if (!child || child.exitCode !== null || child.signalCode !== null) return
+        if (!child || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
         const exited = new Promise((done) => child.once('exit', done))
         child.kill('SIGKILL')
         await exited
@@ -165,24 +188,32 @@ export async function startCluster(size = 1, options: ClusterOptions = {}): Prom
         member.process?.kill('SIGCONT')
       },
       async start() {
-        member.process = spawn(
-          binaries.etcd,
-          [
-            '--name', spec.name, '--data-dir', spec.dataDir,
-            '--listen-client-urls', spec.clientUrl, '--advertise-client-urls', spec.clientUrl,
-            '--listen-peer-urls', spec.peerUrl, '--initial-advertise-peer-urls', spec.peerUrl,
-            '--initial-cluster', initialCluster, '--initial-cluster-token', token, '--initial-cluster-state', 'new',
-            '--heartbeat-interval', '50', '--election-timeout', '500', '--logger', 'zap', '--log-level', 'error',
-            ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key] : []),
-            ...(tls?.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
-            ...extraArgs,
-          ],
-          {stdio: ['ignore', 'ignore', 'pipe']},
-        )
+        const args = [
+          '--name', spec.name, '--data-dir', spec.dataDir,
+          '--listen-client-urls', spec.clientUrl, '--advertise-client-urls', spec.clientUrl,
+          '--listen-peer-urls', spec.peerUrl, '--initial-advertise-peer-urls', spec.peerUrl,
+          '--initial-cluster', initialCluster, '--initial-cluster-token', token, '--initial-cluster-state', 'new',
+          '--heartbeat-interval', '50', '--election-timeout', '500', '--logger', 'zap', '--log-level', 'error',
+          ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key] : []),
+          ...(tls?.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
+          ...extraArgs,
+        ]
+        const child = setpriv
+          ? spawn(setpriv, ['--pdeathsig', 'KILL', binaries.etcd, ...args], {stdio: ['ignore', 'ignore', 'pipe']})
+          : spawn(binaries.etcd, args, {stdio: ['ignore', 'ignore', 'pipe']})
+        member.process = child
         let stderr = ''
-        member.process.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
-        member.process.once('exit', (code, signal) => {
-          if (code && code !== 0) process.stderr.write(`etcd member ${spec.name} exited ${code ?? signal}: ${stderr}\n`)
+        child.stderr?.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)))
+        child.once('exit', (code, signal) => {
+          if (code && code !== 0) {
+            failure ??= new Error(`etcd member ${spec.name} exited ${code ?? signal}: ${stderr}`)
+            process.stderr.write(`${failure.message}\n`)
+          }
+        })
+        // A binary that cannot be executed is an error to report, not an uncaught exception.
+        await new Promise<void>((resolve, reject) => {
+          child.once('spawn', resolve)
+          child.once('error', (error) => reject(new Error(`cannot start etcd (${binaries.etcd}): ${error.message}`)))
         })
       },
     }
@@ -221,7 +252,7 @@ export async function startCluster(size = 1, options: ClusterOptions = {}): Prom
   }
   try {
     await Promise.all(members.map((member) => member.start()))
-    await waitHealthy(cluster, tls)
+    await waitHealthy(cluster, tls, 20_000, () => failure)
   } catch (error) {
     await cluster.stop()
     throw error
@@ -229,11 +260,29 @@ export async function startCluster(size = 1, options: ClusterOptions = {}): Prom
   return cluster
 }
 
+const DATA_DIR_PREFIX = 'elect-etcd-'
+
+/** Data directories of clusters whose owner died without stopping them (a crashed test worker). */
+function sweepAbandonedDataDirs(): void {
+  for (const entry of readdirSync(tmpdir())) {
+    if (!entry.startsWith(DATA_DIR_PREFIX)) continue
+    const dir = join(tmpdir(), entry)
+    try {
+      process.kill(Number(readFileSync(join(dir, 'owner.pid'), 'utf8')), 0)
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ESRCH') rmSync(dir, {recursive: true, force: true})
+    }
+  }
+}
+
 /** Every live member answers /health with a quorum behind it. */
-export async function waitHealthy(cluster: Cluster, tls?: ClusterOptions['tls'], timeoutMs = 20_000): Promise<void> {
+export async function waitHealthy(cluster: Cluster, tls?: ClusterOptions['tls'], timeoutMs = 20_000, failed = (): Error | undefined => undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs
   const live = cluster.members.filter((member) => member.process && member.process.exitCode === null && member.process.signalCode === null)
   for (let attempt = 0; Date.now() < deadline && attempt < 1000; attempt++) {
+    const failure = failed()
+    if (failure) throw failure
     const answers = await Promise.all(
       live.map((member) => healthy(member.clientUrl, tls)),
     )
