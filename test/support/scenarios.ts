@@ -219,10 +219,15 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const holderCommand = recorder(holderLog, holderRunS, trial.ignoreTerm)
     const holder = electHolder
       ? start(holderEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
-      : execa(cluster.binaries.etcdctl, [`--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand], {
-          reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
+      : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
+        // what it leaves running would hold open.
+        execa('setsid', [cluster.binaries.etcdctl, `--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand], {
+          reject: false, stdio: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
         })
-    if (!electHolder) processes.push(holder)
+    if (!electHolder) {
+      processes.push(holder)
+      groups.push(holder.pid!)
+    }
     if (!(await waitFor(() => readEvents(holderLog).length > 0, 15_000))) throw new Error('the holder never started its command')
     const [holderPid, holderRevision] = readEvents(holderLog)[0].extra.split(' ').map(Number)
     groups.push(holderPid)
@@ -283,7 +288,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     }
 
     const marginMs = observer.marginMs
-    const overlap = observer.overlapSeen || (observer.rivalSeenAt !== undefined && (marginMs === undefined || marginMs <= 0))
+    // A margin of 0 is still a proof: one scan found the holder gone and the rival not yet there.
+    const overlap = observer.overlapSeen || (observer.rivalSeenAt !== undefined && (marginMs === undefined || marginMs < 0))
     // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
     const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)
     return {scenario: scenarioName, trial, overlap, falseKill, marginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
