@@ -3,12 +3,11 @@ import {cleanup, elect, etcdctl, startElect, startEtcdctl, uniqueName, waitFor} 
 
 afterEach(cleanup)
 
-async function campaignUntilElected(name: string, value: string, extra: string[] = []) {
+async function campaignUntilQueued(name: string, value: string, extra: string[] = []) {
   const child = startElect(['campaign', name, '--value', value, '--json', ...extra])
   const prefix = extra.includes('--prefix') ? ['--prefix', extra[extra.indexOf('--prefix') + 1]] : []
   const queued = async () => (await elect(['who-leads', name, '--candidates', ...prefix])).stdout.split('\n').includes(value)
-  const elected = await waitFor(queued, 10_000)
-  expect(elected).toBe(true)
+  expect(await waitFor(queued, 10_000)).toBe(true)
   // Wrapped: an execa subprocess is a thenable, and returning it bare would await its exit.
   return {campaign: child}
 }
@@ -24,15 +23,15 @@ describe('who-leads', () => {
 
   it('prints the leader value alone, and the queue in order with --candidates', async () => {
     const name = uniqueName('queue')
-    await campaignUntilElected(name, 'first')
-    await campaignUntilElected(name, 'second')
+    await campaignUntilQueued(name, 'first')
+    await campaignUntilQueued(name, 'second')
     expect((await elect(['who-leads', name])).stdout).toBe('first')
     expect((await elect(['who-leads', name, '--candidates'])).stdout).toBe('first\nsecond')
   })
 
   it('--json tells key, lease, fencing revision and TTL left', async () => {
     const name = uniqueName('json')
-    await campaignUntilElected(name, 'web-1', ['--ttl', '10s'])
+    await campaignUntilQueued(name, 'web-1', ['--ttl', '10s'])
     const result = await elect(['who-leads', name, '--json'])
     const {leader} = JSON.parse(result.stdout)
     expect(leader.value).toBe('web-1')
@@ -45,7 +44,7 @@ describe('who-leads', () => {
 
   it('--is exits 0 only for the value that leads, and prints nothing', async () => {
     const name = uniqueName('is')
-    await campaignUntilElected(name, 'web-1')
+    await campaignUntilQueued(name, 'web-1')
     const yes = await elect(['who-leads', name, '--is', 'web-1'])
     const no = await elect(['who-leads', name, '--is', 'web-2'])
     expect([yes.exitCode, yes.stdout, no.exitCode, no.stdout]).toEqual([0, '', 3, ''])
@@ -57,8 +56,8 @@ describe('who-leads', () => {
     let output = ''
     watcher.stdout!.on('data', (chunk) => (output += chunk))
     expect(await waitFor(() => output === '\n')).toBe(true)
-    const {campaign: first} = await campaignUntilElected(name, 'a')
-    await campaignUntilElected(name, 'b')
+    const {campaign: first} = await campaignUntilQueued(name, 'a')
+    await campaignUntilQueued(name, 'b')
     first.kill('SIGTERM')
     expect(await waitFor(() => output.includes('b'), 10_000)).toBe(true)
     watcher.kill('SIGTERM')
@@ -69,12 +68,12 @@ describe('who-leads', () => {
 
   it('honours --prefix and ELECT_PREFIX, including the empty prefix', async () => {
     const name = uniqueName('prefix')
-    await campaignUntilElected(name, 'p', ['--prefix', 'other/'])
+    await campaignUntilQueued(name, 'p', ['--prefix', 'other/'])
     expect(etcdctl(['get', '--prefix', `other/${name}/`, '--print-value-only'])).toBe('p')
     expect((await elect(['who-leads', name, '--prefix', 'other/'])).stdout).toBe('p')
     expect((await elect(['who-leads', name], {env: {ELECT_PREFIX: 'other/'}})).stdout).toBe('p')
     expect((await elect(['who-leads', name])).exitCode).toBe(3)
-    await campaignUntilElected(name, 'bare', ['--prefix', ''])
+    await campaignUntilQueued(name, 'bare', ['--prefix', ''])
     expect(etcdctl(['get', '--prefix', `${name}/`, '--print-value-only'])).toBe('bare')
     expect((await elect(['who-leads', name], {env: {ELECT_PREFIX: ''}})).stdout).toBe('bare')
   })
@@ -83,7 +82,7 @@ describe('who-leads', () => {
 describe('interop with etcdctl elect', () => {
   it('etcdctl elect -l shows the leader elect elected', async () => {
     const name = uniqueName('ctl-l')
-    await campaignUntilElected(name, 'from-elect')
+    await campaignUntilQueued(name, 'from-elect')
     // -l listens: it prints the leader's key and value, then every change, until stopped.
     const listener = startEtcdctl(['elect', '-l', `elect/${name}`])
     let listed = ''
@@ -100,7 +99,7 @@ describe('interop with etcdctl elect', () => {
 
   it('an etcdctl candidate queued behind elect takes over when elect resigns', async () => {
     const name = uniqueName('ctl-next')
-    const {campaign: holder} = await campaignUntilElected(name, 'from-elect')
+    const {campaign: holder} = await campaignUntilQueued(name, 'from-elect')
     const follower = startEtcdctl(['elect', `elect/${name}`, 'from-etcdctl'])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout.includes('from-etcdctl'))).toBe(true)
     expect((await elect(['who-leads', name])).stdout).toBe('from-elect')

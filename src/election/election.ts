@@ -121,14 +121,8 @@ export class Election {
   }
 
   /** Waits until `candidate` no longer holds its key: deleted, expired, or replaced by a newer one. */
-  async waitUntilGone(candidate: Candidate, signal?: AbortSignal): Promise<void> {
-    await readUntil(this.client, async () => {
-      const response = await this.client.kv.range({key: Buffer.from(candidate.key)})
-      const revision = Number(response.header.revision)
-      const kv = response.kvs[0]
-      if (!kv || Number(kv.create_revision) !== candidate.createRevision) return {revision, outcome: true}
-      return {revision, watch: [{key: candidate.key}]}
-    }, {signal})
+  waitUntilGone(candidate: Candidate, signal?: AbortSignal): Promise<void> {
+    return waitUntilKeyGone(this.client, candidate.key, signal, candidate.createRevision)
   }
 
   /**
@@ -199,6 +193,7 @@ export class Candidacy extends EventEmitter {
     this.stopFollowing = () => stop.abort()
     const key = Buffer.from(this.self.key)
     const resignKey = Buffer.from(this.keys.resignRequest(this.self.leaseId))
+    // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop reading.
     const ended = readUntil<[event: 'lost' | 'resign-requested', detail: string]>(this.client, async () => {
       const response = await this.client.kv.txn({compare: [], success: [{request_range: {key}}, {request_range: {key: resignKey}}]})
       const revision = Number(response.header.revision)
@@ -208,7 +203,6 @@ export class Candidacy extends EventEmitter {
         return {revision, outcome: ['lost', 'the leader key was replaced']}
       if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
       return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
-      // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop reading.
     }, {signal: stop.signal, retry: () => true})
     ended.then(([event, detail]) => this.end(event, detail), () => undefined)
   }
@@ -230,11 +224,7 @@ export class Candidacy extends EventEmitter {
       if (response.succeeded) return
       const holder = response.responses[0].response_range.kvs[0]
       if (holder?.lease === runSession.leaseId) return
-      await readUntil(this.client, async () => {
-        const marker = await this.client.kv.range({key})
-        const revision = Number(marker.header.revision)
-        return marker.kvs.length === 0 ? {revision, outcome: true} : {revision, watch: [{key: this.keys.running}]}
-      }, {signal})
+      await waitUntilKeyGone(this.client, this.keys.running, signal)
     }
   }
 
@@ -246,6 +236,17 @@ export class Candidacy extends EventEmitter {
   async stopWatching(): Promise<void> {
     this.stopFollowing()
   }
+}
+
+/** Waits until `key` is absent or, given `createRevision`, no longer the key created then. */
+async function waitUntilKeyGone(client: Etcd3, key: string, signal?: AbortSignal, createRevision?: number): Promise<void> {
+  await readUntil(client, async () => {
+    const response = await client.kv.range({key: Buffer.from(key)})
+    const revision = Number(response.header.revision)
+    const kv = response.kvs[0]
+    const gone = !kv || (createRevision !== undefined && Number(kv.create_revision) !== createRevision)
+    return gone ? {revision, outcome: true} : {revision, watch: [{key}]}
+  }, {signal})
 }
 
 /** Every candidate key of the election. */

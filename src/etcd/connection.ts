@@ -33,7 +33,6 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
     faultHandling: {
       host: coolingHosts(options.endpoints.length),
       global: retryRecoverable(attempts, () => (answered = true)),
-      watchBackoff: cappedBackoff(100, 1000),
     },
   }
   if (tls) {
@@ -51,9 +50,9 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
 }
 
 /**
- * etcd3 opens watch streams, and reopens them after any break, with the token it cached at first
- * login; once that token expired (or etcd restarted, which forgets tokens) every reopened watch is
- * refused and silently dropped. Logging in afresh for each watch stream keeps watches alive.
+ * etcd3 opens watch streams with the token it cached at first login; once that token expired (or etcd
+ * restarted, which forgets tokens) a new watch stream is refused and silently dropped. Logging in
+ * afresh for each watch stream (election/watch.ts opens one per wait) keeps watches alive.
  */
 function authenticateEachWatchStream(client: Etcd3): void {
   const internals = client as unknown as {
@@ -125,10 +124,6 @@ function retryRecoverable(attempts: number, onSuccess: () => void): Policy {
       }
     },
   } as unknown as Policy
-}
-
-function cappedBackoff(ms: number, capMs: number) {
-  return {duration: ms, next: () => cappedBackoff(Math.min(ms * 2, capMs), capMs)}
 }
 
 const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCInternal/

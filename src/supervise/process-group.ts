@@ -17,6 +17,20 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  */
 export function groupAlive(pgid: number): boolean {
   if (!existsSync('/proc/self/stat')) return signalGroup(pgid, 0)
+  return listProcesses().some((process) => process.pgrp === pgid && process.alive)
+}
+
+export interface ProcessInfo {
+  pid: number
+  ppid: number
+  pgrp: number
+  /** Neither a zombie nor dead. */
+  alive: boolean
+}
+
+/** Every process /proc shows now. */
+export function listProcesses(): ProcessInfo[] {
+  const processes: ProcessInfo[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     let stat: string
@@ -25,8 +39,8 @@ export function groupAlive(pgid: number): boolean {
     } catch {
       continue // exited while we looked
     }
-    const [state, , processGroup] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(processGroup) === pgid && state !== 'Z' && state !== 'X') return true
+    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    processes.push({pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp), alive: state !== 'Z' && state !== 'X'})
   }
-  return false
+  return processes
 }

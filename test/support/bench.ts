@@ -9,7 +9,7 @@ import {startCluster} from './etcd.js'
 import {electBin, readEvents, sleep, waitFor} from './processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
-const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 20)
+const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
 const cluster = await startCluster(1)
 const endpoints = cluster.endpoints.join(',')
 const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_API: '3', NO_COLOR: '1'}
@@ -65,33 +65,42 @@ try {
   const [electCycle, ctlCycle] = await timeProcesses([elect('run-if-leader', cycle, '--', 'true'), run(etcdctl, ['lock', cycle, 'true'])])
   rows.push(['cycle: `run-if-leader X -- true` vs `etcdctl lock X true`', `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`, `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`])
 
-  // Handover: a queue of holders; each command records its start and end; the gap is the handover.
-  const handover = async (start: (name: string, log: string) => void) => {
+  // Handover, measured as NOTES.md says: every waiter started and queued behind a first holder that
+  // runs 6 s, then 0.1 s jobs; a gap is one job's end to the next job's start.
+  const handover = async (start: (name: string, log: string, seconds: number) => void, queued: (name: string) => number) => {
     const name = fresh('handover')
     const log = join(dir, `${name}.log`)
-    const script = 'echo "start $(date +%s%N)" >> "$0"; sleep 0.05; echo "end $(date +%s%N)" >> "$0"'
-    for (let index = 0; index <= HANDOVERS; index++) {
-      start(name, `${log}\u0000${script}`)
-      await sleep(150) // in queue order
-    }
+    start(name, log, 6)
+    await waitFor(() => queued(name) === 1, 10_000)
+    for (let index = 0; index < HANDOVERS; index++) start(name, log, 0.1)
+    if (!(await waitFor(() => queued(name) === HANDOVERS + 1, 30_000, 50))) throw new Error(`only ${queued(name)} of ${HANDOVERS + 1} queued`)
+    if (readEvents(log).some((event) => event.event === 'end')) throw new Error('the first job ended before every waiter had queued')
     await waitFor(() => readEvents(log).filter((event) => event.event === 'end').length === HANDOVERS + 1, 120_000, 100)
     const events = readEvents(log)
     const gaps: number[] = []
     for (let index = 1; index < events.length; index++) {
       if (events[index].event === 'start' && events[index - 1].event === 'end') gaps.push((events[index].at - events[index - 1].at) / 1e6)
     }
+    if (gaps.length !== HANDOVERS) throw new Error(`jobs overlapped or went missing: ${gaps.length} handovers of ${HANDOVERS}`)
     return gaps
   }
+  const job = (seconds: number) => `echo "start $(date +%s%N)" >> "$0"; sleep ${seconds}; echo "end $(date +%s%N)" >> "$0"`
+  const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env}).split('\n').filter(Boolean).length
   const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
-  const electGaps = await handover((name, both) => {
-    const [log, script] = both.split('\u0000')
-    spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', script, log])
-  })
-  const ctlGaps = await handover((name, both) => {
-    const [log, script] = both.split('\u0000')
-    spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', script, log])
-  })
-  rows.push([`handover (${electGaps.length}): median, p95`, `${ms(median(electGaps))}, ${ms(p95(electGaps))} vs ${ms(median(ctlGaps))}, ${ms(p95(ctlGaps))}`, `${(median(electGaps) / median(ctlGaps)).toFixed(1)}x etcdctl (target 2x)`])
+  const electGaps = await handover(
+    (name, log, seconds) => spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log]),
+    (name) => keysUnder(`elect/${name}/`),
+  )
+  const ctlGaps = await handover(
+    (name, log, seconds) => spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', job(seconds), log]),
+    (name) => keysUnder(`${name}/`),
+  )
+  const stats = (gaps: number[]) => `${ms(median(gaps))}, ${ms(p95(gaps))}, ${ms(Math.max(...gaps))}`
+  rows.push([
+    `handover in a queue of ${HANDOVERS}: median, p95, max`,
+    `${stats(electGaps)} vs ${stats(ctlGaps)}`,
+    `${(median(electGaps) / median(ctlGaps)).toFixed(1)}x etcdctl (median)`,
+  ])
 
   // Crash failover at --ttl 3: the holder is SIGKILLed; how long until the next command starts?
   const failover = async (holderArgs: (name: string, log: string) => [string, string[]], waiterArgs: (name: string, log: string) => [string, string[]]) => {
@@ -149,6 +158,32 @@ try {
   const guardRss = children.reduce((sum, pid) => sum + rssOf(pid), 0)
   rows.push(['supervision: RSS while a command runs', `elect ${Math.round(electRss)} MB + guard ${Math.round(guardRss)} MB = ${Math.round(electRss + guardRss)} MB`, 'target < 80 MB'])
   await new Promise((resolve) => supervised.once('exit', resolve))
+
+  // What waiting costs etcd: every waiter reads once a second besides its watch (election/watch.ts).
+  const etcdCpuMs = () => {
+    const fields = readFileSync(`/proc/${cluster.members[0].process!.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks of 10 ms
+  }
+  const cpuPerSecond = async (seconds: number) => {
+    const [cpuBefore, indexBefore, started] = [etcdCpuMs(), raftIndex(), performance.now()]
+    await sleep(seconds * 1000)
+    return {cpu: ((etcdCpuMs() - cpuBefore) * 1000) / (performance.now() - started), proposals: raftIndex() - indexBefore}
+  }
+  const queue = fresh('waiting')
+  const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env, stdio: 'ignore'})
+  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env}).trim() !== '', 10_000)
+  const idle = await cpuPerSecond(20)
+  const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))
+  const queued = () => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env}).split('\n').filter(Boolean).length
+  await waitFor(() => queued() === 31, 60_000, 200)
+  await sleep(3000) // past their start-up
+  const waiting = await cpuPerSecond(20)
+  rows.push([
+    'waiting: etcd CPU with 30 queued waiters vs none, 20 s each',
+    `${waiting.cpu.toFixed(1)} vs ${idle.cpu.toFixed(1)} ms per s; raft index +${waiting.proposals} vs +${idle.proposals}`,
+    `${((waiting.cpu - idle.cpu) / 30).toFixed(2)} ms of etcd CPU per waiter per s`,
+  ])
+  for (const child of [...waiters, queueHolder]) child.kill('SIGTERM')
 } finally {
   await cluster.stop()
   rmSync(dir, {recursive: true, force: true})

@@ -3,30 +3,7 @@
 // the first poll that finds it gone; the rival started after the last poll that did not find it. So
 // (last poll without the rival) - (first poll without the holder) is a strict lower bound of the gap
 // between them, and a poll that finds both alive is an overlap, proven.
-import {readdirSync, readFileSync} from 'node:fs'
-
-interface ProcessRow {
-  pid: number
-  ppid: number
-  pgrp: number
-  alive: boolean
-}
-
-function scan(): ProcessRow[] {
-  const rows: ProcessRow[] = []
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-    } catch {
-      continue // exited while we looked
-    }
-    const [state, ppid, pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    rows.push({pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp), alive: state !== 'Z' && state !== 'X'})
-  }
-  return rows
-}
+import {listProcesses} from '../../src/supervise/process-group.js'
 
 export class Observer {
   /** First poll that found none of the holder's processes alive. */
@@ -55,7 +32,7 @@ export class Observer {
   /** Polls now; returns whether the holder's command is alive. */
   poll(): boolean {
     const now = Date.now()
-    const rows = scan()
+    const rows = listProcesses()
     const holderAlive = rows.some((row) => row.alive && (row.pgrp === this.holder || row.pid === this.holder))
     const rivalElect = this.rivalElect()
     const guards = new Set(rows.filter((row) => rivalElect !== undefined && row.ppid === rivalElect).map((row) => row.pid))

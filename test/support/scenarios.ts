@@ -35,6 +35,8 @@ export interface Trial {
 export interface TrialOptions {
   /** `etcdctl`: the holder is `etcdctl lock` instead of elect, a stand-in that lacks elect's guard. */
   holder?: 'elect' | 'etcdctl'
+  /** The handover bound to hold the trial to (HANDOVER_BOUND_MS by default). */
+  handoverBoundMs?: number
 }
 
 interface Context {
@@ -187,6 +189,7 @@ export function randomTrial(scenario: Scenario, random = Math.random): Trial {
 export async function runTrial(scenarioName: string, trial: Trial, options: TrialOptions = {}): Promise<Verdict> {
   const scenario = SCENARIOS[scenarioName]
   const electHolder = options.holder !== 'etcdctl'
+  const bound = options.handoverBoundMs ?? HANDOVER_BOUND_MS
   const cluster = await startCluster(scenario.members)
   const dir = mkdtempSync(join(tmpdir(), 'elect-chaos-'))
   const processes: ResultPromise[] = []
@@ -273,15 +276,15 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     if (electHolder && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
     if (!scenario.loses && holderEnd && holderEnd.at < faultEndedAt) problems.push('the holder\'s command ended before the fault did')
     const handoverMs = observer.rivalSeenAt !== undefined && observer.holderGoneAt !== undefined ? observer.rivalSeenAt - observer.holderGoneAt : undefined
-    if (!scenario.loses && handoverMs !== undefined && handoverMs > HANDOVER_BOUND_MS)
-      problems.push(`the waiter started ${handoverMs} ms after the holder's end (bound ${HANDOVER_BOUND_MS} ms)`)
+    if (!scenario.loses && handoverMs !== undefined && handoverMs > bound)
+      problems.push(`the waiter started ${handoverMs} ms after the holder's end (bound ${bound} ms)`)
 
     let campaignMs: number | undefined
     if (campaign) {
-      await waitFor(() => campaignElectedAt !== undefined, HANDOVER_BOUND_MS + 5000)
+      await waitFor(() => campaignElectedAt !== undefined, bound + 5000)
       campaignMs = campaignElectedAt === undefined || !rivalEnd ? undefined : campaignElectedAt - rivalEnd.at
       if (campaignMs === undefined) problems.push('the queued campaign was never elected')
-      else if (campaignMs > HANDOVER_BOUND_MS) problems.push(`the campaign was elected ${campaignMs} ms after the rival stepped down (bound ${HANDOVER_BOUND_MS} ms)`)
+      else if (campaignMs > bound) problems.push(`the campaign was elected ${campaignMs} ms after the rival stepped down (bound ${bound} ms)`)
       campaign.kill('SIGTERM')
       const campaignResult = await campaign
       if (campaignResult.exitCode !== 0) problems.push(`campaign exited ${campaignResult.exitCode ?? campaignResult.signal}: ${campaignResult.stderr}`)
