@@ -130,7 +130,7 @@ const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCIn
 
 /** etcd could not be reached or did not answer in time: worth trying again, perhaps elsewhere. */
 export function isTransient(error: unknown): boolean {
-  return error instanceof Error && TRANSIENT.test(error.constructor.name)
+  return error instanceof HostCooling || (error instanceof Error && TRANSIENT.test(error.constructor.name))
 }
 
 /**

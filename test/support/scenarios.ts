@@ -6,7 +6,8 @@
 // length, and whether every exit was the documented one.
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {RECHECK_MS} from '../../src/election/watch.js'
 import {type Cluster, startCluster} from './etcd.js'
@@ -37,6 +38,8 @@ export interface TrialOptions {
   holder?: 'elect' | 'etcdctl'
   /** The handover bound to hold the trial to (HANDOVER_BOUND_MS by default). */
   handoverBoundMs?: number
+  /** The rival's and the campaign's watches hear nothing: every handover rests on their reads. */
+  deafWatches?: boolean
 }
 
 interface Context {
@@ -204,9 +207,10 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const rivalEndpoints = scenario.holderEndpoints === 'first-member' ? cluster.endpoints.slice(1) : cluster.endpoints
     const name = `chaos-${process.pid}-${Date.now()}`
     const timing = ['--ttl', `${trial.ttlS}s`]
-    const start = (endpoints: string[], args: string[]) => {
+    const deaf = {NODE_OPTIONS: `--require ${join(dirname(fileURLToPath(import.meta.url)), 'inject', 'deaf-watch.cjs')}`}
+    const start = (endpoints: string[], args: string[], waiting = false) => {
       const child = execa('node', [electBin, ...args], {
-        reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(',')}, timeout: 120_000,
+        reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(','), ...(waiting && options.deafWatches && deaf)}, timeout: 120_000,
       })
       processes.push(child)
       return child
@@ -236,13 +240,13 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     groups.push(holderPid)
 
     const rivalLog = join(dir, 'rival')
-    const rival = start(rivalEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)])
+    const rival = start(rivalEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)], true)
     observer = new Observer(holderPid, () => rival.pid)
     if (!(await waitFor(async () => (await candidates()).length === 2, 30_000))) throw new Error('the rival never queued')
     let campaign: ResultPromise | undefined
     let campaignElectedAt: number | undefined
     if (scenario.campaign) {
-      campaign = start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'campaign', '--json'])
+      campaign = start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'campaign', '--json'], true)
       campaign.stdout!.on('data', (chunk: Buffer) => {
         if (chunk.toString().includes('"event":"elected"')) campaignElectedAt ??= Date.now()
       })
