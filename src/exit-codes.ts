@@ -17,7 +17,7 @@ export const EXIT_CODES_HELP: Record<number | string, string> = {
   2: 'usage error',
   3: 'no leader, or not the one --is names (who-leads); nothing to resign (resign)',
   69: 'etcd unreachable, credentials refused, or TLS failed',
-  75: 'leadership lost while the command ran; it was stopped',
+  75: 'leadership lost while the command ran (it was stopped), or the lease lost while waiting',
   124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',
   126: 'command not executable',
   127: 'command not found',

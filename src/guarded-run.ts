@@ -33,6 +33,8 @@ export type GuardedRunResult =
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
   | {kind: 'ran'; status: number; lost?: string; leader: Candidate}
+  /** The lease or the leadership ended before the command could start: nothing ran. */
+  | {kind: 'lost-before-start'; reason: string}
 
 type Log = (message: string) => void
 
@@ -124,7 +126,7 @@ async function win(
     const why = stop.signal.reason
     if (why === 'wait') return {kind: 'timed-out'}
     if (SIGNALS.includes(why)) return {kind: 'interrupted', signal: why}
-    return {kind: 'ran', status: ExitCode.lost, lost: String(why), leader: candidacy.self}
+    return {kind: 'lost-before-start', reason: String(why)}
   } finally {
     clearTimeout(waitTimer)
     interrupted.removeEventListener('abort', onInterrupt)
@@ -143,7 +145,7 @@ async function supervise(
   const {session, self} = candidacy
   const leases = [session, runLease]
   const alreadyLost = leases.find((lease) => lease.lost)?.lost
-  if (alreadyLost) return {kind: 'ran', status: ExitCode.lost, lost: alreadyLost, leader: self}
+  if (alreadyLost) return {kind: 'lost-before-start', reason: alreadyLost}
   // The command may run only while both leases are certainly valid.
   const deadline = () => Math.min(session.validUntil, runLease.validUntil) - fenceLeadMs
   const supervisor = await Supervisor.start({

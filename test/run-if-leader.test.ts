@@ -205,6 +205,18 @@ describe('run-if-leader', () => {
     expect(etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)).toHaveLength(1)
   })
 
+  it('a waiter whose lease ends exits 75 and says that its command never started', async () => {
+    const name = uniqueName('waiter-lost')
+    await startHolder(name, join(tempDir(), 'holder'))
+    const waiter = startElect(['run-if-leader', name, '--wait', 'forever', '--', 'true'])
+    expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2)).toBe(true)
+    const waiterKey = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE']).split('\n').filter(Boolean)[1]
+    etcdctl(['lease', 'revoke', waiterKey.split('/').at(-1)!])
+    const result = await waiter
+    expect(result.exitCode).toBe(75)
+    expect(result.stderr).toBe(`elect: lost the lease while waiting to lead ${name}: the lease was revoked or expired in etcd; the command never started`)
+  })
+
   it('forwards SIGTERM to the command, then releases and exits with its status', async () => {
     const name = uniqueName('signal')
     const log = join(tempDir(), 'events')

@@ -67,6 +67,9 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
         case 'interrupted':
           this.say(`${result.signal} while waiting to lead ${name}; withdrew`)
           return 128 + constants.signals[result.signal]
+        case 'lost-before-start':
+          this.say(`lost the lease while waiting to lead ${name}: ${result.reason}; the command never started`)
+          return ExitCode.lost
         case 'ran':
           if (result.lost) this.say(`lost leadership of ${name}: ${result.lost}; the command was stopped`)
           else if (result.status === ExitCode.notFound) this.say(`command not found: ${command}`)

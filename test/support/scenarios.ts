@@ -175,14 +175,19 @@ export interface Verdict {
   problems: string[]
 }
 
-/** Timings drawn at random within what the scenario and elect allow. */
+/**
+ * Timings drawn at random within what the scenario and elect allow. A leadership that must outlive
+ * a raft failover needs a fencing window (TTL - grace - 1 s) that outlasts it (README, "Choosing
+ * --ttl"): with a 500 ms election timeout, at least 2.5 s; elsewhere windows go down to 1.5 s.
+ */
 export function randomTrial(scenario: Scenario, random = Math.random): Trial {
   const between = (low: number, high: number) => low + (high - low) * random()
   const ttlS = Math.round(between(4, 6))
   const [low, high] = scenario.faultForTtls?.map((ttls) => ttls * ttlS) ?? scenario.faultForSeconds ?? [0, 0]
+  const minWindowS = scenario.members === 3 && !scenario.loses ? 2.5 : 1.5
   return {
     ttlS,
-    killGraceS: Math.round(between(0.5, Math.min(2, ttlS - 2.5)) * 10) / 10,
+    killGraceS: Math.round(between(0.5, Math.min(2, ttlS - 1 - minWindowS)) * 10) / 10,
     faultAtMs: Math.round(between(200, 1500)),
     faultForMs: Math.round(between(low, high) * 1000),
     ignoreTerm: random() < 0.5,
