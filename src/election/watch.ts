@@ -49,7 +49,7 @@ export async function readUntil<T>(client: Etcd3, read: () => Promise<Reading<T>
       try {
         reading = await read()
       } catch (error) {
-        if (signal?.aborted) throwIfAborted(signal)
+        throwIfAborted(signal)
         if (!retry(error)) throw error
         await pause(backoffMs(++failures), signal)
         continue

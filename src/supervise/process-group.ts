@@ -17,7 +17,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  */
 export function groupAlive(pgid: number): boolean {
   if (!existsSync('/proc/self/stat')) return signalGroup(pgid, 0)
-  return listProcesses().some((process) => process.pgrp === pgid && process.alive)
+  return listProcesses().some((info) => info.pgrp === pgid && info.alive)
 }
 
 export interface ProcessInfo {
