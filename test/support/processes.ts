@@ -26,14 +26,15 @@ export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
  * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV>" in `log` and runs for
  * `seconds`. Only a run of full length records "end <ms> <pid>"; SIGTERM or SIGINT records
  * "stopped <ms> <pid>" and exits 0, or, with `ignoreTerm`, is ignored (so only SIGKILL stops it,
- * recording nothing) and a background child stays in its group.
+ * recording nothing) and a background child stays in its group. With `finishFile`, it also ends
+ * cleanly, recording "end", as soon as that file exists: a run as long as its caller needs.
  */
-export function recorder(log: string, seconds = 60, ignoreTerm = false): string[] {
+export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFile?: string): string[] {
   const script = [
     'echo "start $(date +%s%3N) $$ $ELECT_REV" >> "$0"',
     ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "stopped $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
     `end=$(( $(date +%s%3N) + ${Math.round(seconds * 1000)} ))`,
-    'while [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.05; done',
+    `while [ "$(date +%s%3N)" -lt "$end" ]${finishFile ? ` && [ ! -e '${finishFile}' ]` : ''}; do sleep 0.05; done`,
     'echo "end $(date +%s%3N) $$" >> "$0"',
   ].join('\n')
   return ['sh', '-c', script, log]

@@ -4,7 +4,7 @@
 // fault hits, and the verdict says whether the two commands ever overlapped, by how much they
 // certainly did not (the margin), whether a holder that should have kept leading ran its full
 // length, and whether every exit was the documented one.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -225,10 +225,12 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       (await execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}})).stdout
     const candidates = async () => (await etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])).split('\n').filter(Boolean)
 
-    // A holder that loses runs until stopped; one that keeps leadership runs past the fault, then ends.
-    const holderRunS = scenario.loses && electHolder ? 120 : (trial.faultAtMs + trial.faultForMs) / 1000 + trial.ttlS + (scenario.loses ? trial.ttlS : 0)
+    // A holder that loses runs until stopped. One that keeps leading runs until told to finish, a TTL
+    // after the fault ended: however long the rival took to start and the fault to do its work.
+    const holderRunS = scenario.loses && electHolder ? 120 : scenario.loses ? (trial.faultAtMs + trial.faultForMs) / 1000 + 2 * trial.ttlS : 120
     const holderLog = join(dir, 'holder')
-    const holderCommand = recorder(holderLog, holderRunS, trial.ignoreTerm)
+    const finishFile = join(dir, 'holder-may-finish')
+    const holderCommand = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile)
     const holder = electHolder
       ? start(holderEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
@@ -265,6 +267,10 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const aliveAtFault = observer.poll()
     await scenario.fault({cluster, trial, name, holder, holderLease, holderKey, proxy, etcdctl})
     const faultEndedAt = Date.now()
+    if (!scenario.loses) {
+      await sleep(trial.ttlS * 1000)
+      writeFileSync(finishFile, '')
+    }
 
     const [holderResult, rivalResult] = await Promise.all([holder, rival])
     observer.poll()
