@@ -13,6 +13,8 @@ const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
 const cluster = await startCluster(1)
 const endpoints = cluster.endpoints.join(',')
 const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_API: '3', NO_COLOR: '1'}
+// For etcdctl calls that name --endpoints: etcdctl refuses a flag that an environment variable also sets.
+const ctlEnv = {...process.env, ETCDCTL_API: '3'}
 const etcdctl = cluster.binaries.etcdctl
 const dir = mkdtempSync(join(tmpdir(), 'elect-bench-'))
 const rows: string[][] = []
@@ -22,7 +24,7 @@ const fresh = (label: string) => `bench-${label}-${process.pid}-${++counter}`
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(values.length * 0.95) - 1)]
 const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
-const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8', env}))![1])
+const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8', env: ctlEnv}))![1])
 
 /** Wall time of a whole process, `RUNS` times after two warm-ups; commands of a pair alternate. */
 async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<number[][]> {
@@ -44,7 +46,7 @@ try {
   // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
   const held = fresh('held')
   const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env, stdio: 'ignore'})
-  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env}).trim() !== '', 10_000)
+  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
   const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
     run('node', ['-e', '0']),
     run(etcdctl, ['get', '--prefix', `elect/${held}/`]),
@@ -66,11 +68,12 @@ try {
   rows.push(['cycle: `run-if-leader X -- true` vs `etcdctl lock X true`', `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`, `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`])
 
   // Handover, measured as NOTES.md says: every waiter started and queued behind a first holder that
-  // runs 6 s, then 0.1 s jobs; a gap is one job's end to the next job's start.
+  // runs 20 s (30 Node processes take seconds to start on two cores), then 0.1 s jobs; a gap is one
+  // job's end to the next job's start.
   const handover = async (start: (name: string, log: string, seconds: number) => void, queued: (name: string) => number) => {
     const name = fresh('handover')
     const log = join(dir, `${name}.log`)
-    start(name, log, 6)
+    start(name, log, 20)
     await waitFor(() => queued(name) === 1, 10_000)
     for (let index = 0; index < HANDOVERS; index++) start(name, log, 0.1)
     if (!(await waitFor(() => queued(name) === HANDOVERS + 1, 30_000, 50))) throw new Error(`only ${queued(name)} of ${HANDOVERS + 1} queued`)
@@ -85,7 +88,7 @@ try {
     return gaps
   }
   const job = (seconds: number) => `echo "start $(date +%s%N)" >> "$0"; sleep ${seconds}; echo "end $(date +%s%N)" >> "$0"`
-  const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env}).split('\n').filter(Boolean).length
+  const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
   const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
   const electGaps = await handover(
     (name, log, seconds) => spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log]),
@@ -171,10 +174,10 @@ try {
   }
   const queue = fresh('waiting')
   const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env, stdio: 'ignore'})
-  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env}).trim() !== '', 10_000)
+  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
   const idle = await cpuPerSecond(20)
   const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))
-  const queued = () => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env}).split('\n').filter(Boolean).length
+  const queued = () => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
   await waitFor(() => queued() === 31, 60_000, 200)
   await sleep(3000) // past their start-up
   const waiting = await cpuPerSecond(20)

@@ -178,7 +178,7 @@ export interface Verdict {
 /**
  * Timings drawn at random within what the scenario and elect allow. A leadership that must outlive
  * a raft failover needs a fencing window (TTL - grace - 1 s) that outlasts it (README, "Choosing
- * --ttl"): with a 500 ms election timeout, at least 2.5 s; elsewhere windows go down to 1.5 s.
+ * --ttl"), so there windows start at 2.5 s (still not always enough); elsewhere at 1.5 s.
  */
 export function randomTrial(scenario: Scenario, random = Math.random): Trial {
   const between = (low: number, high: number) => low + (high - low) * random()
