@@ -11,9 +11,11 @@ export interface SessionOptions {
 
 /**
  * A lease and its keepalive. The server can expire the lease no earlier than (when a keepalive was
- * sent) + (the TTL it granted), so that instant, on the monotonic clock, is `validUntil`. The session
- * declares itself lost `fenceLeadMs` before it, without waiting to hear from etcd: a partitioned or
- * slow holder stops on its own before anyone else can be elected.
+ * sent) + (the TTL it granted), so that instant, on the monotonic clock, is `validUntil`. Once fenced
+ * (see fence()), the session declares itself lost `fenceLeadMs` before it, without waiting to hear
+ * from etcd: a partitioned or slow holder stops on its own before anyone else can be elected. Before
+ * that, only etcd saying the lease is gone ends it: a candidate that merely waits has nothing to stop,
+ * and must not give up its place because renewals stalled through an etcd failover.
  *
  * Events: 'renewed' (validUntil), 'lost' (reason). 'lost' fires at most once.
  */
@@ -21,6 +23,7 @@ export class Session extends EventEmitter {
   private fenceTimer?: NodeJS.Timeout
   private keepaliveTimer?: NodeJS.Timeout
   private closed = false
+  private fenced = false
   private lostReason?: string
 
   private constructor(
@@ -38,7 +41,6 @@ export class Session extends EventEmitter {
     const response = await client.leaseClient.leaseGrant({TTL: Math.ceil(options.ttlMs / 1000), ID: 0})
     const grantedMs = Number(response.TTL) * 1000
     const session = new Session(client, String(response.ID), sentAt + grantedMs, grantedMs, options)
-    session.armFence()
     session.scheduleKeepalive(session.keepaliveIntervalMs)
     return session
   }
@@ -50,6 +52,18 @@ export class Session extends EventEmitter {
   /** Keepalives fit three times into the time the fence allows, so two lost round trips are survived. */
   get keepaliveIntervalMs(): number {
     return Math.max(100, (this.grantedTtlMs - this.options.fenceLeadMs) / 3)
+  }
+
+  /**
+   * From now on, count the lease as lost `fenceLeadMs` before it could expire. Called when something
+   * starts to rely on it (a command about to run, a leadership announced). A validity that has run
+   * low while nothing relied on it is renewed first; if it cannot be, the session is lost at once.
+   */
+  async fence(): Promise<void> {
+    if (this.fenced || this.lostReason || this.closed) return
+    if (this.validUntil - this.options.fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()
+    this.fenced = true
+    this.armFence()
   }
 
   /** Stops the keepalive and, unless the lease is already gone, revokes it (its keys go with it). */
@@ -76,6 +90,7 @@ export class Session extends EventEmitter {
 
   private armFence(): void {
     clearTimeout(this.fenceTimer)
+    if (!this.fenced || this.lostReason || this.closed) return
     const fenceAt = this.validUntil - this.options.fenceLeadMs
     const check = () => {
       const left = fenceAt - monotonicMs()
@@ -98,25 +113,42 @@ export class Session extends EventEmitter {
   }
 
   /**
-   * One keepalive round; true when acknowledged. A round whose first attempt has not been answered
-   * soon is hedged with a second attempt on a fresh stream (often to another member): a member that
-   * forwards renewals to a dead raft leader would otherwise hold the round until its timeout.
+   * One keepalive round; true when acknowledged. While no answer has come, another attempt on a fresh
+   * stream (usually to another member) starts every `hedgeAfterMs`, and none is given up early: during
+   * a raft failover a member holds a renewal until a new leader can answer it, so the earliest answer
+   * comes from an attempt that was left waiting, not from one that timed out and was sent again.
    */
   private async keepaliveOnce(): Promise<boolean> {
-    const timeoutMs = Math.min(this.options.callTimeoutMs, this.keepaliveIntervalMs)
     const hedgeAfterMs = Math.min(250, this.keepaliveIntervalMs / 3)
-    const ack = await new Promise<{sentAt: number; ttlSeconds: number} | undefined>((resolve) => {
-      let pending = 2
-      const settle = (result: {sentAt: number; ttlSeconds: number} | undefined) => {
-        pending--
-        if (result || pending === 0) {
-          clearTimeout(hedge)
-          resolve(result)
-        }
+    const attempts: Attempt[] = []
+    const ack = await new Promise<Ack | undefined>((resolve) => {
+      let settled = false
+      let hedge: NodeJS.Timeout | undefined
+      const finish = (result: Ack | undefined) => {
+        if (settled) return
+        settled = true
+        clearTimeout(hedge)
+        resolve(result)
       }
-      const hedge = setTimeout(() => this.attempt(timeoutMs - hedgeAfterMs).then(settle), hedgeAfterMs)
-      this.attempt(timeoutMs).then(settle)
+      const launch = () => {
+        if (settled) return
+        const attempt = new Attempt(this.client, this.leaseId, this.options.callTimeoutMs)
+        attempts.push(attempt)
+        attempt.answer.then((result) => {
+          if (result) return finish(result)
+          if (attempts.length >= MAX_ATTEMPTS) {
+            if (attempts.every((each) => each.done)) finish(undefined)
+          } else {
+            // A member that refused is cooling now, so the next attempt goes elsewhere: no need to wait.
+            clearTimeout(hedge)
+            launch()
+          }
+        })
+        if (attempts.length < MAX_ATTEMPTS) hedge = setTimeout(launch, hedgeAfterMs)
+      }
+      launch()
     })
+    for (const attempt of attempts) attempt.cancel()
     if (!ack || this.closed) return false
     if (ack.ttlSeconds <= 0) {
       this.markLost('the lease was revoked or expired in etcd')
@@ -127,21 +159,48 @@ export class Session extends EventEmitter {
     this.emit('renewed', this.validUntil)
     return true
   }
+}
 
-  /** A keepalive on a stream of its own, so each try may land on another endpoint. */
-  private async attempt(timeoutMs: number): Promise<{sentAt: number; ttlSeconds: number} | undefined> {
+/** How many keepalive attempts of one round may be waiting at once: one per member of a large cluster. */
+const MAX_ATTEMPTS = 5
+
+interface Ack {
+  sentAt: number
+  ttlSeconds: number
+}
+
+/** A keepalive on a stream of its own, so each try may land on another endpoint. */
+class Attempt {
+  readonly answer: Promise<Ack | undefined>
+  done = false
+  private stream?: {cancel(): void}
+  private cancelled = false
+
+  constructor(client: Etcd3, leaseId: string, timeoutMs: number) {
     const sentAt = monotonicMs()
+    this.answer = this.send(client, leaseId, timeoutMs, sentAt).finally(() => (this.done = true))
+  }
+
+  cancel(): void {
+    this.cancelled = true
+    this.stream?.cancel()
+  }
+
+  private async send(client: Etcd3, leaseId: string, timeoutMs: number, sentAt: number): Promise<Ack | undefined> {
     try {
       // The stream's own deadline ends an unanswered attempt; the connection pool then counts that
       // against the member, and passes it over for a while.
-      const stream = await this.client.leaseClient.leaseKeepAlive({deadline: Date.now() + timeoutMs})
+      const stream = await client.leaseClient.leaseKeepAlive({deadline: Date.now() + timeoutMs})
+      this.stream = stream
+      if (this.cancelled) return void stream.cancel()
       return await new Promise((resolve) => {
         stream.on('data', (response) => {
           resolve({sentAt, ttlSeconds: Number(response.TTL)})
           stream.cancel()
         })
         stream.on('error', () => resolve(undefined))
-        stream.write({ID: this.leaseId})
+        stream.on('end', () => resolve(undefined))
+        stream.write({ID: leaseId})
       })
     } catch {
       return undefined

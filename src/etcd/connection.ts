@@ -29,6 +29,9 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   const tls = usesTls(options)
   const etcdOptions: IOptions = {
     hosts: options.endpoints.map((endpoint) => (tls && !endpoint.includes('://') ? `https://${endpoint}` : endpoint)),
+    // gRPC waits 1 s, then 1.6 s, 2.6 s... before reconnecting to a member that was down; a member
+    // back from a restart would answer renewals up to seconds late, eating into the fencing window.
+    grpcOptions: {'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 2000},
     defaultCallOptions: (context) => (context.isStream ? {} : {deadline: Date.now() + perAttemptMs()}),
     faultHandling: {
       host: coolingHosts(options.endpoints.length),
