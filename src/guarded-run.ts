@@ -118,6 +118,8 @@ async function win(
     await candidacy.watchLeadership()
     const runLease = await grantRunLease()
     await candidacy.claimRunning(runLease, stop.signal)
+    // From here a command relies on both leases: each must be certainly valid, or it never starts.
+    await Promise.all([candidacy.session.fence(), runLease.fence()])
     // A signal that came as the claim succeeded must not be lost before the command starts.
     if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
     return runLease

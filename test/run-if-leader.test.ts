@@ -248,6 +248,28 @@ describe('run-if-leader when etcd stalls', () => {
     }
   })
 
+  it('a waiter cut off from etcd for longer than its fencing window keeps its place and runs next', async () => {
+    const name = uniqueName('waiter-stall')
+    const holderLog = join(tempDir(), 'holder')
+    const waiterLog = join(tempDir(), 'waiter')
+    const proxy = await TcpProxy.start(cluster().endpoints[0])
+    try {
+      const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 5))
+      // Fencing window: 10 s - 8 s grace - 1 s margin = 1 s; the cut lasts 3 s, well inside the TTL.
+      const waiter = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '8s', '--wait', 'forever', '--', ...recorder(waiterLog, 0.2)], {endpoints: [proxy.endpoint]})
+      expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2)).toBe(true)
+      proxy.cut()
+      await sleep(3000)
+      proxy.heal()
+      expect((await holder).exitCode).toBe(0)
+      const result = await waiter
+      expect([result.exitCode, result.stderr]).toEqual([0, ''])
+      expect(readEvents(waiterLog).map((event) => event.event)).toEqual(['start', 'end'])
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('an etcd that accepts but never answers costs no more than --command-timeout at release', async () => {
     const name = uniqueName('command-timeout')
     const log = join(tempDir(), 'events')

@@ -52,6 +52,9 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
         spinner.stop()
         clearTimeout(timer)
       }
+      // A leadership is announced only while its lease is certainly valid.
+      await session.fence()
+      if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
       await candidacy.watchLeadership()
       if (flags.json) event('elected', self)
       else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${candidacy.self.createRevision})`)
