@@ -6,6 +6,19 @@ import {AbortedError, type KeyRange, readUntil} from './watch.js'
 
 export {AbortedError} from './watch.js'
 
+export interface RunningJob {
+  /** undefined: the election's own job (run-if-leader without --job). */
+  job?: string
+  value: string
+  /** ISO 8601, by the clock of the server that runs it. */
+  since: string
+  /** The fencing token of the leadership it runs under. */
+  revision: number
+}
+
+/** What claimRunning found: the job is ours to run, another run of it holds it, or the leadership is gone. */
+export type Claim = 'claimed' | 'busy' | 'lost'
+
 export interface Candidate {
   key: string
   value: string
@@ -47,25 +60,25 @@ export class Election {
    * The leader and whether a once-per slot already ran, in one read-only transaction: etcd serves it
    * without a raft proposal, so an invocation that skips writes nothing.
    */
-  async peek(slot?: OnceSlot): Promise<{leader?: Candidate; slotDone: boolean}> {
+  async peek(slot?: OnceSlot, job?: string): Promise<{leader?: Candidate; slotDone: boolean; clusterId: string}> {
     const response = await this.client.kv.txn({
       compare: [],
       success: [
         {request_range: queueRequest(this.keys, 1)},
-        ...(slot ? [{request_range: {key: Buffer.from(this.keys.onceMarker(slot.label))}}] : []),
+        ...(slot ? [{request_range: {key: Buffer.from(this.keys.onceMarker(slot.label, job))}}] : []),
       ],
     })
     const [leader, marker] = response.responses.map((op) => op.response_range.kvs[0])
-    return {leader: leader && toCandidate(leader), slotDone: Boolean(marker)}
+    return {leader: leader && toCandidate(leader), slotDone: Boolean(marker), clusterId: String(response.header.cluster_id)}
   }
 
   /**
    * Marks a once-per slot done, unless it already is; true if this call marked it. The marker has a
    * lease of its own that outlives the slot on any server whose clock is up to a period behind.
    */
-  async markSlotDone(slot: OnceSlot, by: string): Promise<boolean> {
+  async markSlotDone(slot: OnceSlot, by: string, job?: string): Promise<boolean> {
     const lease = await this.client.leaseClient.leaseGrant({TTL: Math.ceil((2 * slot.periodMs) / 1000) + 60, ID: 0})
-    const key = Buffer.from(this.keys.onceMarker(slot.label))
+    const key = Buffer.from(this.keys.onceMarker(slot.label, job))
     const response = await this.client.kv.txn({
       compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
       success: [{request_put: {key, value: Buffer.from(by), lease: lease.ID}}],
@@ -91,7 +104,27 @@ export class Election {
     const createRevision = response.succeeded
       ? Number(response.header.revision)
       : Number(response.responses[0].response_range.kvs[0].create_revision)
-    return new Candidacy(this.client, this.keys, session, {key, value, leaseId: session.leaseId, createRevision})
+    return new Candidacy(this.client, this.keys, {key, value, leaseId: session.leaseId, createRevision})
+  }
+
+  /** The candidacy of a candidate that another process holds: to follow its leadership, or to run a job under it. */
+  follow(candidate: Candidate): Candidacy {
+    return new Candidacy(this.client, this.keys, candidate)
+  }
+
+  /** The jobs whose commands run now, by their running markers. */
+  async runningJobs(): Promise<RunningJob[]> {
+    const prefix = this.keys.runningJobs
+    const response = await this.client.kv.range({key: Buffer.from(prefix), range_end: prefixEnd(prefix)})
+    return response.kvs.flatMap((kv) => {
+      try {
+        const {value, since, revision} = JSON.parse(kv.value.toString())
+        const job = kv.key.toString().slice(prefix.length + 1) || undefined
+        return [{job, value, since, revision}]
+      } catch {
+        return []
+      }
+    })
   }
 
   /** Asks the leader to step down. False when that leader is already gone. */
@@ -158,7 +191,6 @@ export class Candidacy extends EventEmitter {
   constructor(
     private readonly client: Etcd3,
     private readonly keys: ElectionKeys,
-    readonly session: Session,
     readonly self: Candidate,
   ) {
     super()
@@ -208,23 +240,32 @@ export class Candidacy extends EventEmitter {
   }
 
   /**
-   * Waits until no other holder's command can be running, then marks this leader's as running, on
-   * `runSession`'s lease. That lease is not the candidate's, so revoking the candidate's lease or
-   * deleting its key (both end the leadership) leaves the marker until the holder has stopped its
-   * command and released, or until the run lease expires, which the holder's guard never outlives.
+   * Waits until no other run of `job` can be running, then marks this one as running, on
+   * `runSession`'s lease, provided this candidate still leads. That lease is not the leader's, so
+   * revoking the leader's lease or deleting its key (both end the leadership) leaves the marker until
+   * the run has stopped its command and released, or until the run lease expires, which the run's
+   * guard never outlives. Without `wait`, a marker held by another run means 'busy'.
    */
-  async claimRunning(runSession: Session, signal?: AbortSignal): Promise<void> {
-    const key = Buffer.from(this.keys.running)
+  async claimRunning(runSession: Session, options: {job?: string; wait: boolean; signal?: AbortSignal}): Promise<Claim> {
+    const markerKey = this.keys.running(options.job)
+    const key = Buffer.from(markerKey)
+    const leaderKey = Buffer.from(this.self.key)
+    const marker = {value: this.self.value, since: new Date().toISOString(), revision: this.self.createRevision}
     for (;;) {
       const response = await this.client.kv.txn({
-        compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
-        success: [{request_put: {key, value: Buffer.from(leaseHex(this.self.leaseId)), lease: runSession.leaseId}}],
-        failure: [{request_range: {key}}],
+        compare: [
+          {key, target: 'Create', result: 'Equal', create_revision: 0},
+          {key: leaderKey, target: 'Create', result: 'Equal', create_revision: this.self.createRevision},
+        ],
+        success: [{request_put: {key, value: Buffer.from(JSON.stringify(marker)), lease: runSession.leaseId}}],
+        failure: [{request_range: {key}}, {request_range: {key: leaderKey}}],
       })
-      if (response.succeeded) return
-      const holder = response.responses[0].response_range.kvs[0]
-      if (holder?.lease === runSession.leaseId) return
-      await waitUntilKeyGone(this.client, this.keys.running, signal)
+      if (response.succeeded) return 'claimed'
+      const [holder, leader] = response.responses.map((op) => op.response_range.kvs[0])
+      if (!leader || Number(leader.create_revision) !== this.self.createRevision) return 'lost'
+      if (holder?.lease === runSession.leaseId) return 'claimed'
+      if (holder && !options.wait) return 'busy'
+      await waitUntilKeyGone(this.client, markerKey, options.signal)
     }
   }
 

@@ -4,10 +4,10 @@
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
-export function validateName(name: string): void {
+export function validateName(name: string, what = 'election name'): void {
   if (!NAME_PATTERN.test(name)) {
     throw new Error(
-      `invalid election name "${name}": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one election inside another)`,
+      `invalid ${what} "${name}": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)`,
     )
   }
 }
@@ -33,16 +33,22 @@ export class ElectionKeys {
   }
 
   /**
-   * Held while a leader's command runs, on a lease of its own. A new leader starts its command only
-   * once this is gone, which happens only when the old holder's command is dead or its lease ended.
+   * Held while a job runs, on a lease of its own. The next run of the job (on this leader or the
+   * next) starts only once this is gone, which happens only when the old run's command is dead or
+   * its lease ended. The job without --job is the election's own: `<name>:running`.
    */
-  get running(): string {
+  running(job?: string): string {
+    return `${this.runningJobs}${job === undefined ? '' : `/${job}`}`
+  }
+
+  /** Every job's running marker. */
+  get runningJobs(): string {
     return `${this.prefix}${this.name}:running`
   }
 
-  /** Marks a --once-per slot ("<period ms>/<slot number>") as run. */
-  onceMarker(slot: string): string {
-    return `${this.prefix}${this.name}:once/${slot}`
+  /** Marks a --once-per slot ("<period ms>/<slot number>") of a job as run. */
+  onceMarker(slot: string, job?: string): string {
+    return `${this.prefix}${this.name}:once${job === undefined ? '' : `@${job}`}/${slot}`
   }
 }
 
