@@ -101,9 +101,9 @@ export abstract class BaseCommand extends Command {
     return flags.prefix ?? process.env.ELECT_PREFIX ?? 'elect/'
   }
 
-  protected electionName(name: string): string {
+  protected electionName(name: string, what?: string): string {
     try {
-      validateName(name)
+      validateName(name, what)
     } catch (error) {
       throw new UsageError((error as Error).message)
     }

@@ -1,4 +1,6 @@
+import type {EventEmitter} from 'node:events'
 import type {Etcd3} from 'etcd3'
+import type {Attachment} from './attach/guest.js'
 import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from './election/election.js'
 import {leaseHex} from './election/keys.js'
 import {Session} from './election/session.js'
@@ -26,10 +28,12 @@ export interface GuardedRunOptions {
   args: string[]
   /** --once-per: run at most once in this slot, across every server. */
   slot?: OnceSlot
+  /** --job: runs of one job never overlap; runs of different jobs may. */
+  job?: string
 }
 
 export type GuardedRunResult =
-  | {kind: 'skipped'; leader?: Candidate; slotDone?: boolean}
+  | {kind: 'skipped'; leader?: Candidate; slotDone?: boolean; jobRunning?: boolean; campaignSilent?: boolean}
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
   | {kind: 'ran'; status: number; lost?: string; leader: Candidate}
@@ -38,15 +42,33 @@ export type GuardedRunResult =
 
 type Log = (message: string) => void
 
+/** What tells a run whether its leadership's lease still certainly holds: a Session, or the campaign it borrowed from. */
+interface LeaseView extends EventEmitter {
+  readonly validUntil: number
+  readonly lost?: string
+}
+
+/** The leadership a command runs under, and the lease its running marker holds. */
+interface Won {
+  candidacy: Candidacy
+  leaderLease: LeaseView
+  runLease: Session
+}
+
 /**
- * run-if-leader: win the election (or skip), run the command under a guard while the lease is
- * certainly held, and release only after the command's whole process group is dead.
+ * run-if-leader: win the election (or, where a campaign of this election runs on this machine,
+ * borrow its leadership), run the command under a guard while the lease is certainly held, and
+ * release only after the command's whole process group is dead.
  */
-export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log): Promise<GuardedRunResult> {
+export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log, campaign?: Attachment | 'silent'): Promise<GuardedRunResult> {
   const election = new Election(client, options.prefix, options.name)
-  const {leader, slotDone} = await election.peek(options.slot)
+  const {leader, slotDone, clusterId} = await election.peek(options.slot, options.job)
   if (slotDone) return {kind: 'skipped', slotDone}
-  if (leader && options.waitMs === 0) return {kind: 'skipped', leader}
+  if (campaign === 'silent') return {kind: 'skipped', campaignSilent: true}
+  // A campaign of the same election in another etcd cluster has nothing to lend.
+  const lender = campaign?.hello.clusterId === clusterId ? campaign : undefined
+  if (campaign && !lender) campaign.close()
+  if (!lender && leader && options.waitMs === 0) return {kind: 'skipped', leader}
 
   const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
   const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
@@ -57,22 +79,28 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   const onSignal = (signal: NodeJS.Signals) => (onSignalWhileRunning ? onSignalWhileRunning(signal) : interrupted.abort(signal))
   for (const signal of SIGNALS) process.on(signal, onSignal)
   const leases: Session[] = []
+  const leaseOf = async () => {
+    leases.push(await grant())
+    return leases.at(-1)!
+  }
   let candidacy: Candidacy | undefined
   try {
-    leases.push(await grant())
-    candidacy = await election.enqueue(leases[0], options.value)
-    log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
-    const won = await win(candidacy, options, interrupted.signal, async () => {
-      leases.push(await grant())
-      return leases[1]
+    const stop = new AbortController()
+    const won = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
+      if (lender) return borrow(election, lender, leader, options, leaseOf, log, signal)
+      candidacy = await election.enqueue(await leaseOf(), options.value)
+      log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
+      leases[0].once('lost', (reason) => stop.abort(reason))
+      return win(candidacy, leases[0], options, leaseOf, signal)
     })
-    if (!(won instanceof Session)) return won
+    if (!('runLease' in won)) return won
+    candidacy = won.candidacy
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
-    if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`)))
+    if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
       return {kind: 'skipped', slotDone: true}
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    return await supervise(candidacy, won, options, fenceLeadMs, log, (handler) => {
+    return await supervise(won, options, fenceLeadMs, log, (handler) => {
       onSignalWhileRunning = handler
       // A signal that came while the command was being started is its first.
       if (interrupted.signal.aborted) handler(interrupted.signal.reason)
@@ -84,45 +112,33 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     await Promise.all(
       leases.map((lease) => lease.close().catch((error) => log(`could not revoke a lease, it will expire by itself: ${error.message}`))),
     )
+    lender?.done()
   }
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 
 /**
- * Waits, as --wait allows, until this candidate leads and no earlier holder's command can be running;
- * returns the lease its running marker holds, or why it did not get there.
+ * Runs `getThere` under --wait's bound and the run's signals, and turns their abort into the result
+ * it stands for. `stop` is also aborted (with a reason) when the lease the run waits with is lost.
  */
-async function win(
-  candidacy: Candidacy,
+async function waitForTurn(
   options: GuardedRunOptions,
   interrupted: AbortSignal,
-  grantRunLease: () => Promise<Session>,
-): Promise<Session | GuardedRunResult> {
-  const stop = new AbortController()
+  stop: AbortController,
+  getThere: (signal: AbortSignal) => Promise<Won | GuardedRunResult>,
+): Promise<Won | GuardedRunResult> {
   const onInterrupt = () => stop.abort(interrupted.reason)
-  const onLost = (reason: string) => stop.abort(reason)
   if (interrupted.aborted) onInterrupt()
   interrupted.addEventListener('abort', onInterrupt)
-  candidacy.session.once('lost', onLost)
   // --wait bounds the wait for leadership; with --wait 0 there is none (a queue ahead means a skip).
   const waitTimer = options.waitMs > 0 && Number.isFinite(options.waitMs) ? setTimeout(() => stop.abort('wait'), options.waitMs) : undefined
   try {
     if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
-    if (options.waitMs === 0) {
-      const ahead = (await candidacy.predecessor()).candidate
-      if (ahead) return {kind: 'skipped', leader: ahead}
-    } else {
-      await candidacy.waitUntilLeader(stop.signal)
-    }
-    await candidacy.watchLeadership()
-    const runLease = await grantRunLease()
-    await candidacy.claimRunning(runLease, stop.signal)
-    // From here a command relies on both leases: each must be certainly valid, or it never starts.
-    await Promise.all([candidacy.session.fence(), runLease.fence()])
+    const result = await getThere(stop.signal)
     // A signal that came as the claim succeeded must not be lost before the command starts.
     if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
-    return runLease
+    return result
   } catch (error) {
     if (!(error instanceof AbortedError)) throw error
     const why = stop.signal.reason
@@ -132,24 +148,86 @@ async function win(
   } finally {
     clearTimeout(waitTimer)
     interrupted.removeEventListener('abort', onInterrupt)
-    candidacy.session.off('lost', onLost)
   }
 }
 
-async function supervise(
+/** Waits, as --wait allows, until this candidate leads; then claims the job as `claim` does. */
+async function win(
   candidacy: Candidacy,
-  runLease: Session,
+  session: Session,
+  options: GuardedRunOptions,
+  grantRunLease: () => Promise<Session>,
+  signal: AbortSignal,
+): Promise<Won | GuardedRunResult> {
+  if (options.waitMs === 0) {
+    const ahead = (await candidacy.predecessor()).candidate
+    if (ahead) return {kind: 'skipped', leader: ahead}
+  } else {
+    await candidacy.waitUntilLeader(signal)
+  }
+  await candidacy.watchLeadership()
+  return claim(candidacy, session, options, grantRunLease, signal)
+}
+
+/**
+ * Runs under the leadership of the campaign on this machine: never a candidate key of its own. Skips
+ * without a write when the campaign does not lead and --wait does not say to wait for it.
+ */
+async function borrow(
+  election: Election,
+  lender: Attachment,
+  leader: Candidate | undefined,
+  options: GuardedRunOptions,
+  grantRunLease: () => Promise<Session>,
+  log: Log,
+  signal: AbortSignal,
+): Promise<Won | GuardedRunResult> {
+  log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
+  const outcome = await lender.attach(options.job ?? '', {wait: options.waitMs > 0, killGraceMs: options.killGraceMs, signal})
+  if (outcome.kind === 'aborted') throw new AbortedError(String(signal.reason))
+  if (outcome.kind === 'not-leading') return {kind: 'skipped', leader}
+  if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
+  const {key, revision, leaseId, value} = outcome.grant
+  const candidacy = election.follow({key, value, leaseId, createRevision: revision})
+  await candidacy.watchLeadership()
+  return claim(candidacy, lender, options, grantRunLease, signal)
+}
+
+/**
+ * Claims the job's running marker for this run on a lease of the run's own, once no other run of the
+ * job can be running (or skips, without --wait, if one may be), and fences both leases.
+ */
+async function claim(
+  candidacy: Candidacy,
+  leaderLease: LeaseView,
+  options: GuardedRunOptions,
+  grantRunLease: () => Promise<Session>,
+  signal: AbortSignal,
+): Promise<Won | GuardedRunResult> {
+  const runLease = await grantRunLease()
+  const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal})
+  if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
+  if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
+  // From here a command relies on both leases: each must be certainly valid, or it never starts.
+  await Promise.all([leaderLease instanceof Session ? leaderLease.fence() : undefined, runLease.fence()])
+  const lost = leaderLease.lost ?? runLease.lost
+  if (lost) return {kind: 'lost-before-start', reason: lost}
+  return {candidacy, leaderLease, runLease}
+}
+
+async function supervise(
+  {candidacy, leaderLease, runLease}: Won,
   options: GuardedRunOptions,
   fenceLeadMs: number,
   log: Log,
   onSignals: (handler: (signal: NodeJS.Signals) => void) => void,
 ): Promise<GuardedRunResult> {
-  const {session, self} = candidacy
-  const leases = [session, runLease]
+  const {self} = candidacy
+  const leases = [leaderLease, runLease]
   const alreadyLost = leases.find((lease) => lease.lost)?.lost
   if (alreadyLost) return {kind: 'lost-before-start', reason: alreadyLost}
   // The command may run only while both leases are certainly valid.
-  const deadline = () => Math.min(session.validUntil, runLease.validUntil) - fenceLeadMs
+  const deadline = () => Math.min(leaderLease.validUntil, runLease.validUntil) - fenceLeadMs
   const supervisor = await Supervisor.start({
     command: options.command,
     args: options.args,
@@ -162,7 +240,8 @@ async function supervise(
       ELECT_KEY: self.key,
       ELECT_REV: String(self.createRevision),
       ELECT_LEASE: leaseHex(self.leaseId),
-      ELECT_VALUE: options.value,
+      ELECT_VALUE: self.value,
+      ...(options.job === undefined ? {} : {ELECT_JOB: options.job}),
     },
   })
   let lost: string | undefined

@@ -1,12 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
-import {AbortedError, type Candidacy, Election} from '../election/election.js'
-import {leaseHex} from '../election/keys.js'
-import {Session} from '../election/session.js'
+import {RuntimeDirError} from '../attach/runtime-dir.js'
 import {connect} from '../etcd/connection.js'
-import {ExitCode} from '../exit-codes.js'
-import {SAFETY_MARGIN_MS} from '../guarded-run.js'
-import {highlight, startSpinner} from '../terminal.js'
+import {ElectError, ExitCode} from '../exit-codes.js'
+import {type Self, type StandingEnd, standForLeadership} from '../standing.js'
+import {highlight, type Spinner, startSpinner} from '../terminal.js'
 
 export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
@@ -34,66 +32,48 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort(signal))
-    const client = await connect(connection)
     const timer = flags.timeout === undefined ? undefined : setTimeout(() => stop.abort('timeout'), flags.timeout)
-    let session: Session | undefined
-    let candidacy: Candidacy | undefined
+    const client = await connect(connection)
     let self = {}
+    let spinner: Spinner | undefined
     try {
-      session = await Session.grant(client, {ttlMs: flags.ttl, fenceLeadMs: SAFETY_MARGIN_MS, callTimeoutMs: connection.commandTimeoutMs})
-      session.once('lost', (reason) => stop.abort(`lost: ${reason}`))
-      candidacy = await new Election(client, this.electionPrefix(flags), name).enqueue(session, value)
-      self = {key: candidacy.self.key, lease: leaseHex(session.leaseId), revision: candidacy.self.createRevision}
-      event('waiting', self)
-      const spinner = await startSpinner(`waiting to lead ${name}`)
-      try {
-        await candidacy.waitUntilLeader(stop.signal)
-      } finally {
-        spinner.stop()
-        clearTimeout(timer)
-      }
-      // A leadership is announced only while its lease is certainly valid.
-      await session.fence()
-      if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
-      await candidacy.watchLeadership()
-      if (flags.json) event('elected', self)
-      else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${candidacy.self.createRevision})`)
-
-      const leadership = candidacy
-      const ending = await new Promise<string>((resolve) => {
-        if (stop.signal.aborted) resolve(String(stop.signal.reason))
-        stop.signal.addEventListener('abort', () => resolve(String(stop.signal.reason)), {once: true})
-        leadership.once('lost', (reason) => resolve(`lost: ${reason}`))
-        leadership.once('resign-requested', (by) => resolve(`resign requested by ${by}`))
+      const end: StandingEnd = await standForLeadership(client, {
+        prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: connection.commandTimeoutMs, signal: stop.signal,
+      }, {
+        waiting: async (candidate) => {
+          self = candidate
+          event('waiting', self)
+          spinner = await startSpinner(`waiting to lead ${name}`)
+        },
+        notice: (message) => this.say(message),
+        elected: async () => {
+          spinner?.stop()
+          clearTimeout(timer)
+          if (flags.json) event('elected', self)
+          else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${(self as Self).revision})`)
+        },
       })
-      if (ending.startsWith('lost: ')) {
-        event('lost', {...self, reason: ending.slice(6)})
-        this.say(`lost leadership of ${name}: ${ending.slice(6)}`)
-        return ExitCode.lost
+      switch (end.kind) {
+        case 'timed-out':
+          event('timed-out', self)
+          this.say(`not elected leader of ${name} within --timeout`)
+          return ExitCode.timedOut
+        case 'lost':
+          event('lost', {...self, reason: end.reason})
+          this.say(end.whileWaiting ? `lost the lease while waiting to lead ${name}: ${end.reason}` : `lost leadership of ${name}: ${end.reason}`)
+          return ExitCode.lost
+        case 'resigned':
+          event('resigned', {...self, reason: end.reason})
+          return ExitCode.ok
       }
-      await candidacy.stopWatching()
-      await session.close()
-      event('resigned', {...self, reason: ending})
-      return ExitCode.ok
+      const exhaustive: never = end
+      return exhaustive
     } catch (error) {
-      if (!(error instanceof AbortedError)) throw error
-      const why = String(stop.signal.reason)
-      if (why === 'timeout') {
-        event('timed-out', self)
-        this.say(`not elected leader of ${name} within --timeout`)
-        return ExitCode.timedOut
-      }
-      if (why.startsWith('lost: ')) {
-        event('lost', {...self, reason: why.slice(6)})
-        this.say(`lost the lease while waiting to lead ${name}: ${why.slice(6)}`)
-        return ExitCode.lost
-      }
-      event('resigned', {...self, reason: why})
-      return ExitCode.ok
+      if (error instanceof RuntimeDirError) throw new ElectError(error.message, ExitCode.error)
+      throw error
     } finally {
+      spinner?.stop()
       clearTimeout(timer)
-      await candidacy?.stopWatching()
-      await session?.close().catch(() => undefined)
       client.close()
     }
   }

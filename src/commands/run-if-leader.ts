@@ -5,17 +5,21 @@ import {formatDuration, parseDuration} from '../duration.js'
 import {onceSlot} from '../election/election.js'
 import {connect} from '../etcd/connection.js'
 import {ExitCode, UsageError} from '../exit-codes.js'
-import {guardedRun, SAFETY_MARGIN_MS} from '../guarded-run.js'
+import {type GuardedRunResult, guardedRun, SAFETY_MARGIN_MS} from '../guarded-run.js'
+import {Attachment, findLocalCampaign} from '../attach/guest.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
   static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE and ELECT_VALUE set. If leadership is lost, the whole group gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen.
+
+Where \`elect campaign <name>\` runs on this machine (same user, etcd and prefix), run-if-leader never campaigns itself: it runs <cmd> under that campaign's leadership when it leads (ELECT_JOB set too), and otherwise skips (or, with --wait, waits for it to lead).
 
 ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
   static examples = [
     '<%= config.bin %> run-if-leader nightly-report -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader nightly-report --once-per 1m -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader deploy --wait 5m -- ./deploy.sh production',
+    '<%= config.bin %> run-if-leader scheduler --job rotate --once-per 1h -- /usr/local/bin/rotate.sh',
   ]
   static usage = '<%= command.id %> NAME [FLAGS] -- CMD [ARGS...]'
   static strict = false
@@ -26,6 +30,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     wait: Flags.string({description: 'how long to wait to be elected: 0, a duration, or forever', default: '0'}),
     'kill-signal': Flags.string({description: 'signal sent to the command\'s group on lost leadership', default: 'SIGTERM'}),
     'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
+    job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
     'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
     verbose: Flags.boolean({description: 'tell the lifecycle on stderr'}),
@@ -40,6 +45,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const [command, ...commandArgs] = argv.slice(separator + 1)
     if (!command) throw new UsageError('nothing to run after "--": elect run-if-leader <name> -- <cmd> [args...]')
     const name = this.electionName(args.name)
+    const job = flags.job === undefined ? undefined : this.electionName(flags.job, 'job name')
     const waitMs = parseWait(flags.wait)
     const killSignal = parseSignal(flags['kill-signal'])
     if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS)
@@ -49,17 +55,29 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const verbose = flags.verbose
     const log = (message: string) => verbose && this.say(message)
 
-    const client = await connect(connection)
+    const prefix = this.electionPrefix(flags)
+    const {campaign, warning} = await findLocalCampaign(prefix, name, CAMPAIGN_HELLO_TIMEOUT_MS)
+    if (warning) this.say(warning)
+    if (campaign instanceof Attachment && campaign.hello.ttlMs <= flags['kill-grace'] + SAFETY_MARGIN_MS) {
+      campaign.close()
+      throw new UsageError(`the campaign's --ttl ${formatDuration(campaign.hello.ttlMs)} must exceed --kill-grace (${formatDuration(flags['kill-grace'])}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the job is dead before its lease can expire`)
+    }
+    // The campaign's line is closed whatever happens, or it would keep this process alive.
+    const hangUp = () => campaign instanceof Attachment && campaign.close()
+    const client = await connect(connection).catch((error) => {
+      hangUp()
+      throw error
+    })
     try {
-      const result = await guardedRun(client, {
-        prefix: this.electionPrefix(flags), name, value: flags.value ?? thisHost(), ttlMs: flags.ttl, waitMs,
+      const result: GuardedRunResult = await guardedRun(client, {
+        prefix, name, value: flags.value ?? thisHost(), ttlMs: flags.ttl, waitMs, job,
         killSignal, killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined,
-      }, log)
+      }, log, campaign)
       switch (result.kind) {
         case 'skipped':
-          if (verbose || process.stderr.isTTY)
-            this.say(result.slotDone ? `skipped: ${name} already ran in this --once-per ${formatDuration(flags['once-per']!)} slot` : `skipped: ${result.leader?.value ?? 'another candidate'} leads ${name}`)
+          // A campaign that does not answer is a fault to see; the other skips are the normal case.
+          if (verbose || process.stderr.isTTY || result.campaignSilent) this.say(`skipped: ${skipReason(result, name, job, flags['once-per'])}`)
           return flags['skip-exit-code']
         case 'timed-out':
           this.say(`not elected leader of ${name} within --wait ${flags.wait}`)
@@ -77,9 +95,20 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
           return result.status
       }
     } finally {
+      hangUp()
       client.close()
     }
   }
+}
+
+/** How long a campaign of this machine has to say hello before it counts as frozen. */
+const CAMPAIGN_HELLO_TIMEOUT_MS = 2000
+
+function skipReason(result: Extract<GuardedRunResult, {kind: 'skipped'}>, name: string, job?: string, oncePer?: number): string {
+  if (result.slotDone) return `${job ?? name} already ran in this --once-per ${formatDuration(oncePer!)} slot`
+  if (result.jobRunning) return `${job === undefined ? name : `job ${job}`} is still running`
+  if (result.campaignSilent) return `the campaign for ${name} on this machine does not answer`
+  return `${result.leader?.value ?? 'another candidate'} leads ${name}`
 }
 
 function parseWait(text: string): number {

@@ -50,7 +50,10 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
         return candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }
       const leader = await election.leader()
-      if (flags.json) this.data({name, leader: leader ? await describe(leader) : null})
+      if (flags.json) {
+        const jobs = (await election.runningJobs()).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
+        this.data({name, leader: leader ? await describe(leader) : null, jobs})
+      }
       if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader
       if (!leader) {
         if (!flags.json) this.say(`nobody leads ${name}`)
