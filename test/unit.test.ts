@@ -30,10 +30,17 @@ describe('key layout', () => {
     expect(leaseHex('255')).toBe('ff')
   })
   it('keeps everything else outside the candidate prefix, where no other election can reach', () => {
-    for (const key of [keys.resignRequest('255'), keys.running, keys.onceMarker('123')]) {
+    for (const key of [keys.resignRequest('255'), keys.running(), keys.running('rotate'), keys.onceMarker('123'), keys.onceMarker('123', 'rotate')]) {
       expect(key.startsWith(keys.candidates)).toBe(false)
       expect(key.startsWith('elect/nightly:')).toBe(true)
     }
+  })
+  it('gives each job its own running marker and --once-per slots, apart from the election\'s own', () => {
+    const markers = [keys.running(), keys.running('a'), keys.running('b'), keys.onceMarker('60000/1'), keys.onceMarker('60000/1', 'a')]
+    expect(new Set(markers).size).toBe(markers.length)
+    expect(keys.running('a').startsWith(keys.runningJobs)).toBe(true)
+    // A job named like a period can't reach the election's own slot markers.
+    expect(keys.onceMarker('1', '60000')).not.toBe(keys.onceMarker('60000/1'))
   })
   it('allows an empty prefix', () => {
     expect(new ElectionKeys('', 'n').candidate('16')).toBe('n/10')

@@ -60,6 +60,9 @@ function electEnv(options: ElectOptions) {
   ].filter(Boolean)
   return {
     ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','),
+    // Each process a machine of its own, unless the test says otherwise: a campaign lends its
+    // leadership only to the run-if-leaders that share its runtime directory.
+    ELECT_RUNTIME_DIR: tempDir(),
     NO_COLOR: '1',
     ...(preload.length > 0 && {NODE_OPTIONS: preload.join(' '), ELECT_TEST_CLOCK_OFFSET_MS: String(options.inject?.clockOffsetMs ?? 0)}),
     ...options.env,

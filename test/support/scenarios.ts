@@ -66,6 +66,11 @@ export interface Scenario {
   faultForSeconds?: [number, number]
   /** A campaign queues behind the rival and must be elected when the rival steps down. */
   campaign?: boolean
+  /**
+   * Standing leadership: the holder and the rival are the same job attached to the campaigns of two
+   * machines; the holder's campaign leads, and the fault hits it (`holder` in the context).
+   */
+  standing?: boolean
   fault(context: Context): Promise<void>
 }
 
@@ -155,6 +160,22 @@ export const SCENARIOS: Record<string, Scenario> = {
 }
 
 
+/**
+ * The faults that end a standing leadership, hitting the leading campaign instead of a run-if-leader:
+ * its attached jobs must all stop (exit 75), and the same job on the next leader start only after.
+ */
+const STANDING_FAULTS: Record<string, Pick<Scenario, 'fault' | 'holderEndpoints' | 'faultForTtls'>> = {
+  'the campaign SIGKILLed': SCENARIOS['elect SIGKILLed'],
+  'the campaign frozen': SCENARIOS['elect frozen'],
+  'the campaign cut off': SCENARIOS.partition,
+  'its lease revoked': SCENARIOS['lease revoked'],
+  'its key deleted': SCENARIOS['key deleted'],
+  'a resign from elsewhere': SCENARIOS['resign from elsewhere'],
+  'SIGTERM, as systemd stops it': {fault: async ({holder}) => void holder.kill('SIGTERM')},
+}
+for (const [label, scenario] of Object.entries(STANDING_FAULTS))
+  SCENARIOS[`standing: ${label}`] = {...scenario, members: 1, loses: true, holderExit: 75, standing: true}
+
 export interface Verdict {
   scenario: string
   trial: Trial
@@ -215,9 +236,11 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const name = `chaos-${process.pid}-${Date.now()}`
     const timing = ['--ttl', `${trial.ttlS}s`]
     const deaf = {NODE_OPTIONS: `--require ${join(dirname(fileURLToPath(import.meta.url)), 'inject', 'deaf-watch.cjs')}`}
-    const start = (endpoints: string[], args: string[], waiting = false) => {
+    // Two machines: each a runtime directory, where a standing scenario's campaigns lend their leadership.
+    const machine = (side: 'holder' | 'rival') => ({ELECT_RUNTIME_DIR: join(dir, `${side}-machine`)})
+    const start = (endpoints: string[], args: string[], waiting = false, side: 'holder' | 'rival' = waiting ? 'rival' : 'holder') => {
       const child = execa('node', [electBin, ...args], {
-        reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(','), ...(waiting && options.deafWatches && deaf)}, timeout: 120_000,
+        reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...(waiting && options.deafWatches && deaf)}, timeout: 120_000,
       })
       processes.push(child)
       return child
@@ -230,11 +253,19 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     // A holder that loses runs until stopped. One that keeps leading runs until told to finish, a TTL
     // after the fault ended: however long the rival took to start and the fault to do its work.
     const holderRunS = scenario.loses && electHolder ? 120 : scenario.loses ? (trial.faultAtMs + trial.faultForMs) / 1000 + 2 * trial.ttlS : 120
+    let leadingCampaign: ResultPromise | undefined
+    if (scenario.standing) {
+      leadingCampaign = start(holderEndpoints, ['campaign', name, ...timing, '--value', 'holder'])
+      if (!(await waitFor(async () => (await candidates()).length === 1, 15_000))) throw new Error('the holder\'s campaign never led')
+      start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'rival'], false, 'rival')
+      if (!(await waitFor(async () => (await candidates()).length === 2, 15_000))) throw new Error('the rival\'s campaign never queued')
+    }
+    const job = scenario.standing ? ['--job', 'chaos'] : []
     const holderLog = join(dir, 'holder')
     const finishFile = join(dir, 'holder-may-finish')
     const holderCommand = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile)
     const holder = electHolder
-      ? start(holderEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
+      ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
         // what it leaves running would hold open.
         execa('setsid', [cluster.binaries.etcdctl, `--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand], {
@@ -249,9 +280,11 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     groups.push(holderPid)
 
     const rivalLog = join(dir, 'rival')
-    const rival = start(rivalEndpoints, ['run-if-leader', name, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)], true)
+    const rival = start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)], true)
     observer = new Observer(holderPid, () => rival.pid)
-    if (!(await waitFor(async () => (await candidates()).length === 2, 30_000))) throw new Error('the rival never queued')
+    // Standing: the rival attaches to its machine's queued campaign, and has no key to wait for.
+    if (scenario.standing) await sleep(500)
+    else if (!(await waitFor(async () => (await candidates()).length === 2, 30_000))) throw new Error('the rival never queued')
     let campaign: ResultPromise | undefined
     let campaignElectedAt: number | undefined
     if (scenario.campaign) {
@@ -267,7 +300,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     await sleep(trial.faultAtMs)
     const faultAt = Date.now()
     const aliveAtFault = observer.poll()
-    await scenario.fault({cluster, trial, name, holder, holderLease, holderKey, proxy, etcdctl})
+    await scenario.fault({cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl})
     const faultEndedAt = Date.now()
     if (!scenario.loses) {
       await sleep(trial.ttlS * 1000)

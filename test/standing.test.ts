@@ -1,0 +1,248 @@
+// Standing leadership: a campaign per machine, run-if-leaders attached to it. Each simulated machine
+// is a runtime directory of its own (ELECT_RUNTIME_DIR), all on one real etcd.
+import {chmodSync, existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import type {ResultPromise} from 'execa'
+import {afterEach, describe, expect, it} from 'vitest'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {Observer} from './support/observer.js'
+import {sleep} from './support/processes.js'
+
+// An etcd of this file's own: the skip test compares raft indexes.
+useOwnCluster()
+afterEach(cleanup)
+
+interface Machine {
+  env: {ELECT_RUNTIME_DIR: string}
+}
+
+function machine(): Machine {
+  return {env: {ELECT_RUNTIME_DIR: tempDir()}}
+}
+
+interface CampaignEvent {
+  event: string
+  key?: string
+  lease?: string
+  revision?: number
+  value: string
+}
+
+/** Starts `campaign --json` on a machine and waits for its first event (elected or waiting). */
+async function startCampaign(name: string, on: Machine, value: string, extra: string[] = []) {
+  const child = startElect(['campaign', name, '--value', value, '--json', ...extra], on)
+  const events: CampaignEvent[] = []
+  child.stdout!.on('data', (chunk: Buffer) => events.push(...chunk.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line))))
+  expect(await waitFor(() => events.length > 0, 10_000)).toBe(true)
+  return {child, events, elected: () => events.find((event) => event.event === 'elected')}
+}
+
+async function leadingCampaign(name: string, on: Machine, value: string, extra: string[] = []) {
+  const campaign = await startCampaign(name, on, value, extra)
+  expect(await waitFor(() => campaign.elected() !== undefined, 10_000)).toBe(true)
+  return {...campaign, self: campaign.elected()!}
+}
+
+/** Starts an attached job whose command is a recorder, and waits until it runs; returns its group. */
+async function startJob(name: string, on: Machine, log: string, flags: string[] = [], command = recorder(log)) {
+  const run = startElect(['run-if-leader', name, ...flags, '--', ...command], on)
+  expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'), 10_000)).toBe(true)
+  const pid = Number(readEvents(log).find((event) => event.event === 'start')!.extra.split(' ')[0])
+  trackGroup(pid)
+  return {run, pid}
+}
+
+const raftIndex = () => JSON.parse(etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.raftIndex as number
+const candidates = (name: string) => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)
+const exists = (key: string) => etcdctl(['get', key, '--keys-only']).trim() !== ''
+
+/** Polls until `done` settles: true if, at some poll, `key` was gone from etcd while a group still lived. */
+async function keyGoneBeforeGroups(key: string, groups: number[], done: Promise<unknown>): Promise<boolean> {
+  let settled = false
+  done.finally(() => (settled = true))
+  let violated = false
+  for (let poll = 0; poll < 1000 && !settled; poll++) {
+    // The key first: a group seen alive after the key was seen gone outlived it, certainly.
+    const keyGone = !exists(key)
+    if (keyGone && groups.some((pgid) => groupAlive(pgid))) violated = true
+    await sleep(10)
+  }
+  return violated
+}
+
+describe('run-if-leader under a campaign of its machine', () => {
+  it('where the campaign does not lead, skips at once without a write; with --wait, runs once it leads', async () => {
+    const name = uniqueName('attach-skip')
+    const [a, b] = [machine(), machine()]
+    const leader = await leadingCampaign(name, a, 'A')
+    const follower = await startCampaign(name, b, 'B')
+    expect(follower.events.map((event) => event.event)).toEqual(['waiting'])
+    const marker = join(tempDir(), 'ran')
+    const before = raftIndex()
+    const skipped = await elect(['run-if-leader', name, '--job', 'report', '--verbose', '--', 'touch', marker], b)
+    expect([skipped.exitCode, skipped.stderr.split('\n').at(-1)]).toEqual([0, `elect: skipped: A leads ${name}`])
+    expect(raftIndex()).toBe(before)
+    expect(existsSync(marker)).toBe(false)
+
+    expect((await elect(['run-if-leader', name, '--job', 'report', '--wait', '1s', '--', 'touch', marker], b)).exitCode).toBe(124)
+    const waiting = startElect(['run-if-leader', name, '--job', 'report', '--wait', '30s', '--', 'sh', '-c', 'echo "$ELECT_VALUE $ELECT_KEY" > "$0"', marker], b)
+    await sleep(500)
+    leader.child.kill('SIGTERM')
+    expect((await leader.child).exitCode).toBe(0)
+    expect((await waiting).exitCode).toBe(0)
+    expect(await waitFor(() => follower.elected() !== undefined)).toBe(true)
+    expect(readFileSync(marker, 'utf8').trim()).toBe(`B ${follower.elected()!.key}`)
+  })
+
+  it('a job runs under the campaign\'s leadership: its variables, ELECT_JOB, and no candidate key of its own', async () => {
+    const name = uniqueName('attach-env')
+    const a = machine()
+    const {self} = await leadingCampaign(name, a, 'A')
+    const envFile = join(tempDir(), 'env')
+    const run = startElect(['run-if-leader', name, '--job', 'report', '--', 'sh', '-c', 'env > "$0"; sleep 1', envFile], a)
+    expect(await waitFor(() => existsSync(envFile))).toBe(true)
+    expect(candidates(name)).toEqual([self.key])
+    expect((await run).exitCode).toBe(0)
+    const env = Object.fromEntries(readFileSync(envFile, 'utf8').split('\n').filter((line) => line.startsWith('ELECT_')).map((line) => line.split('=')))
+    expect(env).toMatchObject({ELECT_NAME: name, ELECT_JOB: 'report', ELECT_KEY: self.key, ELECT_REV: String(self.revision), ELECT_LEASE: self.lease, ELECT_VALUE: 'A'})
+  })
+
+  it('different jobs run at once; a second fire of a running job skips, or waits with --wait; who-leads lists them', async () => {
+    const name = uniqueName('attach-jobs')
+    const a = machine()
+    await leadingCampaign(name, a, 'A')
+    const dir = tempDir()
+    const first = await startJob(name, a, join(dir, 'first'), ['--job', 'long'], recorder(join(dir, 'first'), 3))
+    const other = await startJob(name, a, join(dir, 'other'), ['--job', 'other'], recorder(join(dir, 'other'), 3))
+    const {jobs} = JSON.parse((await elect(['who-leads', name, '--json'], a)).stdout)
+    expect(jobs.map((job: {job: string; value: string}) => `${job.job} ${job.value}`).sort()).toEqual(['long A', 'other A'])
+
+    const again = await elect(['run-if-leader', name, '--job', 'long', '--verbose', '--', 'true'], a)
+    expect([again.exitCode, again.stderr.split('\n').at(-1)]).toEqual([0, 'elect: skipped: job long is still running'])
+    const queued = startElect(['run-if-leader', name, '--job', 'long', '--wait', '30s', '--', ...recorder(join(dir, 'queued'), 0.1)], a)
+    const results = await Promise.all([first.run, other.run, queued])
+    expect(results.map((result) => result.exitCode)).toEqual([0, 0, 0])
+    const [firstEnd] = readEvents(join(dir, 'first')).filter((event) => event.event === 'end')
+    const [queuedStart] = readEvents(join(dir, 'queued')).filter((event) => event.event === 'start')
+    expect(queuedStart.at).toBeGreaterThanOrEqual(firstEnd.at)
+    // The two different jobs did run at the same time.
+    const [otherStart] = readEvents(join(dir, 'other'))
+    expect(otherStart.at).toBeLessThan(firstEnd.at)
+  })
+
+  it.each(['SIGTERM', 'resign'])('on a cooperative end (%s) every job is stopped, and dead before the key goes', async (how) => {
+    const name = uniqueName('attach-end')
+    const a = machine()
+    const leader = await leadingCampaign(name, a, 'A')
+    const dir = tempDir()
+    const stubborn = await startJob(name, a, join(dir, 'stubborn'), ['--job', 'stubborn', '--kill-grace', '1s'], recorder(join(dir, 'stubborn'), 60, true))
+    const polite = await startJob(name, a, join(dir, 'polite'), ['--job', 'polite'])
+    const ended = how === 'SIGTERM' ? (leader.child.kill('SIGTERM'), leader.child) : elect(['resign', name, '--value', 'A'])
+    const violated = keyGoneBeforeGroups(leader.self.key!, [stubborn.pid, polite.pid], Promise.all([leader.child, ended]))
+    const [stubbornRun, politeRun] = await Promise.all([stubborn.run, polite.run])
+    expect([stubbornRun.exitCode, politeRun.exitCode]).toEqual([75, 75])
+    // (The recorder's shell may say "Terminated" first, for its sleep.)
+    expect(politeRun.stderr.split('\n').at(-1)).toMatch(new RegExp(`^elect: lost leadership of ${name}: ${how === 'SIGTERM' ? 'the campaign stepped down: SIGTERM' : '(the campaign stepped down: )?resign requested by'}`))
+    expect(readEvents(join(dir, 'polite')).map((event) => event.event)).toEqual(['start', 'stopped'])
+    expect((await ended).exitCode).toBe(0)
+    expect(await violated).toBe(false)
+    expect(exists(leader.self.key!)).toBe(false)
+  })
+
+  it.each(['key deleted', 'lease revoked'])('when the leadership is lost (%s), its jobs are stopped and exit 75', async (how) => {
+    const name = uniqueName('attach-lost')
+    const a = machine()
+    const leader = await leadingCampaign(name, a, 'A')
+    const log = join(tempDir(), 'job')
+    const job = await startJob(name, a, log, ['--job', 'j'])
+    if (how === 'key deleted') etcdctl(['del', leader.self.key!])
+    else etcdctl(['lease', 'revoke', leader.self.lease!])
+    const result = await job.run
+    expect(result.exitCode).toBe(75)
+    expect(result.stderr).toMatch(/lost leadership/)
+    expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
+    expect((await leader.child).exitCode).toBe(75)
+  })
+
+  it('a campaign SIGKILLed: its jobs stop at once; the socket it leaves is never trusted', async () => {
+    const name = uniqueName('attach-killed')
+    const a = machine()
+    const leader = await leadingCampaign(name, a, 'A', ['--ttl', '10s'])
+    const log = join(tempDir(), 'job')
+    const job = await startJob(name, a, log, ['--job', 'j'])
+    leader.child.kill('SIGKILL')
+    const result = await job.run
+    expect([result.exitCode, result.stderr.split('\n').at(-1)]).toEqual([75, `elect: lost leadership of ${name}: the campaign on this machine ended; the command was stopped`])
+    // Stopped at once, not when the lease ran out: the dead campaign's key still leads.
+    expect(exists(leader.self.key!)).toBe(true)
+    expect(readdirSync(a.env.ELECT_RUNTIME_DIR).filter((file) => file.endsWith('.sock'))).toHaveLength(1)
+    // Standalone now: it campaigns on its own, queued behind the dead campaign's key until it expires.
+    const marker = join(tempDir(), 'ran')
+    const standalone = await elect(['run-if-leader', name, '--wait', '20s', '--', 'sh', '-c', 'echo "$ELECT_KEY" > "$0"', marker], a)
+    expect(standalone.exitCode).toBe(0)
+    expect(readFileSync(marker, 'utf8').trim()).not.toBe(leader.self.key)
+  })
+
+  it('a campaign frozen: its jobs stop by their own fence before its lease can expire; a new fire skips', async () => {
+    const name = uniqueName('attach-frozen')
+    const a = machine()
+    const leader = await leadingCampaign(name, a, 'A', ['--ttl', '4s'])
+    const log = join(tempDir(), 'job')
+    const job = await startJob(name, a, log, ['--job', 'j', '--kill-grace', '1s'])
+    const frozenAt = Date.now()
+    leader.child.kill('SIGSTOP')
+    const skipped = await elect(['run-if-leader', name, '--job', 'other', '--', 'true'], a)
+    expect([skipped.exitCode, skipped.stderr]).toEqual([0, `elect: skipped: the campaign for ${name} on this machine does not answer`])
+    const result = await job.run
+    expect(result.exitCode).toBe(75)
+    const stopped = readEvents(log).find((event) => event.event === 'stopped')!
+    // The lease expires 4 s after its last renewal, which came before the freeze.
+    expect(stopped.at).toBeLessThan(frozenAt + 4000)
+    leader.child.kill('SIGCONT')
+  })
+
+  it('the next leader\'s run of a job starts only after the old one\'s group is dead', async () => {
+    const name = uniqueName('attach-next')
+    const [a, b] = [machine(), machine()]
+    const leader = await leadingCampaign(name, a, 'A')
+    await startCampaign(name, b, 'B')
+    const dir = tempDir()
+    // The old run ignores SIGTERM: it lives its whole kill grace after B already leads.
+    const old = await startJob(name, a, join(dir, 'old'), ['--job', 'j', '--kill-grace', '2s'], recorder(join(dir, 'old'), 60, true))
+    const next: ResultPromise = startElect(['run-if-leader', name, '--job', 'j', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(join(dir, 'next'), 0.5)], b)
+    await sleep(300)
+    const observer = new Observer(old.pid, () => next.pid)
+    // Deleting A's key elects B at once.
+    etcdctl(['del', leader.self.key!])
+    expect((await next).exitCode).toBe(0)
+    observer.stop()
+    expect(observer.overlapSeen).toBe(false)
+    expect(observer.marginMs).toBeGreaterThanOrEqual(0)
+    expect((await old.run).exitCode).toBe(75)
+  })
+})
+
+describe('the runtime directory', () => {
+  it('is 0700 with a 0600 socket; one open to other users is refused by campaign and ignored by run-if-leader', async () => {
+    const name = uniqueName('runtime-dir')
+    const root = tempDir()
+    const a = {env: {ELECT_RUNTIME_DIR: join(root, 'elect')}}
+    const leader = await leadingCampaign(name, a, 'A')
+    expect(statSync(a.env.ELECT_RUNTIME_DIR).mode & 0o777).toBe(0o700)
+    const [socket] = readdirSync(a.env.ELECT_RUNTIME_DIR)
+    expect(statSync(join(a.env.ELECT_RUNTIME_DIR, socket)).mode & 0o777).toBe(0o600)
+    leader.child.kill('SIGTERM')
+    await leader.child
+
+    chmodSync(a.env.ELECT_RUNTIME_DIR, 0o755)
+    const refused = await elect(['campaign', name], a)
+    expect([refused.exitCode, refused.stderr]).toEqual([1, `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it`])
+    const standalone = await elect(['run-if-leader', name, '--', 'true'], a)
+    expect([standalone.exitCode, standalone.stderr]).toEqual([0, `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it; running standalone`])
+  })
+
+  it('a bad --job is a usage error in one line', async () => {
+    const result = await elect(['run-if-leader', 'x', '--job', 'a/b', '--', 'true'])
+    expect([result.exitCode, result.stderr]).toEqual([2, 'elect: invalid job name "a/b": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)'])
+  })
+})
