@@ -3,7 +3,7 @@
 import {chmodSync, existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, inject, it} from 'vitest'
 import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 import {Observer} from './support/observer.js'
 import {sleep} from './support/processes.js'
@@ -219,6 +219,23 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(observer.overlapSeen).toBe(false)
     expect(observer.marginMs).toBeGreaterThanOrEqual(0)
     expect((await old.run).exitCode).toBe(75)
+  })
+})
+
+describe('which campaign counts', () => {
+  it('only one of the same etcd cluster and prefix: otherwise run-if-leader runs standalone', async () => {
+    const name = uniqueName('attach-other')
+    const a = machine()
+    const {self} = await leadingCampaign(name, a, 'A')
+    const keyFile = join(tempDir(), 'key')
+    const printKey = ['sh', '-c', 'echo "$ELECT_KEY ${ELECT_JOB-none}" > "$0"', keyFile]
+    // The etcd every other test file shares is another cluster, where nobody leads this election.
+    const otherCluster = await elect(['run-if-leader', name, '--job', 'j', '--', ...printKey], {...a, endpoints: inject('etcdEndpoints')})
+    expect(otherCluster.exitCode).toBe(0)
+    expect(readFileSync(keyFile, 'utf8')).not.toContain(self.key)
+    const otherPrefix = await elect(['run-if-leader', name, '--prefix', 'other/', '--', ...printKey], a)
+    expect(otherPrefix.exitCode).toBe(0)
+    expect(readFileSync(keyFile, 'utf8').trim()).toMatch(new RegExp(`^other/${name}/[0-9a-f]+ none$`))
   })
 })
 
