@@ -46,7 +46,7 @@ export async function standForLeadership(
   // run-if-leaders here stay with the first.
   const host = await AttachHost.open(socketPath(dir, options.prefix, options.name), {
     clusterId, prefix: options.prefix, name: options.name, value: options.value, pid: process.pid, ttlMs: options.ttlMs,
-  }).catch((error) => {
+  }, (killGraceMs) => session!.demand(killGraceMs + SAFETY_MARGIN_MS)).catch((error) => {
     if (!(error instanceof CampaignRunsHere)) throw error
     events.notice(`${error.message}; this one will not lend its leadership to run-if-leader`)
     return NO_HOST

@@ -107,6 +107,17 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(env).toMatchObject({ELECT_NAME: name, ELECT_JOB: 'report', ELECT_KEY: self.key, ELECT_REV: String(self.revision), ELECT_LEASE: self.lease, ELECT_VALUE: 'A'})
   })
 
+  it('a job whose kill grace takes most of the campaign\'s TTL runs its full length: the campaign renews for its window', async () => {
+    const name = uniqueName('attach-narrow')
+    const a = machine()
+    await leadingCampaign(name, a, 'A', ['--ttl', '5s'])
+    const log = join(tempDir(), 'job')
+    // The job's window is 5 - 3 - 1 = 1 s; the campaign alone would renew every (5 - 1) / 3 s.
+    const result = await elect(['run-if-leader', name, '--job', 'narrow', '--kill-grace', '3s', '--', ...recorder(log, 4)], a)
+    expect([result.exitCode, result.stderr]).toEqual([0, ''])
+    expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'end'])
+  })
+
   it('different jobs run at once; a second fire of a running job skips, or waits with --wait; who-leads lists them', async () => {
     const name = uniqueName('attach-jobs')
     const a = machine()

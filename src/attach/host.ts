@@ -27,14 +27,19 @@ export class AttachHost {
     private readonly server: Server,
     private readonly path: string,
     private readonly hello: Hello,
+    private readonly beforeLending: (killGraceMs: number) => Promise<void>,
   ) {
     server.on('connection', (socket) => this.welcome(socket))
   }
 
-  /** Listens at `path`, replacing what a dead campaign left there; refuses if a live one answers there. */
-  static async open(path: string, hello: Omit<Hello, 't'>): Promise<AttachHost> {
+  /**
+   * Listens at `path`, replacing what a dead campaign left there; refuses if a live one answers there.
+   * `beforeLending` runs before each job gets the leadership: the job stops `killGraceMs` (plus the
+   * margin) early, so the lease must be renewed often enough, and freshly enough, for that.
+   */
+  static async open(path: string, hello: Omit<Hello, 't'>, beforeLending: (killGraceMs: number) => Promise<void>): Promise<AttachHost> {
     const server = createServer()
-    const host = new AttachHost(server, path, {t: 'hello', ...hello})
+    const host = new AttachHost(server, path, {t: 'hello', ...hello}, beforeLending)
     try {
       await listen(server, path)
     } catch (error) {
@@ -119,8 +124,15 @@ export class AttachHost {
 
   private lend(guest: Guest): void {
     guest.waiting = false
-    guest.leading = true
-    send(guest.socket, {t: 'lead', grant: this.leadership!.grant, validUntil: this.leadership!.validUntil})
+    this.beforeLending(guest.killGraceMs).then(
+      () => {
+        // The leadership may have ended meanwhile: then the guest was told to stop instead.
+        if (!this.leadership || guest.socket.destroyed) return
+        guest.leading = true
+        send(guest.socket, {t: 'lead', grant: this.leadership.grant, validUntil: this.leadership.validUntil})
+      },
+      () => guest.socket.destroy(),
+    )
   }
 }
 

@@ -24,6 +24,8 @@ export class Session extends EventEmitter {
   private keepaliveTimer?: NodeJS.Timeout
   private closed = false
   private fenced = false
+  /** The largest fence lead of the holders that rely on this lease (see demand()). */
+  private demandedLeadMs = 0
   private lostReason?: string
 
   private constructor(
@@ -49,9 +51,23 @@ export class Session extends EventEmitter {
     return this.lostReason
   }
 
-  /** Keepalives fit three times into the time the fence allows, so two lost round trips are survived. */
+  /**
+   * Keepalives fit three times into the narrowest window a holder relies on (its own fence's, or a
+   * lent one's), so two lost round trips are survived.
+   */
   get keepaliveIntervalMs(): number {
-    return Math.max(100, (this.grantedTtlMs - this.options.fenceLeadMs) / 3)
+    return Math.max(100, (this.grantedTtlMs - Math.max(this.options.fenceLeadMs, this.demandedLeadMs)) / 3)
+  }
+
+  /**
+   * Another holder relies on this lease, and stops `fenceLeadMs` before it could expire (a job under
+   * a campaign's leadership): from now on renew often enough for its window too, and renew at once if
+   * what is left of the validity would not cover the next renewal for it.
+   */
+  async demand(fenceLeadMs: number): Promise<void> {
+    this.demandedLeadMs = Math.max(this.demandedLeadMs, fenceLeadMs)
+    if (this.validUntil - fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()
+    this.scheduleKeepalive(this.keepaliveIntervalMs)
   }
 
   /**
@@ -100,7 +116,9 @@ export class Session extends EventEmitter {
     check()
   }
 
+  /** (Re)sets the one keepalive timer: rounds that overlap (see demand()) never make two chains. */
   private scheduleKeepalive(delayMs: number): void {
+    clearTimeout(this.keepaliveTimer)
     if (this.closed || this.lostReason) return
     this.keepaliveTimer = setTimeout(() => {
       // After a failure, try again soon: the connection pool sends the retry to another member.
