@@ -269,6 +269,14 @@ describe('the runtime directory', () => {
     expect([standalone.exitCode, standalone.stderr]).toEqual([0, `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it; running standalone`])
   })
 
+  it('a campaign whose TTL cannot cover the job\'s kill grace is a usage error', async () => {
+    const name = uniqueName('attach-ttl')
+    const a = machine()
+    await leadingCampaign(name, a, 'A', ['--ttl', '4s'])
+    const result = await elect(['run-if-leader', name, '--kill-grace', '3s', '--', 'true'], a)
+    expect([result.exitCode, result.stderr]).toEqual([2, "elect: the campaign's --ttl 4s must exceed --kill-grace (3s) plus a 1s safety margin, so the command is dead before the lease can expire"])
+  })
+
   it('a bad --job is a usage error in one line', async () => {
     const result = await elect(['run-if-leader', 'x', '--job', 'a/b', '--', 'true'])
     expect([result.exitCode, result.stderr]).toEqual([2, 'elect: invalid job name "a/b": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)'])

@@ -48,8 +48,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const job = flags.job === undefined ? undefined : this.electionName(flags.job, 'job name')
     const waitMs = parseWait(flags.wait)
     const killSignal = parseSignal(flags['kill-signal'])
-    if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS)
-      throw new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed --kill-grace (${formatDuration(flags['kill-grace'])}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the command is dead before the lease can expire`)
+    if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS) throw ttlTooShort('--ttl', flags.ttl, flags['kill-grace'])
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
     const connection = this.connectionOptions(flags)
     const verbose = flags.verbose
@@ -58,12 +57,12 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const prefix = this.electionPrefix(flags)
     const {campaign, warning} = await findLocalCampaign(prefix, name, CAMPAIGN_HELLO_TIMEOUT_MS)
     if (warning) this.say(warning)
-    if (campaign instanceof Attachment && campaign.hello.ttlMs <= flags['kill-grace'] + SAFETY_MARGIN_MS) {
-      campaign.close()
-      throw new UsageError(`the campaign's --ttl ${formatDuration(campaign.hello.ttlMs)} must exceed --kill-grace (${formatDuration(flags['kill-grace'])}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the job is dead before its lease can expire`)
-    }
     // The campaign's line is closed whatever happens, or it would keep this process alive.
     const hangUp = () => campaign instanceof Attachment && campaign.close()
+    if (campaign instanceof Attachment && campaign.hello.ttlMs <= flags['kill-grace'] + SAFETY_MARGIN_MS) {
+      hangUp()
+      throw ttlTooShort("the campaign's --ttl", campaign.hello.ttlMs, flags['kill-grace'])
+    }
     const client = await connect(connection).catch((error) => {
       hangUp()
       throw error
@@ -99,6 +98,10 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
       client.close()
     }
   }
+}
+
+function ttlTooShort(whose: string, ttlMs: number, killGraceMs: number): UsageError {
+  return new UsageError(`${whose} ${formatDuration(ttlMs)} must exceed --kill-grace (${formatDuration(killGraceMs)}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the command is dead before the lease can expire`)
 }
 
 /** How long a campaign of this machine has to say hello before it counts as frozen. */
