@@ -141,6 +141,18 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(otherStart.at).toBeLessThan(firstEnd.at)
   })
 
+  it('each job has its own --once-per slots', async () => {
+    const name = uniqueName('attach-once')
+    const a = machine()
+    await leadingCampaign(name, a, 'A')
+    const ran = join(tempDir(), 'ran')
+    const fire = (job: string) => elect(['run-if-leader', name, '--job', job, '--once-per', '1h', '--verbose', '--', 'sh', '-c', 'echo "$ELECT_JOB" >> "$0"', ran], a)
+    const results = [await fire('a'), await fire('a'), await fire('b')]
+    expect(results.map((result) => result.exitCode)).toEqual([0, 0, 0])
+    expect(results[1].stderr.split('\n').at(-1)).toBe('elect: skipped: job a already ran in this --once-per 1h slot')
+    expect(readFileSync(ran, 'utf8').split('\n').filter(Boolean)).toEqual(['a', 'b'])
+  })
+
   it.each(['SIGTERM', 'resign'])('on a cooperative end (%s) every job is stopped, and dead before the key goes', async (how) => {
     const name = uniqueName('attach-end')
     const a = machine()

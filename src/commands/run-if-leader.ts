@@ -108,7 +108,7 @@ function ttlTooShort(whose: string, ttlMs: number, killGraceMs: number): UsageEr
 const CAMPAIGN_HELLO_TIMEOUT_MS = 2000
 
 function skipReason(result: Extract<GuardedRunResult, {kind: 'skipped'}>, name: string, job?: string, oncePer?: number): string {
-  if (result.slotDone) return `${job ?? name} already ran in this --once-per ${formatDuration(oncePer!)} slot`
+  if (result.slotDone) return `${job === undefined ? name : `job ${job}`} already ran in this --once-per ${formatDuration(oncePer!)} slot`
   if (result.jobRunning) return `${job === undefined ? name : `job ${job}`} is still running`
   if (result.campaignSilent) return `the campaign for ${name} on this machine does not answer`
   return `${result.leader?.value ?? 'another candidate'} leads ${name}`
