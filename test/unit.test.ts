@@ -1,4 +1,6 @@
+import {existsSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
+import {runtimeDir} from '../src/attach/runtime-dir.js'
 import {formatDuration, parseDuration} from '../src/duration.js'
 import {ElectionKeys, leaseHex, validateName} from '../src/election/keys.js'
 
@@ -44,5 +46,16 @@ describe('key layout', () => {
   })
   it('allows an empty prefix', () => {
     expect(new ElectionKeys('', 'n').candidate('16')).toBe('n/10')
+  })
+})
+
+describe('runtime directory', () => {
+  it('is $ELECT_RUNTIME_DIR, else chosen by user id alone, so that a service and a cron job agree', () => {
+    expect(runtimeDir({ELECT_RUNTIME_DIR: '/srv/elect'})).toBe('/srv/elect')
+    const uid = process.getuid!()
+    const byUid = uid === 0 ? '/run/elect' : existsSync(`/run/user/${uid}`) ? `/run/user/${uid}/elect` : `/tmp/elect-${uid}`
+    // A login shell's XDG_RUNTIME_DIR must not move it: cron has none.
+    expect(runtimeDir({XDG_RUNTIME_DIR: '/run/user/0'})).toBe(byUid)
+    expect(runtimeDir({})).toBe(byUid)
   })
 })

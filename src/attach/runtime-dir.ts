@@ -1,18 +1,20 @@
 import {createHash} from 'node:crypto'
-import {lstatSync, mkdirSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 
 /**
  * Where a campaign tells the processes of its user on this machine that it runs: $ELECT_RUNTIME_DIR,
- * else $XDG_RUNTIME_DIR/elect (systemd's per-user tmpfs), else /run/elect for root and
- * /tmp/elect-<uid> for others. Mode 0700 and owned by us, or we refuse it: whoever can write there
- * could pose as a campaign that leads.
+ * else /run/elect for root, else /run/user/<uid>/elect where that exists (systemd's per-user tmpfs),
+ * else /tmp/elect-<uid>. Chosen by user id, not by $XDG_RUNTIME_DIR: a service and a cron job of one
+ * user must find the same directory, and cron sets no XDG_RUNTIME_DIR while a login shell of root
+ * sets one. Mode 0700 and owned by us, or we refuse it: whoever can write there could pose as a
+ * campaign that leads.
  */
 export function runtimeDir(env = process.env): string {
   if (env.ELECT_RUNTIME_DIR) return env.ELECT_RUNTIME_DIR
-  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'elect')
   const uid = process.getuid?.() ?? 0
-  return uid === 0 ? '/run/elect' : `/tmp/elect-${uid}`
+  if (uid === 0) return '/run/elect'
+  return existsSync(`/run/user/${uid}`) ? `/run/user/${uid}/elect` : `/tmp/elect-${uid}`
 }
 
 export class RuntimeDirError extends Error {}

@@ -10,7 +10,7 @@ export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
   static description = `Prints one line when elected and holds leadership until SIGINT/SIGTERM or a resign request (then steps down, exit 0) or until leadership is lost (exit 75). With --json, prints one JSON object per event: waiting, elected, lost, resigned.
 
-While it leads, \`elect run-if-leader <name>\` on this machine (same user, etcd and prefix) runs its command under this leadership; on the way out the campaign stops those commands first, then steps down. The runtime directory they meet in is $ELECT_RUNTIME_DIR, else $XDG_RUNTIME_DIR/elect, else /run/elect (root) or /tmp/elect-<uid>.
+While it leads, \`elect run-if-leader <name>\` on this machine (same user, etcd and prefix) runs its command under this leadership; on the way out the campaign stops those commands first, then steps down. The runtime directory they meet in is $ELECT_RUNTIME_DIR, else /run/elect for root, else /run/user/<uid>/elect where that exists, else /tmp/elect-<uid>.
 
 ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
   static examples = [
