@@ -1,8 +1,10 @@
 // Help and completion, as users meet them.
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, expect, it} from 'vitest'
-import {elect, tempDir} from './support/cli.js'
+import {afterEach, describe, expect, it} from 'vitest'
+import {cleanup, elect, tempDir} from './support/cli.js'
+
+afterEach(cleanup)
 
 const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign']
 

@@ -53,6 +53,19 @@ export function useOwnCluster(): () => Cluster {
 
 const defaultEndpoints = () => fileEndpoints ?? inject('etcdEndpoints')
 
+// Runtime directories live under one root per test file, made on first use and removed after the
+// file, whether or not its tests call cleanup(); each is only a path until a campaign creates it.
+let runtimeRoot: string | undefined
+let runtimeDirs = 0
+function freshRuntimeDir(): string {
+  runtimeRoot ??= mkdtempSync(join(tmpdir(), 'elect-test-runtime-'))
+  return join(runtimeRoot, String(++runtimeDirs))
+}
+afterAll(() => {
+  if (runtimeRoot) rmSync(runtimeRoot, {recursive: true, force: true})
+  runtimeRoot = undefined
+})
+
 function electEnv(options: ElectOptions) {
   const preload = [
     options.inject?.deafWatch && `--require ${join(injectDir, 'deaf-watch.cjs')}`,
@@ -62,7 +75,7 @@ function electEnv(options: ElectOptions) {
     ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','),
     // Each process a machine of its own, unless the test says otherwise: a campaign lends its
     // leadership only to the run-if-leaders that share its runtime directory.
-    ELECT_RUNTIME_DIR: tempDir(),
+    ELECT_RUNTIME_DIR: freshRuntimeDir(),
     NO_COLOR: '1',
     ...(preload.length > 0 && {NODE_OPTIONS: preload.join(' '), ELECT_TEST_CLOCK_OFFSET_MS: String(options.inject?.clockOffsetMs ?? 0)}),
     ...options.env,
