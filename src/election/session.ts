@@ -66,7 +66,7 @@ export class Session extends EventEmitter {
    */
   async demand(fenceLeadMs: number): Promise<void> {
     this.demandedLeadMs = Math.max(this.demandedLeadMs, fenceLeadMs)
-    if (this.validUntil - fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()
+    await this.renewIfShortFor(fenceLeadMs)
     this.scheduleKeepalive(this.keepaliveIntervalMs)
   }
 
@@ -77,9 +77,14 @@ export class Session extends EventEmitter {
    */
   async fence(): Promise<void> {
     if (this.fenced || this.lostReason || this.closed) return
-    if (this.validUntil - this.options.fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()
+    await this.renewIfShortFor(this.options.fenceLeadMs)
     this.fenced = true
     this.armFence()
+  }
+
+  /** Renews now if a holder fencing `fenceLeadMs` early would run out before the next scheduled renewal. */
+  private async renewIfShortFor(fenceLeadMs: number): Promise<void> {
+    if (this.validUntil - fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()
   }
 
   /** Stops the keepalive and, unless the lease is already gone, revokes it (its keys go with it). */
@@ -141,6 +146,7 @@ export class Session extends EventEmitter {
     const attempts: Attempt[] = []
     const ack = await new Promise<Ack | undefined>((resolve) => {
       let settled = false
+      let failed = 0
       let hedge: NodeJS.Timeout | undefined
       const finish = (result: Ack | undefined) => {
         if (settled) return
@@ -154,9 +160,8 @@ export class Session extends EventEmitter {
         attempts.push(attempt)
         attempt.answer.then((result) => {
           if (result) return finish(result)
-          if (attempts.length >= MAX_ATTEMPTS) {
-            if (attempts.every((each) => each.done)) finish(undefined)
-          } else {
+          if (++failed === MAX_ATTEMPTS) return finish(undefined)
+          if (attempts.length < MAX_ATTEMPTS) {
             // A member that refused is cooling now, so the next attempt goes elsewhere: no need to wait.
             clearTimeout(hedge)
             launch()
@@ -190,13 +195,11 @@ interface Ack {
 /** A keepalive on a stream of its own, so each try may land on another endpoint. */
 class Attempt {
   readonly answer: Promise<Ack | undefined>
-  done = false
   private stream?: {cancel(): void}
   private cancelled = false
 
   constructor(client: Etcd3, leaseId: string, timeoutMs: number) {
-    const sentAt = monotonicMs()
-    this.answer = this.send(client, leaseId, timeoutMs, sentAt).finally(() => (this.done = true))
+    this.answer = this.send(client, leaseId, timeoutMs, monotonicMs())
   }
 
   cancel(): void {
