@@ -46,6 +46,8 @@ type Log = (message: string) => void
 interface LeaseView extends EventEmitter {
   readonly validUntil: number
   readonly lost?: string
+  /** Count the lease as lost once its fence lead is reached, from now on (see Session.fence). */
+  fence(): Promise<void>
 }
 
 /** The leadership a command runs under, and the lease its running marker holds. */
@@ -183,7 +185,7 @@ async function borrow(
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
   log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
-  const outcome = await lender.attach(options.job ?? '', {wait: options.waitMs > 0, killGraceMs: options.killGraceMs, signal})
+  const outcome = await lender.attach({wait: options.waitMs > 0, killGraceMs: options.killGraceMs, signal})
   if (outcome.kind === 'aborted') throw new AbortedError(String(signal.reason))
   if (outcome.kind === 'not-leading') return {kind: 'skipped', leader}
   if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
@@ -209,7 +211,7 @@ async function claim(
   if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
   if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
   // From here a command relies on both leases: each must be certainly valid, or it never starts.
-  await Promise.all([leaderLease instanceof Session ? leaderLease.fence() : undefined, runLease.fence()])
+  await Promise.all([leaderLease.fence(), runLease.fence()])
   const lost = leaderLease.lost ?? runLease.lost
   if (lost) return {kind: 'lost-before-start', reason: lost}
   return {candidacy, leaderLease, runLease}

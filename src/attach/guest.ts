@@ -26,14 +26,14 @@ export class Attachment extends EventEmitter {
     readonly hello: Hello,
   ) {
     super()
-    receive<HostMessage>(socket, (message) => this.hear(message))
     socket.on('close', () => this.hangUp())
   }
 
   /**
    * The campaign listening at `path`, or undefined when none runs (no socket, or a dead campaign's:
-   * its file is left, but nothing accepts). 'silent' when something accepts but does not say hello
-   * within `timeoutMs`: a frozen campaign, which must not be trusted either way.
+   * its file is left, but nothing accepts) or what answers is not a campaign. 'silent' when something
+   * accepts but does not say hello within `timeoutMs`: a frozen campaign, which must not be trusted
+   * either way.
    */
   static find(path: string, timeoutMs: number): Promise<Attachment | 'silent' | undefined> {
     return new Promise((resolve) => {
@@ -42,39 +42,25 @@ export class Attachment extends EventEmitter {
         socket.destroy()
         resolve('silent')
       }, timeoutMs)
-      socket.once('error', () => {
+      // Before the hello, an error or a hang-up means no campaign; after it, the attachment's 'close'.
+      socket.on('error', () => undefined)
+      socket.once('close', () => {
         clearTimeout(timer)
         resolve(undefined)
       })
-      let chunk = ''
-      const onFirst = (more: string) => {
-        chunk += more
-        const newline = chunk.indexOf('\n')
-        if (newline === -1) return
+      let attachment: Attachment | undefined
+      receive<HostMessage>(socket, (message) => {
+        if (attachment) return attachment.hear(message)
         clearTimeout(timer)
-        socket.off('data', onFirst)
-        socket.pause()
-        let hello: Hello
-        try {
-          hello = JSON.parse(chunk.slice(0, newline))
-          if (hello.t !== 'hello') throw new Error('not a hello')
-        } catch {
-          socket.destroy()
-          return resolve(undefined)
-        }
-        const attachment = new Attachment(socket, hello)
-        // What came after the hello in the same chunk is the host's next message.
-        if (chunk.length > newline + 1) socket.unshift(chunk.slice(newline + 1))
-        socket.resume()
+        if (message.t !== 'hello') return socket.destroy()
+        attachment = new Attachment(socket, message)
         resolve(attachment)
-      }
-      socket.setEncoding('utf8')
-      socket.on('data', onFirst)
+      })
     })
   }
 
-  /** Asks to run `job` under the campaign's leadership, waiting for it if `wait`. */
-  attach(job: string, options: {wait: boolean; killGraceMs: number; signal?: AbortSignal}): Promise<AttachOutcome> {
+  /** Asks to run under the campaign's leadership, waiting for it if `wait`. */
+  attach(options: {wait: boolean; killGraceMs: number; signal?: AbortSignal}): Promise<AttachOutcome> {
     return new Promise((resolve) => {
       const onAbort = () => finish({kind: 'aborted'})
       const finish = (outcome: AttachOutcome) => {
@@ -86,9 +72,15 @@ export class Attachment extends EventEmitter {
       options.signal?.addEventListener('abort', onAbort)
       this.outcome = finish
       if (this.lost) return finish({kind: 'ended', reason: this.lost})
-      send(this.socket, {t: 'attach', job, wait: options.wait, killGraceMs: options.killGraceMs, pid: process.pid})
+      send(this.socket, {t: 'attach', wait: options.wait, killGraceMs: options.killGraceMs})
     })
   }
+
+  /**
+   * Nothing to do: the campaign fenced its lease before it lent it, and the run's guard stops the job
+   * by the validity the campaign relays.
+   */
+  async fence(): Promise<void> {}
 
   /** Tells the campaign the job's group is dead, and hangs up. */
   done(): void {

@@ -4,7 +4,8 @@ import {type Grant, type GuestMessage, type Hello, receive, send} from './protoc
 
 interface Guest {
   socket: Socket
-  job?: string
+  /** It asked for the leadership (one attach per connection). */
+  attached: boolean
   killGraceMs: number
   waiting: boolean
   leading: boolean
@@ -52,11 +53,6 @@ export class AttachHost {
     return host
   }
 
-  /** The jobs attached to the leadership now. */
-  get jobs(): string[] {
-    return [...this.guests].filter((guest) => guest.leading && guest.job !== undefined).map((guest) => guest.job!)
-  }
-
   lead(grant: Grant, validUntil: number): void {
     this.leadership = {grant, validUntil}
     for (const guest of this.guests) if (guest.waiting) this.lend(guest)
@@ -100,7 +96,7 @@ export class AttachHost {
 
   private welcome(socket: Socket): void {
     let hungUp = () => {}
-    const guest: Guest = {socket, killGraceMs: 0, waiting: false, leading: false, gone: new Promise((done) => (hungUp = done))}
+    const guest: Guest = {socket, attached: false, killGraceMs: 0, waiting: false, leading: false, gone: new Promise((done) => (hungUp = done))}
     this.guests.add(guest)
     socket.on('error', () => undefined)
     socket.on('close', () => {
@@ -109,8 +105,8 @@ export class AttachHost {
     })
     send(socket, this.hello)
     receive<GuestMessage>(socket, (message) => {
-      if (message.t === 'attach' && guest.job === undefined) {
-        guest.job = message.job
+      if (message.t === 'attach' && !guest.attached) {
+        guest.attached = true
         guest.killGraceMs = message.killGraceMs
         if (this.ended) send(socket, {t: 'stop', reason: 'the campaign is ending'})
         else if (this.leadership) this.lend(guest)
@@ -160,10 +156,9 @@ function answers(path: string): Promise<boolean> {
 
 /** The host of a campaign that has nobody to lend to: every call does nothing. */
 export const NO_HOST = {
-  jobs: [] as string[],
   longestGraceMs: 0,
   lead() {},
   renewed() {},
   async end() {},
   async close() {},
-} satisfies Pick<AttachHost, 'jobs' | 'longestGraceMs' | 'lead' | 'renewed' | 'end' | 'close'>
+} satisfies Pick<AttachHost, 'longestGraceMs' | 'lead' | 'renewed' | 'end' | 'close'>

@@ -32,7 +32,7 @@ export type HostMessage =
   | {t: 'stop'; reason: string}
 
 export type GuestMessage =
-  | {t: 'attach'; job: string; wait: boolean; killGraceMs: number; pid: number}
+  | {t: 'attach'; wait: boolean; killGraceMs: number}
   /** The job's process group is dead. */
   | {t: 'done'}
 
