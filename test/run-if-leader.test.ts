@@ -1,7 +1,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 import {Observer} from './support/observer.js'
 import {sleep} from './support/processes.js'
 import {TcpProxy} from './support/proxy.js'
@@ -13,15 +13,6 @@ afterEach(cleanup)
 const leases = () => etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)
 /** Leases that exist now and did not in `before`: what a run left behind (others may expire meanwhile). */
 const leasesAddedSince = (before: string[]) => leases().filter((lease) => !before.includes(lease))
-
-/** Starts a command under run-if-leader and waits until it runs; returns its pid (= its group) and fencing token. */
-async function startHolder(name: string, log: string, extra: string[] = [], command = recorder(log), options = {}) {
-  const holder = startElect(['run-if-leader', name, ...extra, '--', ...command], options)
-  expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'), 10_000)).toBe(true)
-  const [pid, revision] = readEvents(log).find((event) => event.event === 'start')!.extra.split(' ').map(Number)
-  trackGroup(pid)
-  return {holder, pid, revision}
-}
 
 /** A command that records "start <ms> <pid>", then each signal in `traps` as "<signal> <ms>", and otherwise runs until killed. */
 function trapping(log: string, traps: Record<string, string>): string[] {

@@ -4,7 +4,7 @@ import {chmodSync, existsSync, readdirSync, readFileSync, statSync} from 'node:f
 import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 import {Observer} from './support/observer.js'
 import {sleep} from './support/processes.js'
 
@@ -41,15 +41,6 @@ async function leadingCampaign(name: string, on: Machine, value: string, extra: 
   const campaign = await startCampaign(name, on, value, extra)
   expect(await waitFor(() => campaign.elected() !== undefined, 10_000)).toBe(true)
   return {...campaign, self: campaign.elected()!}
-}
-
-/** Starts an attached job whose command is a recorder, and waits until it runs; returns its group. */
-async function startJob(name: string, on: Machine, log: string, flags: string[] = [], command = recorder(log)) {
-  const run = startElect(['run-if-leader', name, ...flags, '--', ...command], on)
-  expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'), 10_000)).toBe(true)
-  const pid = Number(readEvents(log).find((event) => event.event === 'start')!.extra.split(' ')[0])
-  trackGroup(pid)
-  return {run, pid}
 }
 
 const raftIndex = () => JSON.parse(etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.raftIndex as number
@@ -123,15 +114,15 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     await leadingCampaign(name, a, 'A')
     const dir = tempDir()
-    const first = await startJob(name, a, join(dir, 'first'), ['--job', 'long'], recorder(join(dir, 'first'), 3))
-    const other = await startJob(name, a, join(dir, 'other'), ['--job', 'other'], recorder(join(dir, 'other'), 3))
+    const first = await startHolder(name, join(dir, 'first'), ['--job', 'long'], recorder(join(dir, 'first'), 3), a)
+    const other = await startHolder(name, join(dir, 'other'), ['--job', 'other'], recorder(join(dir, 'other'), 3), a)
     const {jobs} = JSON.parse((await elect(['who-leads', name, '--json'], a)).stdout)
     expect(jobs.map((job: {job: string; value: string}) => `${job.job} ${job.value}`).sort()).toEqual(['long A', 'other A'])
 
     const again = await elect(['run-if-leader', name, '--job', 'long', '--verbose', '--', 'true'], a)
     expect([again.exitCode, again.stderr.split('\n').at(-1)]).toEqual([0, 'elect: skipped: job long is still running'])
     const queued = startElect(['run-if-leader', name, '--job', 'long', '--wait', '30s', '--', ...recorder(join(dir, 'queued'), 0.1)], a)
-    const results = await Promise.all([first.run, other.run, queued])
+    const results = await Promise.all([first.holder, other.holder, queued])
     expect(results.map((result) => result.exitCode)).toEqual([0, 0, 0])
     const [firstEnd] = readEvents(join(dir, 'first')).filter((event) => event.event === 'end')
     const [queuedStart] = readEvents(join(dir, 'queued')).filter((event) => event.event === 'start')
@@ -158,11 +149,11 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     const leader = await leadingCampaign(name, a, 'A')
     const dir = tempDir()
-    const stubborn = await startJob(name, a, join(dir, 'stubborn'), ['--job', 'stubborn', '--kill-grace', '1s'], recorder(join(dir, 'stubborn'), 60, true))
-    const polite = await startJob(name, a, join(dir, 'polite'), ['--job', 'polite'])
+    const stubborn = await startHolder(name, join(dir, 'stubborn'), ['--job', 'stubborn', '--kill-grace', '1s'], recorder(join(dir, 'stubborn'), 60, true), a)
+    const polite = await startHolder(name, join(dir, 'polite'), ['--job', 'polite'], recorder(join(dir, 'polite')), a)
     const ended = how === 'SIGTERM' ? (leader.child.kill('SIGTERM'), leader.child) : elect(['resign', name, '--value', 'A'])
     const violated = keyGoneBeforeGroups(leader.self.key!, [stubborn.pid, polite.pid], Promise.all([leader.child, ended]))
-    const [stubbornRun, politeRun] = await Promise.all([stubborn.run, polite.run])
+    const [stubbornRun, politeRun] = await Promise.all([stubborn.holder, polite.holder])
     expect([stubbornRun.exitCode, politeRun.exitCode]).toEqual([75, 75])
     // (The recorder's shell may say "Terminated" first, for its sleep.)
     expect(politeRun.stderr.split('\n').at(-1)).toMatch(new RegExp(`^elect: lost leadership of ${name}: ${how === 'SIGTERM' ? 'the campaign stepped down: SIGTERM' : '(the campaign stepped down: )?resign requested by'}`))
@@ -177,10 +168,10 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     const leader = await leadingCampaign(name, a, 'A')
     const log = join(tempDir(), 'job')
-    const job = await startJob(name, a, log, ['--job', 'j'])
+    const job = await startHolder(name, log, ['--job', 'j'], recorder(log), a)
     if (how === 'key deleted') etcdctl(['del', leader.self.key!])
     else etcdctl(['lease', 'revoke', leader.self.lease!])
-    const result = await job.run
+    const result = await job.holder
     expect(result.exitCode).toBe(75)
     expect(result.stderr).toMatch(/lost leadership/)
     expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
@@ -192,9 +183,9 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     const leader = await leadingCampaign(name, a, 'A', ['--ttl', '10s'])
     const log = join(tempDir(), 'job')
-    const job = await startJob(name, a, log, ['--job', 'j'])
+    const job = await startHolder(name, log, ['--job', 'j'], recorder(log), a)
     leader.child.kill('SIGKILL')
-    const result = await job.run
+    const result = await job.holder
     expect([result.exitCode, result.stderr.split('\n').at(-1)]).toEqual([75, `elect: lost leadership of ${name}: the campaign on this machine ended; the command was stopped`])
     // Stopped at once, not when the lease ran out: the dead campaign's key still leads.
     expect(exists(leader.self.key!)).toBe(true)
@@ -211,12 +202,12 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     const leader = await leadingCampaign(name, a, 'A', ['--ttl', '4s'])
     const log = join(tempDir(), 'job')
-    const job = await startJob(name, a, log, ['--job', 'j', '--kill-grace', '1s'])
+    const job = await startHolder(name, log, ['--job', 'j', '--kill-grace', '1s'], recorder(log), a)
     const frozenAt = Date.now()
     leader.child.kill('SIGSTOP')
     const skipped = await elect(['run-if-leader', name, '--job', 'other', '--', 'true'], a)
     expect([skipped.exitCode, skipped.stderr]).toEqual([0, `elect: skipped: the campaign for ${name} on this machine does not answer`])
-    const result = await job.run
+    const result = await job.holder
     expect(result.exitCode).toBe(75)
     const stopped = readEvents(log).find((event) => event.event === 'stopped')!
     // The lease expires 4 s after its last renewal, which came before the freeze.
@@ -231,7 +222,7 @@ describe('run-if-leader under a campaign of its machine', () => {
     await startCampaign(name, b, 'B')
     const dir = tempDir()
     // The old run ignores SIGTERM: it lives its whole kill grace after B already leads.
-    const old = await startJob(name, a, join(dir, 'old'), ['--job', 'j', '--kill-grace', '2s'], recorder(join(dir, 'old'), 60, true))
+    const old = await startHolder(name, join(dir, 'old'), ['--job', 'j', '--kill-grace', '2s'], recorder(join(dir, 'old'), 60, true), a)
     const next: ResultPromise = startElect(['run-if-leader', name, '--job', 'j', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(join(dir, 'next'), 0.5)], b)
     await sleep(300)
     const observer = new Observer(old.pid, () => next.pid)
@@ -241,7 +232,7 @@ describe('run-if-leader under a campaign of its machine', () => {
     observer.stop()
     expect(observer.overlapSeen).toBe(false)
     expect(observer.marginMs).toBeGreaterThanOrEqual(0)
-    expect((await old.run).exitCode).toBe(75)
+    expect((await old.holder).exitCode).toBe(75)
   })
 })
 

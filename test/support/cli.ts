@@ -5,9 +5,9 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, execaSync, type ResultPromise} from 'execa'
-import {afterAll, beforeAll, inject} from 'vitest'
+import {afterAll, beforeAll, expect, inject} from 'vitest'
 import {type Cluster, startCluster} from './etcd.js'
-import {electBin, signalGroup, sleep} from './processes.js'
+import {electBin, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
 
 export {electBin, groupAlive, readEvents, recorder, waitFor} from './processes.js'
 
@@ -102,6 +102,18 @@ export function startElect(args: string[], options: ElectOptions = {}) {
   })
   started.push(child)
   return child
+}
+
+/**
+ * Starts a command (by default a recorder() writing to `log`) under run-if-leader and waits until it
+ * runs; returns the elect process, the command's pid (= its group, ended by cleanup()) and its fencing token.
+ */
+export async function startHolder(name: string, log: string, flags: string[] = [], command = recorder(log), options: ElectOptions = {}) {
+  const holder = startElect(['run-if-leader', name, ...flags, '--', ...command], options)
+  expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'), 10_000)).toBe(true)
+  const [pid, revision] = readEvents(log).find((event) => event.event === 'start')!.extra.split(' ').map(Number)
+  trackGroup(pid)
+  return {holder, pid, revision}
 }
 
 /** Remembers a command's process group, so cleanup() can end what elect should have ended. */
