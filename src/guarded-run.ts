@@ -80,37 +80,57 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   let onSignalWhileRunning: ((signal: NodeJS.Signals) => void) | undefined
   const onSignal = (signal: NodeJS.Signals) => (onSignalWhileRunning ? onSignalWhileRunning(signal) : interrupted.abort(signal))
   for (const signal of SIGNALS) process.on(signal, onSignal)
-  const leases: Session[] = []
-  const leaseOf = async () => {
-    leases.push(await grant())
-    return leases.at(-1)!
+  // Every grant is kept, settled or not, so that the release revokes whatever was granted.
+  const grants: Array<Promise<Session>> = []
+  const leaseOf = () => {
+    const granted = grant()
+    granted.catch(() => undefined) // a grant nobody awaited yet must not fail the process
+    grants.push(granted)
+    return granted
   }
   let candidacy: Candidacy | undefined
+  let won: Won | undefined
+  const supervisor = Supervisor.prepare({
+    command: options.command,
+    args: options.args,
+    killSignal: options.killSignal,
+    killGraceMs: options.killGraceMs,
+    env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
+  })
   try {
     const stop = new AbortController()
-    const won = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
-      if (lender) return borrow(election, lender, leader, options, leaseOf, log, signal)
-      candidacy = await election.enqueue(await leaseOf(), options.value)
+    const turn = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
+      // The run's own lease is granted while it waits, not on the way from elected to running.
+      const runLease = leaseOf()
+      if (lender) return borrow(election, lender, leader, options, runLease, log, signal)
+      const session = await leaseOf()
+      candidacy = await election.enqueue(session, options.value)
       log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
-      leases[0].once('lost', (reason) => stop.abort(reason))
-      return win(candidacy, leases[0], options, leaseOf, signal)
+      session.once('lost', (reason) => stop.abort(reason))
+      return win(candidacy, session, options, runLease, signal)
     })
-    if (!('runLease' in won)) return won
+    if (!('runLease' in turn)) return turn
+    won = turn
     candidacy = won.candidacy
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
     if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
       return {kind: 'skipped', slotDone: true}
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    return await supervise(won, options, fenceLeadMs, log, (handler) => {
+    return await supervise(won, supervisor, options, fenceLeadMs, log, (handler) => {
       onSignalWhileRunning = handler
       // A signal that came while the command was being started is its first.
       if (interrupted.signal.aborted) handler(interrupted.signal.reason)
     })
   } finally {
+    supervisor.cancel()
     for (const signal of SIGNALS) process.off(signal, onSignal)
     await candidacy?.stopWatching()
-    // Only now is the command's group dead. Revoking deletes the candidate key and the running marker.
+    // Only now is the command's group dead: the next run may start. One transaction frees the job and
+    // (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the
+    // leases after it deletes whatever that transaction could not.
+    if (won) await won.candidacy.release(won.runLease, {job: options.job, ownLeadership: !lender}).catch(() => undefined)
+    const leases = (await Promise.allSettled(grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
     await Promise.all(
       leases.map((lease) => lease.close().catch((error) => log(`could not revoke a lease, it will expire by itself: ${error.message}`))),
     )
@@ -158,17 +178,19 @@ async function win(
   candidacy: Candidacy,
   session: Session,
   options: GuardedRunOptions,
-  grantRunLease: () => Promise<Session>,
+  runLease: Promise<Session>,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
   if (options.waitMs === 0) {
     const ahead = (await candidacy.predecessor()).candidate
     if (ahead) return {kind: 'skipped', leader: ahead}
+    await candidacy.watchLeadership()
   } else {
+    // Followed from now on, so that the watch is in place, not being opened, when the turn comes.
+    await candidacy.watchLeadership()
     await candidacy.waitUntilLeader(signal)
   }
-  await candidacy.watchLeadership()
-  return claim(candidacy, session, options, grantRunLease, signal)
+  return claim(candidacy, session, options, runLease, signal)
 }
 
 /**
@@ -180,7 +202,7 @@ async function borrow(
   lender: Attachment,
   leader: Candidate | undefined,
   options: GuardedRunOptions,
-  grantRunLease: () => Promise<Session>,
+  runLease: Promise<Session>,
   log: Log,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
@@ -192,7 +214,7 @@ async function borrow(
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
   await candidacy.watchLeadership()
-  return claim(candidacy, lender, options, grantRunLease, signal)
+  return claim(candidacy, lender, options, runLease, signal)
 }
 
 /**
@@ -203,10 +225,10 @@ async function claim(
   candidacy: Candidacy,
   leaderLease: LeaseView,
   options: GuardedRunOptions,
-  grantRunLease: () => Promise<Session>,
+  runLeaseGranted: Promise<Session>,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
-  const runLease = await grantRunLease()
+  const runLease = await runLeaseGranted
   const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal})
   if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
   if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
@@ -219,6 +241,7 @@ async function claim(
 
 async function supervise(
   {candidacy, leaderLease, runLease}: Won,
+  supervisor: Supervisor,
   options: GuardedRunOptions,
   fenceLeadMs: number,
   log: Log,
@@ -230,21 +253,11 @@ async function supervise(
   if (alreadyLost) return {kind: 'lost-before-start', reason: alreadyLost}
   // The command may run only while both leases are certainly valid.
   const deadline = () => Math.min(leaderLease.validUntil, runLease.validUntil) - fenceLeadMs
-  const supervisor = await Supervisor.start({
-    command: options.command,
-    args: options.args,
-    killSignal: options.killSignal,
-    killGraceMs: options.killGraceMs,
-    deadlineMs: deadline(),
-    env: {
-      ...process.env,
-      ELECT_NAME: options.name,
-      ELECT_KEY: self.key,
-      ELECT_REV: String(self.createRevision),
-      ELECT_LEASE: leaseHex(self.leaseId),
-      ELECT_VALUE: self.value,
-      ...(options.job === undefined ? {} : {ELECT_JOB: options.job}),
-    },
+  await supervisor.start(deadline(), {
+    ELECT_KEY: self.key,
+    ELECT_REV: String(self.createRevision),
+    ELECT_LEASE: leaseHex(self.leaseId),
+    ELECT_VALUE: self.value,
   })
   let lost: string | undefined
   const lose = (reason: string) => {

@@ -269,6 +269,23 @@ export class Candidacy extends EventEmitter {
     }
   }
 
+  /**
+   * Ends a run that claimed `job` on `runSession`'s lease: deletes its running marker and, with
+   * `ownLeadership`, this candidate's key, in one transaction, so that a successor waiting for either
+   * hears of both at once. Deletes nothing unless both are still this run's.
+   */
+  async release(runSession: Session, options: {job?: string; ownLeadership: boolean}): Promise<void> {
+    const marker = Buffer.from(this.keys.running(options.job))
+    const leaderKey = Buffer.from(this.self.key)
+    await this.client.kv.txn({
+      compare: [
+        {key: marker, target: 'Lease', result: 'Equal', lease: runSession.leaseId},
+        ...(options.ownLeadership ? [{key: leaderKey, target: 'Create' as const, result: 'Equal' as const, create_revision: this.self.createRevision}] : []),
+      ],
+      success: [{request_delete_range: {key: marker}}, ...(options.ownLeadership ? [{request_delete_range: {key: leaderKey}}] : [])],
+    })
+  }
+
   private end(event: 'lost' | 'resign-requested', detail: string): void {
     this.ended ??= event === 'lost' ? detail : `resign requested by ${detail}`
     this.emit(event, detail)

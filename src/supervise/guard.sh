@@ -3,13 +3,26 @@
 # It kills the group when elect says so, when the deadline elect last gave it passes (elect frozen,
 # or its keepalives unacknowledged), or when elect's end of the control pipe closes (elect killed).
 #
-# Arguments: <kill signal> <kill grace, centiseconds> <deadline> <cmd> [args...]
-# fd 3, from elect, a line each:  extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...>
-# fd 4, to elect, a line each:    started <pid> | spawn-failed <ENOENT|EACCES> | stopping <why...> | exited <status>
+# elect starts it while it still waits for its turn, so that nothing is left to start when the turn
+# comes: the guard waits for "run" and exits, running nothing, if elect's end of the pipe closes first.
+#
+# Arguments: <kill signal> <kill grace, centiseconds> <cmd> [args...]
+# fd 3, from elect: first  env <n>, then n NUL-terminated NAME=VALUE records (exported for the command),
+#                   then   run <deadline>;
+#                   then a line each: extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...> | check
+# fd 4, to elect, a line each:    started <pid> | spawn-failed <ENOENT|EACCES> | ended | stopping <why...> | exited <status>
 # Deadlines are centiseconds of /proc/uptime (CLOCK_BOOTTIME), which elect and the guard both read.
 set -u
-kill_signal=$1 grace=$2 deadline=$3
-shift 3
+kill_signal=$1 grace=$2 deadline=0
+shift 2
+
+while read -r verb arg; do
+  case $verb in
+    env) for ((i = 0; i < arg; i++)); do IFS= read -r -d '' record && export "$record"; done ;;
+    run) deadline=$arg; break ;;
+  esac
+done <&3
+((deadline)) || exit 0
 
 # bash's own notices (a job "Killed") are not the user's business: the guard's stderr goes nowhere,
 # the command gets the real one (fd 5).
@@ -33,11 +46,19 @@ elif ! type -P -- "$1" > /dev/null; then
   report spawn-failed ENOENT; exit 0
 fi
 
-set -m # the job gets a process group of its own, and keeps the guard's stdin
+# The job gets a process group of its own, and keeps the guard's stdin. Its leader is a subshell that
+# waits for the command and says "ended" the moment it does: bash cannot wait for a child and read a
+# pipe at once, so without that word the guard would hear of the end only at its next poll. Its traps
+# are no-ops, so that a signal for the command leaves it waiting (and the command gets default ones).
+set -m
 (
+  trap : INT TERM HUP QUIT PIPE
   if [[ -n ${ELECT_GUARD_BASH_ENV-} ]]; then export BASH_ENV=$ELECT_GUARD_BASH_ENV; fi
   unset ELECT_GUARD_BASH_ENV
-  exec -- "$@" 2>&5 3<&- 4>&- 5>&-
+  "$@" 2>&5 3<&- 4>&- 5>&-
+  status=$?
+  report ended
+  exit "$status"
 ) &
 pid=$!
 set +m
@@ -63,19 +84,24 @@ stop() {
   kill_at=$((now + grace))
 }
 
-# Waits up to 50 ms for a line from elect, and acts on it. bash reads a pipe a byte at a time, and a
+# Waits up to a tick for a line from elect, and acts on it. bash reads a pipe a byte at a time, and a
 # time-out can fall inside a line: what was read so far is kept and completed by the next read.
-pending=''
+# elect relays the job's "ended" as "check": the job's leader is about to exit, so the next few
+# ticks are short.
+pending='' short_ticks=0
 listen() {
-  if ((elect_gone)); then sleep 0.05; return; fi
+  local tick=0.05
+  ((short_ticks > 0)) && tick=0.002 && ((short_ticks--))
+  if ((elect_gone)); then sleep "$tick"; return; fi
   local part verb arg why
-  if read -r -t 0.05 -u 3 part; then
+  if read -r -t "$tick" -u 3 part; then
     read -r verb arg why <<< "$pending$part"
     pending=''
     case $verb in
       extend) deadline=$arg ;;
       forward) signal_group "$arg" ;;
       stop) stop "$arg" "$why" ;;
+      check) short_ticks=50 ;;
     esac
   elif (($? > 128)); then
     pending+=$part
@@ -97,7 +123,7 @@ status=$?
 
 # The command's leader process ended: what it left in its group goes too, so that nothing started
 # under this leadership outlives it. Only then may elect release the lease.
-if group_alive; then
+if signal_group 0 && group_alive; then
   signal_group "$kill_signal"
   uptime_cs
   give_up=$((now + grace))

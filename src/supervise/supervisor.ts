@@ -17,8 +17,6 @@ export interface SupervisorOptions {
   args: string[]
   killSignal: NodeJS.Signals
   killGraceMs: number
-  /** Monotonic milliseconds (see clock.ts) after which the guard stops the command on its own. */
-  deadlineMs: number
   env: NodeJS.ProcessEnv
 }
 
@@ -27,28 +25,33 @@ const guardScript = fileURLToPath(new URL('guard.sh', import.meta.url))
 /**
  * Runs a command through the guard process (guard.sh) and reports how it ended. Knows nothing of
  * etcd: its owner extends the deadline while the right to run lasts and calls stop() when it ends.
+ *
+ * The guard is started ahead (prepare()), while its owner still waits for the right to run, so that
+ * when the right comes only a line to an already running process stands between it and the command.
  */
 export class Supervisor {
   readonly exited: Promise<Outcome>
+  private readonly started: Promise<void>
   private stoppedBecause?: string
   private commandPid?: number
   /** Set once the guard reported the group gone: its id may then belong to someone else. */
   private groupGone = false
   private readonly control: Writable
 
-  private constructor(
-    private readonly guard: ChildProcess,
-    started: (pid?: number) => void,
-  ) {
+  private constructor(private readonly guard: ChildProcess) {
     this.control = guard.stdio[3] as Writable
     // Writes to a guard that has finished fail with EPIPE; its exit tells the story.
     this.control.on('error', () => undefined)
+    let started!: () => void
+    this.started = new Promise((resolve) => (started = resolve))
     this.exited = new Promise((resolve) => {
       createInterface({input: guard.stdio[4] as Readable}).on('line', (line) => {
         const [report, ...rest] = line.split(' ')
         if (report === 'started') {
           this.commandPid = Number(rest[0])
-          started(this.commandPid)
+          started()
+        } else if (report === 'ended') {
+          this.send('check')
         } else if (report === 'stopping') {
           this.stoppedBecause ??= rest.join(' ')
         } else if (report === 'spawn-failed') {
@@ -69,17 +72,31 @@ export class Supervisor {
     })
   }
 
-  static async start(options: SupervisorOptions): Promise<Supervisor> {
+  /** Starts the guard, which runs nothing until start(); cancel() ends it if start() never comes. */
+  static prepare(options: SupervisorOptions): Supervisor {
     const {BASH_ENV, ...env} = options.env
     const guard = spawn(
       'bash',
-      [guardScript, options.killSignal, String(Math.ceil(options.killGraceMs / 10)), String(uptimeDeadline(options.deadlineMs)), options.command, ...options.args],
+      [guardScript, options.killSignal, String(Math.ceil(options.killGraceMs / 10)), options.command, ...options.args],
       // bash would source BASH_ENV itself; the guard hands it on to the command instead.
       {stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'], env: {...env, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})}},
     )
-    let supervisor!: Supervisor
-    await new Promise<number | undefined>((started) => (supervisor = new Supervisor(guard, started)))
-    return supervisor
+    return new Supervisor(guard)
+  }
+
+  /**
+   * Runs the command with `env` added to the environment it was prepared with, until the monotonic
+   * `deadlineMs` (see clock.ts) unless extended; resolves once it runs or could not be started.
+   */
+  async start(deadlineMs: number, env: Record<string, string>): Promise<void> {
+    const records = Object.entries(env).map(([name, value]) => `${name}=${value}\0`)
+    this.control.write(`env ${records.length}\n${records.join('')}run ${uptimeDeadline(deadlineMs)}\n`)
+    await this.started
+  }
+
+  /** Ends a guard that was prepared but never told to run. */
+  cancel(): void {
+    this.control.end()
   }
 
   get pid(): number | undefined {

@@ -10,6 +10,9 @@ import {electBin, readEvents, sleep, waitFor} from './processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
+/** BENCH_ONLY=handover,rss runs only those sections (startup, cycle, handover, failover, fleet, rss, waiting). */
+const only = process.env.BENCH_ONLY?.split(',')
+const wanted = (section: string) => !only || only.includes(section)
 const cluster = await startCluster(1)
 const endpoints = cluster.endpoints.join(',')
 const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_API: '3', NO_COLOR: '1'}
@@ -41,152 +44,170 @@ async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<n
 
 const run = (file: string, args: string[]) => () => execa(file, args, {env, reject: false, stdin: 'ignore'})
 const elect = (...args: string[]) => run('node', [electBin, ...args])
+const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
 
 try {
-  // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
-  const held = fresh('held')
-  const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env, stdio: 'ignore'})
-  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
-  const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
-    run('node', ['-e', '0']),
-    run(etcdctl, ['get', '--prefix', `elect/${held}/`]),
-    elect('who-leads', held),
-    elect('run-if-leader', held, '--', 'true'),
-  ])
-  rows.push(['start-up: `node -e 0`', ms(median(nodeZero)), '1.0x node'])
-  rows.push(['start-up: `etcdctl get`', ms(median(ctlGet)), `${(median(ctlGet) / median(nodeZero)).toFixed(1)}x node`])
-  rows.push(['start-up: `elect who-leads`', ms(median(whoLeads)), `${(median(whoLeads) / median(nodeZero)).toFixed(1)}x node (target 3x)`])
-  rows.push(['start-up: `elect run-if-leader` that skips', ms(median(skip)), `${(median(skip) / median(nodeZero)).toFixed(1)}x node`])
-  const beforeSkip = raftIndex()
-  await elect('run-if-leader', held, '--', 'true')()
-  rows.push(['raft proposals made by one skip', String(raftIndex() - beforeSkip), 'target 0'])
-  holder.kill('SIGTERM')
-
-  // A whole leader-run-release cycle of a command that does nothing.
-  const cycle = fresh('cycle')
-  const [electCycle, ctlCycle] = await timeProcesses([elect('run-if-leader', cycle, '--', 'true'), run(etcdctl, ['lock', cycle, 'true'])])
-  rows.push(['cycle: `run-if-leader X -- true` vs `etcdctl lock X true`', `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`, `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`])
-
-  // Handover, measured as NOTES.md says: every waiter started and queued behind a first holder that
-  // runs 20 s (30 Node processes take seconds to start on two cores), then 0.1 s jobs; a gap is one
-  // job's end to the next job's start.
-  const handover = async (start: (name: string, log: string, seconds: number) => void, queued: (name: string) => number) => {
-    const name = fresh('handover')
-    const log = join(dir, `${name}.log`)
-    start(name, log, 20)
-    await waitFor(() => queued(name) === 1, 10_000)
-    for (let index = 0; index < HANDOVERS; index++) start(name, log, 0.1)
-    if (!(await waitFor(() => queued(name) === HANDOVERS + 1, 30_000, 50))) throw new Error(`only ${queued(name)} of ${HANDOVERS + 1} queued`)
-    if (readEvents(log).some((event) => event.event === 'end')) throw new Error('the first job ended before every waiter had queued')
-    await waitFor(() => readEvents(log).filter((event) => event.event === 'end').length === HANDOVERS + 1, 120_000, 100)
-    const events = readEvents(log)
-    const gaps: number[] = []
-    for (let index = 1; index < events.length; index++) {
-      if (events[index].event === 'start' && events[index - 1].event === 'end') gaps.push((events[index].at - events[index - 1].at) / 1e6)
-    }
-    if (gaps.length !== HANDOVERS) throw new Error(`jobs overlapped or went missing: ${gaps.length} handovers of ${HANDOVERS}`)
-    return gaps
+  if (wanted('startup')) {
+    // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
+    const held = fresh('held')
+    const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env, stdio: 'ignore'})
+    await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
+    const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
+      run('node', ['-e', '0']),
+      run(etcdctl, ['get', '--prefix', `elect/${held}/`]),
+      elect('who-leads', held),
+      elect('run-if-leader', held, '--', 'true'),
+    ])
+    rows.push(['start-up: `node -e 0`', ms(median(nodeZero)), '1.0x node'])
+    rows.push(['start-up: `etcdctl get`', ms(median(ctlGet)), `${(median(ctlGet) / median(nodeZero)).toFixed(1)}x node`])
+    rows.push(['start-up: `elect who-leads`', ms(median(whoLeads)), `${(median(whoLeads) / median(nodeZero)).toFixed(1)}x node (target 3x)`])
+    rows.push(['start-up: `elect run-if-leader` that skips', ms(median(skip)), `${(median(skip) / median(nodeZero)).toFixed(1)}x node`])
+    const beforeSkip = raftIndex()
+    await elect('run-if-leader', held, '--', 'true')()
+    rows.push(['raft proposals made by one skip', String(raftIndex() - beforeSkip), 'target 0'])
+    holder.kill('SIGTERM')
   }
-  const job = (seconds: number) => `echo "start $(date +%s%N)" >> "$0"; sleep ${seconds}; echo "end $(date +%s%N)" >> "$0"`
-  const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
-  const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
-  const electGaps = await handover(
-    (name, log, seconds) => spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log]),
-    (name) => keysUnder(`elect/${name}/`),
-  )
-  const ctlGaps = await handover(
-    (name, log, seconds) => spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', job(seconds), log]),
-    (name) => keysUnder(`${name}/`),
-  )
-  const stats = (gaps: number[]) => `${ms(median(gaps))}, ${ms(p95(gaps))}, ${ms(Math.max(...gaps))}`
-  rows.push([
-    `handover in a queue of ${HANDOVERS}: median, p95, max`,
-    `${stats(electGaps)} vs ${stats(ctlGaps)}`,
-    `${(median(electGaps) / median(ctlGaps)).toFixed(1)}x etcdctl (median)`,
-  ])
 
-  // Crash failover at --ttl 3: the holder is SIGKILLed; how long until the next command starts?
-  const failover = async (holderArgs: (name: string, log: string) => [string, string[]], waiterArgs: (name: string, log: string) => [string, string[]]) => {
-    const results: number[] = []
-    for (let trial = 0; trial < 3; trial++) {
-      const name = fresh('failover')
+  if (wanted('cycle')) {
+    // A whole leader-run-release cycle of a command that does nothing.
+    const cycle = fresh('cycle')
+    const [electCycle, ctlCycle] = await timeProcesses([elect('run-if-leader', cycle, '--', 'true'), run(etcdctl, ['lock', cycle, 'true'])])
+    rows.push(['cycle: `run-if-leader X -- true` vs `etcdctl lock X true`', `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`, `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`])
+  }
+
+  if (wanted('handover')) {
+    // Handover, measured as NOTES.md says: every waiter started and queued behind a first holder that
+    // runs long enough for them all to start and queue (30 Node processes take seconds on two cores),
+    // then 0.1 s jobs; a gap is one job's end to the next job's start.
+    const handover = async (start: (name: string, log: string, seconds: number) => void, queued: (name: string) => number, waiters: number) => {
+      const name = fresh('handover')
       const log = join(dir, `${name}.log`)
-      const holderProcess = spawnQuiet(...holderArgs(name, log))
-      await waitFor(() => readEvents(log).length === 1, 10_000)
-      spawnQuiet(...waiterArgs(name, log))
-      await sleep(500)
-      const killedAt = Date.now()
-      holderProcess.kill('SIGKILL')
-      await waitFor(() => readEvents(log).length === 2, 20_000)
-      results.push(readEvents(log)[1].at / 1e6 - killedAt)
-      // etcdctl leaves its command running when killed: end both commands, by the pids they recorded.
-      for (const event of readEvents(log)) {
-        try {
-          process.kill(Number(event.extra), 'SIGKILL')
-        } catch {
-          // already gone
+      start(name, log, waiters === 1 ? 2 : 20)
+      await waitFor(() => queued(name) === 1, 10_000)
+      for (let index = 0; index < waiters; index++) start(name, log, 0.1)
+      if (!(await waitFor(() => queued(name) === waiters + 1, 30_000, 50))) throw new Error(`only ${queued(name)} of ${waiters + 1} queued`)
+      if (readEvents(log).some((event) => event.event === 'end')) throw new Error('the first job ended before every waiter had queued')
+      await waitFor(() => readEvents(log).filter((event) => event.event === 'end').length === waiters + 1, 120_000, 20)
+      const events = readEvents(log)
+      const gaps: number[] = []
+      for (let index = 1; index < events.length; index++) {
+        if (events[index].event === 'start' && events[index - 1].event === 'end') gaps.push((events[index].at - events[index - 1].at) / 1e6)
+      }
+      if (gaps.length !== waiters) throw new Error(`jobs overlapped or went missing: ${gaps.length} handovers of ${waiters}`)
+      return gaps
+    }
+    /** One waiter queued behind one holder, `RUNS` times: the handover most runs meet. */
+    const handovers = async (start: Parameters<typeof handover>[0], queued: Parameters<typeof handover>[1]) => {
+      const gaps: number[] = []
+      for (let run = 0; run < RUNS; run++) gaps.push(...(await handover(start, queued, 1)))
+      return gaps
+    }
+    const job = (seconds: number) => `echo "start $(date +%s%N)" >> "$0"; sleep ${seconds}; echo "end $(date +%s%N)" >> "$0"`
+    const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
+    const startElect = (name: string, log: string, seconds: number) =>
+      spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log])
+    const startCtl = (name: string, log: string, seconds: number) => spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', job(seconds), log])
+    const electQueued = (name: string) => keysUnder(`elect/${name}/`)
+    const ctlQueued = (name: string) => keysUnder(`${name}/`)
+    const stats = (gaps: number[]) => `${ms(median(gaps))}, ${ms(p95(gaps))}, ${ms(Math.max(...gaps))}`
+    const ratios = (elect: number[], ctl: number[]) =>
+      `${(median(elect) / median(ctl)).toFixed(1)}x / ${(p95(elect) / p95(ctl)).toFixed(1)}x / ${(Math.max(...elect) / Math.max(...ctl)).toFixed(1)}x etcdctl`
+    const [electSingle, ctlSingle] = [await handovers(startElect, electQueued), await handovers(startCtl, ctlQueued)]
+    rows.push([`handover, one waiter queued (${RUNS} times): median, p95, max`, `${stats(electSingle)} vs ${stats(ctlSingle)}`, ratios(electSingle, ctlSingle)])
+    const [electGaps, ctlGaps] = [await handover(startElect, electQueued, HANDOVERS), await handover(startCtl, ctlQueued, HANDOVERS)]
+    rows.push([`handover in a queue of ${HANDOVERS}: median, p95, max`, `${stats(electGaps)} vs ${stats(ctlGaps)}`, ratios(electGaps, ctlGaps)])
+  }
+
+  if (wanted('failover')) {
+    // Crash failover at --ttl 3: the holder is SIGKILLed; how long until the next command starts?
+    const failover = async (holderArgs: (name: string, log: string) => [string, string[]], waiterArgs: (name: string, log: string) => [string, string[]]) => {
+      const results: number[] = []
+      for (let trial = 0; trial < 3; trial++) {
+        const name = fresh('failover')
+        const log = join(dir, `${name}.log`)
+        const holderProcess = spawnQuiet(...holderArgs(name, log))
+        await waitFor(() => readEvents(log).length === 1, 10_000)
+        spawnQuiet(...waiterArgs(name, log))
+        await sleep(500)
+        const killedAt = Date.now()
+        holderProcess.kill('SIGKILL')
+        await waitFor(() => readEvents(log).length === 2, 20_000)
+        results.push(readEvents(log)[1].at / 1e6 - killedAt)
+        // etcdctl leaves its command running when killed: end both commands, by the pids they recorded.
+        for (const event of readEvents(log)) {
+          try {
+            process.kill(Number(event.extra), 'SIGKILL')
+          } catch {
+            // already gone
+          }
         }
       }
+      return results
     }
-    return results
+    const started = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
+    const electFailover = await failover(
+      (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${started}0`, log]],
+      (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log]],
+    )
+    const ctlFailover = await failover(
+      (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}2`, log]],
+      (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}3`, log]],
+    )
+    rows.push(['crash failover at TTL 3 s', `${ms(median(electFailover))} vs ${ms(median(ctlFailover))}`, 'target: within TTL + 0.5 s'])
   }
-  const started = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
-  const electFailover = await failover(
-    (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${started}0`, log]],
-    (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log]],
-  )
-  const ctlFailover = await failover(
-    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}2`, log]],
-    (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}3`, log]],
-  )
-  rows.push(['crash failover at TTL 3 s', `${ms(median(electFailover))} vs ${ms(median(ctlFailover))}`, 'target: within TTL + 0.5 s'])
 
-  // A fleet of 30 fires at once, with --once-per.
-  const fleet = fresh('fleet')
-  const indexBefore = raftIndex()
-  const fleetStarted = performance.now()
-  const fires = await Promise.all(
-    Array.from({length: 30}, () => execa('/usr/bin/time', ['-f', '%M', 'node', electBin, 'run-if-leader', fleet, '--once-per', '1h', '--', 'true'], {env, reject: false})),
-  )
-  const fleetMs = performance.now() - fleetStarted
-  const peakKb = Math.max(...fires.map((fire) => Number(fire.stderr.trim().split('\n').at(-1))))
-  rows.push(['fleet: 30 `--once-per` fires at once', `${ms(fleetMs)} until all exit; raft index +${raftIndex() - indexBefore}`, `peak RSS of one: ${Math.round(peakKb / 1024)} MB`])
-
-  // Supervision: RSS of elect and its guard while a command runs.
-  const supervised = spawn('node', [electBin, 'run-if-leader', fresh('rss'), '--', 'sleep', '3'], {env, stdio: 'ignore'})
-  await sleep(1500)
-  const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-  const children = execFileSync('sh', ['-c', `pgrep -P ${supervised.pid} || true`], {encoding: 'utf8'}).split('\n').filter(Boolean).map(Number)
-  const electRss = rssOf(supervised.pid!)
-  const guardRss = children.reduce((sum, pid) => sum + rssOf(pid), 0)
-  rows.push(['supervision: RSS while a command runs', `elect ${Math.round(electRss)} MB + guard ${Math.round(guardRss)} MB = ${Math.round(electRss + guardRss)} MB`, 'target < 80 MB'])
-  await new Promise((resolve) => supervised.once('exit', resolve))
-
-  // What waiting costs etcd: every waiter reads once a second besides its watch (election/watch.ts).
-  const etcdCpuMs = () => {
-    const fields = readFileSync(`/proc/${cluster.members[0].process!.pid}/stat`, 'utf8').split(') ')[1].split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks of 10 ms
+  if (wanted('fleet')) {
+    // A fleet of 30 fires at once, with --once-per.
+    const fleet = fresh('fleet')
+    const indexBefore = raftIndex()
+    const fleetStarted = performance.now()
+    const fires = await Promise.all(
+      Array.from({length: 30}, () => execa('/usr/bin/time', ['-f', '%M', 'node', electBin, 'run-if-leader', fleet, '--once-per', '1h', '--', 'true'], {env, reject: false})),
+    )
+    const fleetMs = performance.now() - fleetStarted
+    const peakKb = Math.max(...fires.map((fire) => Number(fire.stderr.trim().split('\n').at(-1))))
+    rows.push(['fleet: 30 `--once-per` fires at once', `${ms(fleetMs)} until all exit; raft index +${raftIndex() - indexBefore}`, `peak RSS of one: ${Math.round(peakKb / 1024)} MB`])
   }
-  const cpuPerSecond = async (seconds: number) => {
-    const [cpuBefore, indexBefore, started] = [etcdCpuMs(), raftIndex(), performance.now()]
-    await sleep(seconds * 1000)
-    return {cpu: ((etcdCpuMs() - cpuBefore) * 1000) / (performance.now() - started), proposals: raftIndex() - indexBefore}
+
+  if (wanted('rss')) {
+    // Supervision: RSS of elect and its guard while a command runs.
+    const supervised = spawn('node', [electBin, 'run-if-leader', fresh('rss'), '--', 'sleep', '3'], {env, stdio: 'ignore'})
+    await sleep(1500)
+    const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+    const children = execFileSync('sh', ['-c', `pgrep -P ${supervised.pid} || true`], {encoding: 'utf8'}).split('\n').filter(Boolean).map(Number)
+    const electRss = rssOf(supervised.pid!)
+    const guardRss = children.reduce((sum, pid) => sum + rssOf(pid), 0)
+    rows.push(['supervision: RSS while a command runs', `elect ${Math.round(electRss)} MB + guard ${Math.round(guardRss)} MB = ${Math.round(electRss + guardRss)} MB`, 'target < 80 MB'])
+    await new Promise((resolve) => supervised.once('exit', resolve))
   }
-  const queue = fresh('waiting')
-  const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env, stdio: 'ignore'})
-  await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
-  const idle = await cpuPerSecond(20)
-  const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))
-  const queued = () => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
-  await waitFor(() => queued() === 31, 60_000, 200)
-  await sleep(3000) // past their start-up
-  const waiting = await cpuPerSecond(20)
-  rows.push([
-    'waiting: etcd CPU with 30 queued waiters vs none, 20 s each',
-    `${waiting.cpu.toFixed(1)} vs ${idle.cpu.toFixed(1)} ms per s; raft index +${waiting.proposals} vs +${idle.proposals}`,
-    `${((waiting.cpu - idle.cpu) / 30).toFixed(2)} ms of etcd CPU per waiter per s`,
-  ])
-  for (const child of [...waiters, queueHolder]) child.kill('SIGTERM')
+
+  if (wanted('waiting')) {
+    // What waiting costs etcd: every waiter reads once a second besides its watch (election/watch.ts).
+    const etcdCpuMs = () => {
+      const fields = readFileSync(`/proc/${cluster.members[0].process!.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks of 10 ms
+    }
+    const cpuPerSecond = async (seconds: number) => {
+      const [cpuBefore, indexBefore, started] = [etcdCpuMs(), raftIndex(), performance.now()]
+      await sleep(seconds * 1000)
+      return {cpu: ((etcdCpuMs() - cpuBefore) * 1000) / (performance.now() - started), proposals: raftIndex() - indexBefore}
+    }
+    const queue = fresh('waiting')
+    const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env, stdio: 'ignore'})
+    await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
+    const idle = await cpuPerSecond(20)
+    const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))
+    const queued = () => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
+    await waitFor(() => queued() === 31, 60_000, 200)
+    await sleep(3000) // past their start-up
+    const waiting = await cpuPerSecond(20)
+    rows.push([
+      'waiting: etcd CPU with 30 queued waiters vs none, 20 s each',
+      `${waiting.cpu.toFixed(1)} vs ${idle.cpu.toFixed(1)} ms per s; raft index +${waiting.proposals} vs +${idle.proposals}`,
+      `${((waiting.cpu - idle.cpu) / 30).toFixed(2)} ms of etcd CPU per waiter per s`,
+    ])
+    for (const child of [...waiters, queueHolder]) child.kill('SIGTERM')
+  }
 } finally {
   await cluster.stop()
   rmSync(dir, {recursive: true, force: true})
