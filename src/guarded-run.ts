@@ -50,6 +50,12 @@ interface LeaseView extends EventEmitter {
   fence(): Promise<void>
 }
 
+/** What a run makes ahead of its turn: the lease its running marker will hold, and its guard. */
+interface Prepared {
+  runLease: Promise<Session>
+  supervisor: Supervisor
+}
+
 /** The leadership a command runs under, and the lease its running marker holds. */
 interface Won {
   candidacy: Candidacy
@@ -88,26 +94,32 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     grants.push(granted)
     return granted
   }
+  // The run's own lease and its guard are made while it waits for its turn, not on the way from
+  // elected to running; but never by a run that may still skip without a write.
+  let prepared: Prepared | undefined
+  const prepare = (): Prepared =>
+    (prepared ??= {
+      runLease: leaseOf(),
+      supervisor: Supervisor.prepare({
+        command: options.command,
+        args: options.args,
+        killSignal: options.killSignal,
+        killGraceMs: options.killGraceMs,
+        env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
+      }),
+    })
   let candidacy: Candidacy | undefined
   let won: Won | undefined
-  const supervisor = Supervisor.prepare({
-    command: options.command,
-    args: options.args,
-    killSignal: options.killSignal,
-    killGraceMs: options.killGraceMs,
-    env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
-  })
   try {
     const stop = new AbortController()
     const turn = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
-      // The run's own lease is granted while it waits, not on the way from elected to running.
-      const runLease = leaseOf()
-      if (lender) return borrow(election, lender, leader, options, runLease, log, signal)
+      if (lender) return borrow(election, lender, leader, options, prepare, log, signal)
+      prepare()
       const session = await leaseOf()
       candidacy = await election.enqueue(session, options.value)
       log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
       session.once('lost', (reason) => stop.abort(reason))
-      return win(candidacy, session, options, runLease, signal)
+      return win(candidacy, session, options, prepare, signal)
     })
     if (!('runLease' in turn)) return turn
     won = turn
@@ -117,13 +129,13 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
       return {kind: 'skipped', slotDone: true}
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    return await supervise(won, supervisor, options, fenceLeadMs, log, (handler) => {
+    return await supervise(won, prepare().supervisor, options, fenceLeadMs, log, (handler) => {
       onSignalWhileRunning = handler
       // A signal that came while the command was being started is its first.
       if (interrupted.signal.aborted) handler(interrupted.signal.reason)
     })
   } finally {
-    supervisor.cancel()
+    prepared?.supervisor.cancel()
     for (const signal of SIGNALS) process.off(signal, onSignal)
     await candidacy?.stopWatching()
     // Only now is the command's group dead: the next run may start. One transaction frees the job and
@@ -178,7 +190,7 @@ async function win(
   candidacy: Candidacy,
   session: Session,
   options: GuardedRunOptions,
-  runLease: Promise<Session>,
+  prepare: () => Prepared,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
   if (options.waitMs === 0) {
@@ -190,7 +202,7 @@ async function win(
     await candidacy.watchLeadership()
     await candidacy.waitUntilLeader(signal)
   }
-  return claim(candidacy, session, options, runLease, signal)
+  return claim(candidacy, session, options, prepare().runLease, signal)
 }
 
 /**
@@ -202,10 +214,11 @@ async function borrow(
   lender: Attachment,
   leader: Candidate | undefined,
   options: GuardedRunOptions,
-  runLease: Promise<Session>,
+  prepare: () => Prepared,
   log: Log,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
+  if (options.waitMs > 0) prepare()
   log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
   const outcome = await lender.attach({wait: options.waitMs > 0, killGraceMs: options.killGraceMs, signal})
   if (outcome.kind === 'aborted') throw new AbortedError(String(signal.reason))
@@ -214,7 +227,7 @@ async function borrow(
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
   await candidacy.watchLeadership()
-  return claim(candidacy, lender, options, runLease, signal)
+  return claim(candidacy, lender, options, prepare().runLease, signal)
 }
 
 /**

@@ -9,8 +9,8 @@
 # Arguments: <kill signal> <kill grace, centiseconds> <cmd> [args...]
 # fd 3, from elect: first  env <n>, then n NUL-terminated NAME=VALUE records (exported for the command),
 #                   then   run <deadline>;
-#                   then a line each: extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...> | check
-# fd 4, to elect, a line each:    started <pid> | spawn-failed <ENOENT|EACCES> | ended | stopping <why...> | exited <status>
+#                   then a line each: extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...>
+# fd 4, to elect, a line each:    started <pid> | spawn-failed <ENOENT|EACCES> | stopping <why...> | exited <status>
 # Deadlines are centiseconds of /proc/uptime (CLOCK_BOOTTIME), which elect and the guard both read.
 set -u
 kill_signal=$1 grace=$2 deadline=0
@@ -46,19 +46,11 @@ elif ! type -P -- "$1" > /dev/null; then
   report spawn-failed ENOENT; exit 0
 fi
 
-# The job gets a process group of its own, and keeps the guard's stdin. Its leader is a subshell that
-# waits for the command and says "ended" the moment it does: bash cannot wait for a child and read a
-# pipe at once, so without that word the guard would hear of the end only at its next poll. Its traps
-# are no-ops, so that a signal for the command leaves it waiting (and the command gets default ones).
-set -m
+set -m # the job gets a process group of its own, and keeps the guard's stdin
 (
-  trap : INT TERM HUP QUIT PIPE
   if [[ -n ${ELECT_GUARD_BASH_ENV-} ]]; then export BASH_ENV=$ELECT_GUARD_BASH_ENV; fi
   unset ELECT_GUARD_BASH_ENV
-  "$@" 2>&5 3<&- 4>&- 5>&-
-  status=$?
-  report ended
-  exit "$status"
+  exec -- "$@" 2>&5 3<&- 4>&- 5>&-
 ) &
 pid=$!
 set +m
@@ -84,24 +76,19 @@ stop() {
   kill_at=$((now + grace))
 }
 
-# Waits up to a tick for a line from elect, and acts on it. bash reads a pipe a byte at a time, and a
+# Waits up to 50 ms for a line from elect, and acts on it. bash reads a pipe a byte at a time, and a
 # time-out can fall inside a line: what was read so far is kept and completed by the next read.
-# elect relays the job's "ended" as "check": the job's leader is about to exit, so the next few
-# ticks are short.
-pending='' short_ticks=0
+pending=''
 listen() {
-  local tick=0.05
-  ((short_ticks > 0)) && tick=0.002 && ((short_ticks--))
-  if ((elect_gone)); then sleep "$tick"; return; fi
+  if ((elect_gone)); then sleep 0.05; return; fi
   local part verb arg why
-  if read -r -t "$tick" -u 3 part; then
+  if read -r -t 0.05 -u 3 part; then
     read -r verb arg why <<< "$pending$part"
     pending=''
     case $verb in
       extend) deadline=$arg ;;
       forward) signal_group "$arg" ;;
       stop) stop "$arg" "$why" ;;
-      check) short_ticks=50 ;;
     esac
   elif (($? > 128)); then
     pending+=$part
@@ -111,15 +98,36 @@ listen() {
   fi
 }
 
-# bash reaps the command as soon as it exits, so kill -0 fails from then on.
-while kill -0 "$pid" 2> /dev/null; do
-  uptime_cs
-  ((!stopping && now >= deadline)) && stop "$kill_signal" the leadership deadline passed
-  ((stopping && now >= kill_at)) && signal_group KILL
-  listen
+# bash cannot wait for a child and read a pipe at once, so the guard splits in two while the command
+# runs: a watcher (a subshell, which knows $pid from the fork) follows elect's lines and the deadline;
+# the guard itself waits, and so hears at once when the command ends. A signal interrupts the wait
+# (the traps are no-ops), hence the loop. A watcher that dies (killed from outside) leaves nobody to
+# enforce the deadline: the group goes at once, as when the whole guard dies.
+(
+  trap : INT TERM HUP QUIT PIPE
+  while :; do
+    uptime_cs
+    ((!stopping && now >= deadline)) && stop "$kill_signal" the leadership deadline passed
+    ((stopping && now >= kill_at)) && signal_group KILL
+    listen
+  done
+) &
+watcher=$!
+while :; do
+  wait -n
+  status=$?
+  kill -0 "$pid" 2> /dev/null || break
+  if ! kill -0 "$watcher" 2> /dev/null; then
+    report stopping the guard lost its watcher
+    signal_group KILL
+  fi
 done
-wait "$pid"
-status=$?
+# The status came from the wait above unless a signal interrupted it just as the command ended.
+wait "$pid" 2> /dev/null
+reaped=$?
+((reaped != 127)) && status=$reaped
+kill -s KILL "$watcher" 2> /dev/null
+wait "$watcher" 2> /dev/null
 
 # The command's leader process ended: what it left in its group goes too, so that nothing started
 # under this leadership outlives it. Only then may elect release the lease.

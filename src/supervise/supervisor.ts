@@ -50,8 +50,6 @@ export class Supervisor {
         if (report === 'started') {
           this.commandPid = Number(rest[0])
           started()
-        } else if (report === 'ended') {
-          this.send('check')
         } else if (report === 'stopping') {
           this.stoppedBecause ??= rest.join(' ')
         } else if (report === 'spawn-failed') {

@@ -45,12 +45,14 @@ async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<n
 const run = (file: string, args: string[]) => () => execa(file, args, {env, reject: false, stdin: 'ignore'})
 const elect = (...args: string[]) => run('node', [electBin, ...args])
 const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
+// A leader on another server: a campaign on this one would lend its leadership to run-if-leader here.
+const elsewhere = {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')}
 
 try {
   if (wanted('startup')) {
     // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
     const held = fresh('held')
-    const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env, stdio: 'ignore'})
+    const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env: elsewhere, stdio: 'ignore'})
     await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
     const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
       run('node', ['-e', '0']),
@@ -193,7 +195,7 @@ try {
       return {cpu: ((etcdCpuMs() - cpuBefore) * 1000) / (performance.now() - started), proposals: raftIndex() - indexBefore}
     }
     const queue = fresh('waiting')
-    const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env, stdio: 'ignore'})
+    const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env: elsewhere, stdio: 'ignore'})
     await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
     const idle = await cpuPerSecond(20)
     const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))

@@ -1,0 +1,35 @@
+// The one module the build bundles (dist/elect.cjs): oclif finds the commands and the hook here by
+// name (package.json oclif.commands, strategy "explicit") instead of loading a file per command or
+// plugin, so that a process reads one file, and its compiled code can be cached (bin/run.js).
+import {execute, settings} from '@oclif/core'
+import {commands as helpCommands} from '@oclif/plugin-help'
+// @oclif/plugin-autocomplete exports no commands (its issue #846), so they come from their files.
+import Autocomplete from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js'
+import AutocompleteCreate from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js'
+import AutocompleteScript from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js'
+import Campaign from './commands/campaign.js'
+import Resign from './commands/resign.js'
+import RunIfLeader from './commands/run-if-leader.js'
+import WhoLeads from './commands/who-leads.js'
+import commandNotFound from './hooks/command-not-found.js'
+
+// help and autocomplete are bundled too, rather than loaded as plugins from node_modules at every start.
+export const COMMANDS = {
+  campaign: Campaign,
+  resign: Resign,
+  'run-if-leader': RunIfLeader,
+  'who-leads': WhoLeads,
+  ...helpCommands,
+  autocomplete: Autocomplete,
+  'autocomplete:create': AutocompleteCreate,
+  'autocomplete:script': AutocompleteScript,
+}
+export {commandNotFound}
+
+/** Runs the command line; `root` is any path inside the package (oclif finds package.json from it). */
+export async function run(root: string): Promise<void> {
+  // Always the bundle: with NODE_ENV=development or test, oclif would otherwise look for the
+  // TypeScript sources (which an installed package does not have) and warn.
+  settings.enableAutoTranspile = false
+  await execute({dir: root})
+}
