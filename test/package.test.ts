@@ -16,8 +16,8 @@ describe('the npm package', () => {
     const paths = packed.files.map((file) => file.path)
     expect(paths).toContain('bin/run.js')
     expect(paths).toContain('.oclif.manifest.json')
-    expect(paths).toContain('dist/commands/run-if-leader.js')
-    expect(paths).toContain('dist/supervise/guard.sh')
+    expect(paths).toContain('dist/elect.cjs')
+    expect(paths).toContain('dist/guard.sh')
     expect(paths.filter((path) => !/^(bin\/run\.js|dist\/|\.oclif\.manifest\.json$|package\.json$|README\.md$)/.test(path))).toEqual([])
 
     const prefix = tempDir()
