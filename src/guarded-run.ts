@@ -94,8 +94,9 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     grants.push(granted)
     return granted
   }
-  // The run's own lease and its guard are made while it waits for its turn, not on the way from
-  // elected to running; but never by a run that may still skip without a write.
+  // A run that waits makes its own lease and its guard while it waits, not on the way from elected to
+  // running. One that may skip (without --wait) makes them once it knows it will run: a fleet of cron
+  // fires must not cost etcd a lease for every server that finds another ahead.
   let prepared: Prepared | undefined
   const prepare = (): Prepared =>
     (prepared ??= {
@@ -114,7 +115,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     const stop = new AbortController()
     const turn = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
       if (lender) return borrow(election, lender, leader, options, prepare, log, signal)
-      prepare()
+      if (options.waitMs > 0) prepare()
       const session = await leaseOf()
       candidacy = await election.enqueue(session, options.value)
       log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
@@ -196,12 +197,11 @@ async function win(
   if (options.waitMs === 0) {
     const ahead = (await candidacy.predecessor()).candidate
     if (ahead) return {kind: 'skipped', leader: ahead}
-    await candidacy.watchLeadership()
   } else {
-    // Followed from now on, so that the watch is in place, not being opened, when the turn comes.
-    await candidacy.watchLeadership()
     await candidacy.waitUntilLeader(signal)
   }
+  prepare()
+  await candidacy.watchLeadership()
   return claim(candidacy, session, options, prepare().runLease, signal)
 }
 
