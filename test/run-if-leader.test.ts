@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 import {Observer} from './support/observer.js'
-import {sleep} from './support/processes.js'
+import {listProcesses, sleep} from './support/processes.js'
 import {TcpProxy} from './support/proxy.js'
 
 // An etcd of this file's own: the lease checks below count every lease in etcd.
@@ -108,6 +108,37 @@ describe('run-if-leader', () => {
     expect((await second.holder).exitCode).toBe(0)
     expect(leasesAddedSince(before)).toEqual([])
     expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
+  })
+
+  it('a waiter killed before its turn leaves no guard behind, and its command never runs', async () => {
+    const name = uniqueName('prepared-guard')
+    const dir = tempDir()
+    const first = await startHolder(name, join(dir, 'first'))
+    const waiting = startElect(['run-if-leader', name, '--wait', 'forever', '--', ...recorder(join(dir, 'second'))])
+    // The waiter starts its guard while it waits: bash, a child of elect, running guard.sh.
+    const guardOf = (elect: number) => listProcesses().find((row) => row.ppid === elect && row.alive)?.pid
+    expect(await waitFor(() => guardOf(waiting.pid!) !== undefined)).toBe(true)
+    const guard = guardOf(waiting.pid!)!
+    waiting.kill('SIGKILL')
+    await waiting
+    expect(await waitFor(() => !listProcesses().some((row) => row.pid === guard && row.alive), 5000)).toBe(true)
+    first.holder.kill('SIGTERM')
+    expect((await first.holder).exitCode).toBe(0)
+    await sleep(500)
+    expect(readEvents(join(dir, 'second'))).toEqual([])
+  })
+
+  it('stops the group and exits 75 when the guard\'s watcher is killed from outside', async () => {
+    const name = uniqueName('watcher-killed')
+    const {holder, pid} = await startHolder(name, join(tempDir(), 'events'))
+    // The guard is elect's child; its watcher is the guard's child outside the command's group.
+    const guard = listProcesses().find((row) => row.ppid === holder.pid && row.alive)!.pid
+    const watcher = listProcesses().find((row) => row.ppid === guard && row.pgrp !== pid && row.alive)!.pid
+    process.kill(watcher, 'SIGKILL')
+    expect(await waitFor(() => !groupAlive(pid), 5000)).toBe(true)
+    const result = await holder
+    expect(result.exitCode).toBe(75)
+    expect(result.stderr).toContain('the guard lost its watcher')
   })
 
   it('stops the whole group and exits 75 when its lease is revoked, long before its fence would', async () => {

@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export {groupAlive, signalGroup} from '../../src/supervise/process-group.js'
+export {groupAlive, listProcesses, signalGroup} from '../../src/supervise/process-group.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 // ELECT_BIN runs another build (say, an older checkout's bin/run.js) under the same tests and chaos runner.
