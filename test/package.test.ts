@@ -1,4 +1,5 @@
 // What users install: the packed tarball, installed globally into a prefix of its own.
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
@@ -22,6 +23,8 @@ describe('the npm package', () => {
 
     const prefix = tempDir()
     await execa('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', join(packDir, packed.filename)], {timeout: 240_000})
+    // Everything elect loads is in its bundle: the install brings no other package.
+    expect(existsSync(join(prefix, 'lib', 'node_modules', 'elect', 'node_modules'))).toBe(false)
     const installed = join(prefix, 'bin', 'elect')
     const env = {ELECT_ENDPOINTS: inject('etcdEndpoints').join(',')}
     const version = await execa(installed, ['--version'], {env})
