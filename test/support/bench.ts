@@ -6,7 +6,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {startCluster} from './etcd.js'
-import {electBin, readEvents, sleep, waitFor} from './processes.js'
+import {electBin, listProcesses, readEvents, sleep, waitFor} from './processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
@@ -172,15 +172,30 @@ try {
   }
 
   if (wanted('rss')) {
-    // Supervision: RSS of elect and its guard while a command runs.
+    // Supervision: memory of elect and its guard (the guard and its watcher) while a command runs,
+    // beside etcdctl lock's. RSS counts the pages of the node binary that every Node process shares;
+    // "private" (Private_Clean + Private_Dirty) is what one more process really costs.
+    const memoryOf = (pid: number) => {
+      const kb = (text: string, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0)
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+      return {rss: kb(rollup, 'Rss') / 1024, private: (kb(rollup, 'Private_Clean') + kb(rollup, 'Private_Dirty')) / 1024}
+    }
+    const sum = (pids: number[]) => pids.map(memoryOf).reduce((a, b) => ({rss: a.rss + b.rss, private: a.private + b.private}), {rss: 0, private: 0})
+    const childrenOf = (pid: number) => listProcesses().filter((row) => row.ppid === pid && row.alive)
+    const mb = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} MB`
     const supervised = spawn('node', [electBin, 'run-if-leader', fresh('rss'), '--', 'sleep', '3'], {env, stdio: 'ignore'})
+    const locked = spawn(etcdctl, ['lock', fresh('rss-ctl'), 'sleep', '3'], {env, stdio: 'ignore'})
     await sleep(1500)
-    const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
-    const children = execFileSync('sh', ['-c', `pgrep -P ${supervised.pid} || true`], {encoding: 'utf8'}).split('\n').filter(Boolean).map(Number)
-    const electRss = rssOf(supervised.pid!)
-    const guardRss = children.reduce((sum, pid) => sum + rssOf(pid), 0)
-    rows.push(['supervision: RSS while a command runs', `elect ${Math.round(electRss)} MB + guard ${Math.round(guardRss)} MB = ${Math.round(electRss + guardRss)} MB`, 'target < 80 MB'])
-    await new Promise((resolve) => supervised.once('exit', resolve))
+    const guards = childrenOf(supervised.pid!).map((row) => row.pid)
+    // The guard's children: the command (its own group's leader) and the watcher.
+    const watchers = guards.flatMap((guard) => childrenOf(guard).filter((row) => row.pgrp !== row.pid).map((row) => row.pid))
+    const [electMemory, guardMemory, ctlMemory] = [memoryOf(supervised.pid!), sum([...guards, ...watchers]), memoryOf(locked.pid!)]
+    rows.push([
+      'supervision: memory while a command runs, RSS (private)',
+      `elect ${mb(electMemory.rss)} (${mb(electMemory.private)}) + guard ${mb(guardMemory.rss)} (${mb(guardMemory.private)}) vs etcdctl lock ${mb(ctlMemory.rss)} (${mb(ctlMemory.private)})`,
+      `${(electMemory.rss / ctlMemory.rss).toFixed(1)}x etcdctl (RSS)`,
+    ])
+    await Promise.all([supervised, locked].map((child) => new Promise((resolve) => child.once('exit', resolve))))
   }
 
   if (wanted('waiting')) {
