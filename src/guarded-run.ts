@@ -3,6 +3,7 @@ import type {Etcd3} from 'etcd3'
 import type {Attachment} from './attach/guest.js'
 import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from './election/election.js'
 import {leaseHex} from './election/keys.js'
+import {ended, recordsBeyond, type RunRecord} from './election/records.js'
 import {Session} from './election/session.js'
 import {ExitCode} from './exit-codes.js'
 import {Supervisor} from './supervise/supervisor.js'
@@ -30,13 +31,15 @@ export interface GuardedRunOptions {
   slot?: OnceSlot
   /** --job: runs of one job never overlap; runs of different jobs may. */
   job?: string
+  /** --keep-runs: how many records of the job's runs etcd keeps. */
+  keepRuns: number
 }
 
 export type GuardedRunResult =
   | {kind: 'skipped'; leader?: Candidate; slotDone?: boolean; jobRunning?: boolean; campaignSilent?: boolean}
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
-  | {kind: 'ran'; status: number; lost?: string; leader: Candidate}
+  | {kind: 'ran'; status: number; lost?: string; interruptedBy?: NodeJS.Signals; leader: Candidate; record: RunRecord}
   /** The lease or the leadership ended before the command could start: nothing ran. */
   | {kind: 'lost-before-start'; reason: string}
 
@@ -54,6 +57,8 @@ interface LeaseView extends EventEmitter {
 interface Prepared {
   runLease: Promise<Session>
   supervisor: Supervisor
+  /** The job's oldest records, which the claim deletes as it writes this run's. */
+  prune: Promise<string[]>
 }
 
 /** The leadership a command runs under, and the lease its running marker holds. */
@@ -61,6 +66,8 @@ interface Won {
   candidacy: Candidacy
   leaderLease: LeaseView
   runLease: Session
+  /** Written with the claim, as a run that started; the release rewrites it with how it ended. */
+  record: RunRecord
 }
 
 /**
@@ -101,6 +108,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   const prepare = (): Prepared =>
     (prepared ??= {
       runLease: leaseOf(),
+      prune: recordsBeyond(client, election.keys, options.job, options.keepRuns).catch(() => []),
       supervisor: Supervisor.prepare({
         command: options.command,
         args: options.args,
@@ -111,6 +119,8 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     })
   let candidacy: Candidacy | undefined
   let won: Won | undefined
+  /** How the run ended; a claimed run that never started its command leaves no record. */
+  let endedRecord: RunRecord | undefined
   try {
     const stop = new AbortController()
     const turn = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
@@ -130,11 +140,13 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
       return {kind: 'skipped', slotDone: true}
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    return await supervise(won, prepare().supervisor, options, fenceLeadMs, log, (handler) => {
+    const result = await supervise(won, prepare().supervisor, options, fenceLeadMs, log, (handler) => {
       onSignalWhileRunning = handler
       // A signal that came while the command was being started is its first.
       if (interrupted.signal.aborted) handler(interrupted.signal.reason)
     })
+    if (result.kind === 'ran') endedRecord = result.record
+    return result
   } finally {
     prepared?.supervisor.cancel()
     for (const signal of SIGNALS) process.off(signal, onSignal)
@@ -142,7 +154,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     // Only now is the command's group dead: the next run may start. One transaction frees the job and
     // (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the
     // leases after it deletes whatever that transaction could not.
-    if (won) await won.candidacy.release(won.runLease, {job: options.job, ownLeadership: !lender}).catch(() => undefined)
+    if (won) await won.candidacy.release(won.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'}).catch(() => undefined)
     const leases = (await Promise.allSettled(grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
     await Promise.all(
       leases.map((lease) => lease.close().catch((error) => log(`could not revoke a lease, it will expire by itself: ${error.message}`))),
@@ -202,7 +214,7 @@ async function win(
   }
   prepare()
   await candidacy.watchLeadership()
-  return claim(candidacy, session, options, prepare().runLease, signal)
+  return claim(candidacy, session, options, prepare(), signal)
 }
 
 /**
@@ -227,7 +239,7 @@ async function borrow(
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
   await candidacy.watchLeadership()
-  return claim(candidacy, lender, options, prepare().runLease, signal)
+  return claim(candidacy, lender, options, prepare(), signal)
 }
 
 /**
@@ -238,22 +250,39 @@ async function claim(
   candidacy: Candidacy,
   leaderLease: LeaseView,
   options: GuardedRunOptions,
-  runLeaseGranted: Promise<Session>,
+  prepared: Prepared,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
-  const runLease = await runLeaseGranted
-  const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal})
+  const [runLease, prune] = await Promise.all([prepared.runLease, prepared.prune])
+  const {self} = candidacy
+  const record: RunRecord = {
+    job: options.job ?? null,
+    value: self.value,
+    rev: self.createRevision,
+    lease: leaseHex(runLease.leaseId),
+    startedAt: new Date().toISOString(),
+    endedAt: null,
+    durationMs: null,
+    outcome: 'running',
+    status: null,
+    reason: null,
+  }
+  const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal, record, prune})
   if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
   if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
   // From here a command relies on both leases: each must be certainly valid, or it never starts.
   await Promise.all([leaderLease.fence(), runLease.fence()])
   const lost = leaderLease.lost ?? runLease.lost
-  if (lost) return {kind: 'lost-before-start', reason: lost}
-  return {candidacy, leaderLease, runLease}
+  if (lost) {
+    // Nothing ran: the claim's record goes (the marker goes with the run lease, revoked on the way out).
+    await candidacy.release(runLease, {job: options.job, ownLeadership: false, record: 'discard'}).catch(() => undefined)
+    return {kind: 'lost-before-start', reason: lost}
+  }
+  return {candidacy, leaderLease, runLease, record}
 }
 
 async function supervise(
-  {candidacy, leaderLease, runLease}: Won,
+  {candidacy, leaderLease, runLease, record}: Won,
   supervisor: Supervisor,
   options: GuardedRunOptions,
   fenceLeadMs: number,
@@ -288,8 +317,10 @@ async function supervise(
   if (candidacy.ended) lose(candidacy.ended)
 
   let interrupts = 0
+  let interruptedBy: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++
+    interruptedBy ??= signal
     if (interrupts === 1) {
       log(`${signal}: passing it to the command`)
       supervisor.forward(signal)
@@ -301,11 +332,12 @@ async function supervise(
   try {
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
-    if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self}
     // The guard stopped the group on its own: its deadline passed before elect heard of any loss.
-    if (outcome.stoppedBecause && interrupts === 0)
-      return {kind: 'ran', status: ExitCode.lost, lost: outcome.stoppedBecause, leader: self}
-    return {kind: 'ran', status: outcome.status, leader: self}
+    lost ??= outcome.stoppedBecause && interrupts === 0 ? outcome.stoppedBecause : undefined
+    if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self, record: ended(record, 'lost', ExitCode.lost, lost)}
+    if (interruptedBy)
+      return {kind: 'ran', status: outcome.status, interruptedBy, leader: self, record: ended(record, 'interrupted', outcome.status, interruptedBy)}
+    return {kind: 'ran', status: outcome.status, leader: self, record: ended(record, outcome.status === 0 ? 'succeeded' : 'failed', outcome.status)}
   } finally {
     for (const lease of leases) lease.off('renewed', onRenewed)
   }

@@ -10,6 +10,7 @@ import AutocompleteScript from '../node_modules/@oclif/plugin-autocomplete/lib/c
 import Campaign from './commands/campaign.js'
 import Resign from './commands/resign.js'
 import RunIfLeader from './commands/run-if-leader.js'
+import Runs from './commands/runs.js'
 import WhoLeads from './commands/who-leads.js'
 import commandNotFound from './hooks/command-not-found.js'
 
@@ -18,6 +19,7 @@ export const COMMANDS = {
   campaign: Campaign,
   resign: Resign,
   'run-if-leader': RunIfLeader,
+  runs: Runs,
   'who-leads': WhoLeads,
   ...helpCommands,
   autocomplete: Autocomplete,

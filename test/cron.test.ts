@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, type ElectOptions, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {cleanup, elect, type ElectOptions, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from './support/cli.js'
 import {sleep} from './support/processes.js'
 
 // An etcd of this file's own: these tests compare raft indexes and count what is left in etcd.
@@ -12,7 +12,6 @@ useOwnCluster()
 afterEach(cleanup)
 
 const HOUR = 3_600_000
-const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(etcdctl(['endpoint', 'status', '-w', 'json']))![1])
 const runs = (log: string) => readEvents(log).filter((event) => event.event === 'ran').length
 
 /**
@@ -120,7 +119,7 @@ describe('a skip costs no writes', () => {
 })
 
 describe('a whole fleet at once', () => {
-  it('30 simultaneous fires with --once-per run the command exactly once and leave only the slot marker', async () => {
+  it('30 simultaneous fires with --once-per run the command exactly once and leave only the slot marker and its record', async () => {
     const name = uniqueName('fleet')
     const log = join(tempDir(), 'runs')
     const server = slotClock(HOUR).at(1000)
@@ -132,7 +131,10 @@ describe('a whole fleet at once', () => {
     expect(results.map((result) => result.exitCode)).toEqual(Array(30).fill(0))
     expect(runs(log)).toBe(1)
     const keys = etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only']).split('\n').filter(Boolean)
-    expect(keys).toEqual([expect.stringMatching(new RegExp(`^elect/${name}:once/3600000/\\d+$`))])
+    expect(keys).toEqual([
+      expect.stringMatching(new RegExp(`^elect/${name}:once/3600000/\\d+$`)),
+      expect.stringMatching(new RegExp(`^elect/${name}:runs/[0-9a-f]+$`)),
+    ])
     const leasesAfter = etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)
     expect(leasesAfter.filter((lease) => !leasesBefore.includes(lease))).toHaveLength(1) // the marker's
   }, 90_000)

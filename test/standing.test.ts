@@ -4,7 +4,7 @@ import {chmodSync, existsSync, readdirSync, readFileSync, statSync} from 'node:f
 import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from './support/cli.js'
 import {Observer} from './support/observer.js'
 import {sleep} from './support/processes.js'
 
@@ -43,7 +43,6 @@ async function leadingCampaign(name: string, on: Machine, value: string, extra: 
   return {...campaign, self: campaign.elected()!}
 }
 
-const raftIndex = () => JSON.parse(etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.raftIndex as number
 const candidates = (name: string) => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)
 const exists = (key: string) => etcdctl(['get', key, '--keys-only']).trim() !== ''
 

@@ -7,10 +7,13 @@ import {connect} from '../etcd/connection.js'
 import {ExitCode, UsageError} from '../exit-codes.js'
 import {type GuardedRunResult, guardedRun, SAFETY_MARGIN_MS} from '../guarded-run.js'
 import {Attachment, findLocalCampaign} from '../attach/guest.js'
+import {MetricsFile} from '../metrics-file.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
   static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE and ELECT_VALUE set. If leadership is lost, the whole group gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen.
+
+Every run that starts <cmd> leaves a record in etcd of where, when and how it ended (see elect runs); a skip writes nothing. --metrics-file keeps this server's last run and skip for Prometheus.
 
 Where \`elect campaign <name>\` runs on this machine (same user, etcd and prefix), run-if-leader never campaigns itself: it runs <cmd> under that campaign's leadership when it leads (ELECT_JOB set too), and otherwise skips (or, with --wait, waits for it to lead).
 
@@ -33,6 +36,8 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
     'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
+    'keep-runs': Flags.integer({description: 'how many records of the job\'s runs etcd keeps (see elect runs)', default: 20, min: 1}),
+    'metrics-file': Flags.string({description: 'write the last run and skip of this job on this server here, for node_exporter\'s textfile collector'}),
     verbose: Flags.boolean({description: 'tell the lifecycle on stderr'}),
   }
 
@@ -50,6 +55,9 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const killSignal = parseSignal(flags['kill-signal'])
     if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS) throw ttlTooShort('--ttl', flags.ttl, flags['kill-grace'])
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
+    const metrics = flags['metrics-file'] === undefined ? undefined : new MetricsFile(flags['metrics-file'], {name, job: job ?? ''})
+    const unwritable = metrics?.whyUnwritable()
+    if (unwritable) throw new UsageError(`cannot write --metrics-file ${metrics!.path}: ${unwritable}`)
     const connection = this.connectionOptions(flags)
     const verbose = flags.verbose
     const log = (message: string) => verbose && this.say(message)
@@ -71,8 +79,16 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
       const result: GuardedRunResult = await guardedRun(client, {
         prefix, name, value: flags.value ?? thisHost(), ttlMs: flags.ttl, waitMs, job,
         killSignal, killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
-        slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined,
+        slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'],
       }, log, campaign)
+      if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
+        try {
+          if (result.kind === 'ran') metrics.ran(result.record)
+          else metrics.skipped()
+        } catch (error) {
+          this.say(`could not write --metrics-file ${metrics.path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+        }
+      }
       switch (result.kind) {
         case 'skipped':
           // A campaign that does not answer is a fault to see; the other skips are the normal case.

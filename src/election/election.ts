@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events'
-import type {Etcd3, IKeyValue, IRangeRequest} from 'etcd3'
-import {ElectionKeys, leaseHex} from './keys.js'
+import type {Etcd3, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
+import {ElectionKeys, leaseHex, prefixEnd} from './keys.js'
+import {type RunRecord, readRuns} from './records.js'
 import type {Session} from './session.js'
 import {AbortedError, type KeyRange, readUntil} from './watch.js'
 
@@ -14,6 +15,15 @@ export interface RunningJob {
   since: string
   /** The fencing token of the leadership it runs under. */
   revision: number
+}
+
+export interface ClaimOptions {
+  job?: string
+  wait: boolean
+  signal?: AbortSignal
+  /** The run's record, written with the claim, and the older records it replaces. */
+  record?: RunRecord
+  prune?: string[]
 }
 
 /** What claimRunning found: the job is ours to run, another run of it holds it, or the leadership is gone. */
@@ -125,6 +135,11 @@ export class Election {
         return []
       }
     })
+  }
+
+  /** The records of `job`'s runs (null: every job's), newest first. */
+  runs(job: string | null | undefined, limit: number): Promise<RunRecord[]> {
+    return readRuns(this.client, this.keys, job, limit)
   }
 
   /** Asks the leader to step down. False when that leader is already gone. */
@@ -246,7 +261,7 @@ export class Candidacy extends EventEmitter {
    * the run has stopped its command and released, or until the run lease expires, which the run's
    * guard never outlives. Without `wait`, a marker held by another run means 'busy'.
    */
-  async claimRunning(runSession: Session, options: {job?: string; wait: boolean; signal?: AbortSignal}): Promise<Claim> {
+  async claimRunning(runSession: Session, options: ClaimOptions): Promise<Claim> {
     const markerKey = this.keys.running(options.job)
     const key = Buffer.from(markerKey)
     const leaderKey = Buffer.from(this.self.key)
@@ -257,7 +272,10 @@ export class Candidacy extends EventEmitter {
           {key, target: 'Create', result: 'Equal', create_revision: 0},
           {key: leaderKey, target: 'Create', result: 'Equal', create_revision: this.self.createRevision},
         ],
-        success: [{request_put: {key, value: Buffer.from(JSON.stringify(marker)), lease: runSession.leaseId}}],
+        success: [
+          {request_put: {key, value: Buffer.from(JSON.stringify(marker)), lease: runSession.leaseId}},
+          ...this.recordOps(runSession, options.job, options.record, options.prune),
+        ],
         failure: [{request_range: {key}}, {request_range: {key: leaderKey}}],
       })
       if (response.succeeded) return 'claimed'
@@ -274,16 +292,33 @@ export class Candidacy extends EventEmitter {
    * `ownLeadership`, this candidate's key, in one transaction, so that a successor waiting for either
    * hears of both at once. Deletes nothing unless both are still this run's.
    */
-  async release(runSession: Session, options: {job?: string; ownLeadership: boolean}): Promise<void> {
+  async release(runSession: Session, options: {job?: string; ownLeadership: boolean; record?: RunRecord | 'discard'}): Promise<void> {
     const marker = Buffer.from(this.keys.running(options.job))
     const leaderKey = Buffer.from(this.self.key)
+    // The run's record is rewritten whether or not the rest still is this run's to delete; a run
+    // that claimed the job but never started its command takes its record back.
+    const record =
+      options.record === 'discard'
+        ? [{request_delete_range: {key: Buffer.from(this.keys.runRecord(runSession.leaseId, options.job))}}]
+        : this.recordOps(runSession, options.job, options.record)
     await this.client.kv.txn({
       compare: [
         {key: marker, target: 'Lease', result: 'Equal', lease: runSession.leaseId},
         ...(options.ownLeadership ? [{key: leaderKey, target: 'Create' as const, result: 'Equal' as const, create_revision: this.self.createRevision}] : []),
       ],
-      success: [{request_delete_range: {key: marker}}, ...(options.ownLeadership ? [{request_delete_range: {key: leaderKey}}] : [])],
+      success: [{request_delete_range: {key: marker}}, ...(options.ownLeadership ? [{request_delete_range: {key: leaderKey}}] : []), ...record],
+      failure: record,
     })
+  }
+
+  /** Writes a run's record (no lease: it outlives the run), and deletes the older ones in `prune`. */
+  private recordOps(runSession: Session, job?: string, record?: RunRecord, prune: string[] = []): IRequestOp[] {
+    if (!record) return []
+    const key = this.keys.runRecord(runSession.leaseId, job)
+    return [
+      {request_put: {key: Buffer.from(key), value: Buffer.from(JSON.stringify(record))}},
+      ...prune.filter((old) => old !== key).map((old) => ({request_delete_range: {key: Buffer.from(old)}})),
+    ]
   }
 
   private end(event: 'lost' | 'resign-requested', detail: string): void {
@@ -329,15 +364,4 @@ function toCandidate(kv: IKeyValue): Candidate {
     leaseId: kv.lease,
     createRevision: Number(kv.create_revision),
   }
-}
-
-function prefixEnd(prefix: string): Buffer {
-  const end = Buffer.from(prefix)
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i] < 0xff) {
-      end[i]++
-      return end.subarray(0, i + 1)
-    }
-  }
-  return Buffer.from([0])
 }

@@ -46,6 +46,20 @@ export class ElectionKeys {
     return `${this.prefix}${this.name}:running`
   }
 
+  /**
+   * The record of one run of a job (`id`: its run lease), kept after the run ended, with no lease:
+   * `<name>:runs/<id>`, or `<name>:runs@<job>/<id>` for a --job.
+   */
+  runRecord(id: string, job?: string): string {
+    return `${this.runRecords(job)}${leaseHex(id)}`
+  }
+
+  /** Every record of one job's runs; with `job` null, of every job's. */
+  runRecords(job?: string | null): string {
+    if (job === null) return `${this.prefix}${this.name}:runs`
+    return `${this.prefix}${this.name}:runs${job === undefined ? '' : `@${job}`}/`
+  }
+
   /** Marks a --once-per slot ("<period ms>/<slot number>") of a job as run. */
   onceMarker(slot: string, job?: string): string {
     return `${this.prefix}${this.name}:once${job === undefined ? '' : `@${job}`}/${slot}`
@@ -54,4 +68,16 @@ export class ElectionKeys {
 
 export function leaseHex(leaseId: string): string {
   return BigInt(leaseId).toString(16)
+}
+
+/** The end of the key range of every key that starts with `prefix`. */
+export function prefixEnd(prefix: string): Buffer {
+  const end = Buffer.from(prefix)
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++
+      return end.subarray(0, i + 1)
+    }
+  }
+  return Buffer.from([0])
 }

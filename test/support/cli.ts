@@ -148,6 +148,11 @@ export function etcdctl(args: string[], endpoints = defaultEndpoints()): string 
   return execaSync(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}}).stdout
 }
 
+/** etcd's raft index: it moves with every proposal (a write, a lease grant or revoke). */
+export function raftIndex(): number {
+  return Number(/"raftIndex":(\d+)/.exec(etcdctl(['endpoint', 'status', '-w', 'json']))![1])
+}
+
 /** Starts `etcdctl` as a long-running process (elect, watch), ended by cleanup(). */
 export function startEtcdctl(args: string[], endpoints = defaultEndpoints()) {
   const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {reject: false, timeout: 60_000, stdin: 'ignore', env: {ETCDCTL_API: '3'}})

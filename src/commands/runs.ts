@@ -1,0 +1,101 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand, duration, exitCodesHelp} from '../base-command.js'
+import {formatDuration} from '../duration.js'
+import {Election} from '../election/election.js'
+import type {RunRecord} from '../election/records.js'
+import {connect} from '../etcd/connection.js'
+import {ExitCode} from '../exit-codes.js'
+import {isInteractive} from '../terminal.js'
+
+/** A record as shown: a run still marked running whose lease is gone ended without saying how. */
+type Shown = RunRecord & {stale?: true}
+
+export default class Runs extends BaseCommand {
+  static summary = 'Show where and when the jobs of an election ran, and how each run ended'
+  static description = `Newest first: a table on a terminal, tab-separated lines otherwise, one JSON object per line with --json. Times are those of the clock of the server that ran the job (the VALUE column). A run shown running whose lease is gone ended without recording how (its elect was killed, or cut off from etcd): it is marked stale.
+
+With --succeeded-within, prints nothing and exits 0 if a run succeeded within that time; else exits 3 with one line saying what it found instead. That is the whole of a monitoring check or a cron dead man's switch.
+
+${exitCodesHelp([0, 1, 2, 3, 69])}`
+  static examples = [
+    '<%= config.bin %> runs nightly-report',
+    '<%= config.bin %> runs scheduler --job rotate --limit 5 --json',
+    '<%= config.bin %> runs nightly-report --succeeded-within 25h || echo "the nightly report did not run" | mail -s alert ops',
+  ]
+  static args = {name: Args.string({required: true, description: 'election name'})}
+  static flags = {
+    job: Flags.string({description: 'only the runs of this job (default: of every job)'}),
+    limit: Flags.integer({description: 'show at most this many runs', default: 20, min: 1}),
+    json: Flags.boolean({description: 'one JSON object per run'}),
+    'succeeded-within': duration({description: 'exit 0 if a run succeeded within this time, else 3 and say what ran instead'}),
+  }
+
+  protected async execute(): Promise<number> {
+    const {args, flags} = await this.parse(Runs)
+    const name = this.electionName(args.name)
+    const job = flags.job === undefined ? null : this.electionName(flags.job, 'job name')
+    const client = await connect(this.connectionOptions(flags))
+    try {
+      const election = new Election(client, this.electionPrefix(flags), name)
+      const records = await election.runs(job, flags['succeeded-within'] === undefined ? flags.limit : 0)
+      const shown: Shown[] = await Promise.all(
+        records.map(async (record) => {
+          if (record.outcome !== 'running') return record
+          const {TTL} = await client.leaseClient.leaseTimeToLive({ID: BigInt(`0x${record.lease}`).toString()})
+          return Number(TTL) < 0 ? {...record, stale: true as const} : record
+        }),
+      )
+      if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`)
+      if (flags.json) for (const record of shown) this.data(record)
+      else this.table(shown.map(columns), isInteractive(process.stdout))
+      return ExitCode.ok
+    } finally {
+      client.close()
+    }
+  }
+
+  private verdict(records: Shown[], withinMs: number, what: string): number {
+    const since = Date.now() - withinMs
+    if (records.some((record) => record.outcome === 'succeeded' && Date.parse(record.endedAt!) >= since)) return ExitCode.ok
+    const last = records[0]
+    const lastSuccess = records.find((record) => record.outcome === 'succeeded')
+    const found = last ? `the last run ${describe(last)}` : 'no run at all'
+    const success = lastSuccess ? `; the last success was on ${lastSuccess.value} at ${lastSuccess.endedAt}` : ''
+    this.say(`no run of ${what} succeeded within ${formatDuration(withinMs)}: ${found}${success}`)
+    return ExitCode.noLeader
+  }
+
+  /** Aligned under a header on a terminal; tab-separated, without one, for scripts. */
+  private table(rows: string[][], aligned: boolean): void {
+    if (!aligned) {
+      for (const row of rows) this.data(row.join('\t'))
+      return
+    }
+    if (rows.length === 0) return
+    const all = [['STARTED', 'JOB', 'VALUE', 'REV', 'OUTCOME', 'STATUS', 'DURATION', 'REASON'], ...rows]
+    const widths = all[0].map((_, column) => Math.max(...all.map((row) => row[column].length)))
+    for (const row of all) this.data(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd())
+  }
+}
+
+function columns(record: Shown): string[] {
+  const outcome = record.stale ? 'running (stale)' : record.outcome
+  const took = record.durationMs === null ? '-' : record.durationMs < 1000 ? `${record.durationMs}ms` : `${(record.durationMs / 1000).toFixed(1)}s`
+  return [record.startedAt, record.job ?? '-', record.value, String(record.rev), outcome, record.status === null ? '-' : String(record.status), took, record.reason ?? '']
+}
+
+function describe(record: Shown): string {
+  const where = `on ${record.value}`
+  switch (record.outcome) {
+    case 'running':
+      return record.stale ? `started ${where} at ${record.startedAt} and ended without recording how` : `is still running ${where} since ${record.startedAt}`
+    case 'failed':
+      return `failed with status ${record.status} ${where} at ${record.endedAt}`
+    case 'lost':
+      return `lost its leadership ${where} at ${record.endedAt}: ${record.reason}`
+    case 'interrupted':
+      return `was interrupted by ${record.reason} ${where} at ${record.endedAt}`
+    case 'succeeded':
+      return `succeeded ${where} at ${record.endedAt}, before the window`
+  }
+}

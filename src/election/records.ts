@@ -1,0 +1,67 @@
+import type {Etcd3} from 'etcd3'
+import {type ElectionKeys, prefixEnd} from './keys.js'
+
+export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted'
+
+/**
+ * What etcd keeps of one run that started a command: written with the claim of the job's running
+ * marker, rewritten with its release. Times come from the clock of the server that ran it (the one
+ * `value` names): etcd has no clock to offer.
+ */
+export interface RunRecord {
+  /** null: the election's own job (run-if-leader without --job). */
+  job: string | null
+  value: string
+  /** The fencing token of the leadership it ran under. */
+  rev: number
+  /** The run's own lease (hex): while it exists, a `running` record's run may still be running. */
+  lease: string
+  startedAt: string
+  endedAt: string | null
+  durationMs: number | null
+  outcome: RunOutcome
+  /** The command's exit status, as elect exits with it (75 for a lost run). */
+  status: number | null
+  /** Why a run was lost or interrupted. */
+  reason: string | null
+}
+
+/** The same run, ended now. */
+export function ended(record: RunRecord, outcome: Exclude<RunOutcome, 'running'>, status: number, reason?: string): RunRecord {
+  const endedAt = new Date()
+  return {...record, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(record.startedAt), outcome, status, reason: reason ?? null}
+}
+
+/** Records of `job` (null: every job), newest first by when etcd stored their first version. */
+export async function readRuns(client: Etcd3, keys: ElectionKeys, job: string | null | undefined, limit: number): Promise<RunRecord[]> {
+  const prefix = keys.runRecords(job)
+  const response = await client.kv.range({
+    key: Buffer.from(prefix),
+    range_end: prefixEnd(prefix),
+    sort_target: 'Create',
+    sort_order: 'Descend',
+    limit,
+  })
+  return response.kvs.flatMap((kv) => {
+    try {
+      return [JSON.parse(kv.value.toString()) as RunRecord]
+    } catch {
+      return [] // not a record elect wrote
+    }
+  })
+}
+
+/**
+ * The keys of `job`'s records to delete when one more is written, so that `keep` remain: the oldest.
+ */
+export async function recordsBeyond(client: Etcd3, keys: ElectionKeys, job: string | undefined, keep: number): Promise<string[]> {
+  const prefix = keys.runRecords(job)
+  const response = await client.kv.range({
+    key: Buffer.from(prefix),
+    range_end: prefixEnd(prefix),
+    sort_target: 'Create',
+    sort_order: 'Ascend',
+    keys_only: true,
+  })
+  return response.kvs.slice(0, Math.max(0, response.kvs.length - (keep - 1))).map((kv) => kv.key.toString())
+}
