@@ -2,25 +2,15 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
+import type {RunRecord} from '../src/election/records.js'
 import {cleanup, elect, etcdctl, raftIndex, readEvents, startHolder, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
 
 // An etcd of this file's own: a skip is checked by the raft index not moving.
 useOwnCluster()
 afterEach(cleanup)
 
-interface Record {
-  job: string | null
-  value: string
-  rev: number
-  lease: string
-  startedAt: string
-  endedAt: string | null
-  durationMs: number | null
-  outcome: string
-  status: number | null
-  reason: string | null
-  stale?: boolean
-}
+/** As `elect runs --json` prints it. */
+type Record = RunRecord & {stale?: boolean}
 
 const runs = async (name: string, flags: string[] = []) => {
   const result = await elect(['runs', name, '--json', ...flags])

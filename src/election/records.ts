@@ -1,4 +1,4 @@
-import type {Etcd3} from 'etcd3'
+import type {Etcd3, IRangeRequest} from 'etcd3'
 import {type ElectionKeys, prefixEnd} from './keys.js'
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted'
@@ -34,14 +34,7 @@ export function ended(record: RunRecord, outcome: Exclude<RunOutcome, 'running'>
 
 /** Records of `job` (null: every job), newest first by when etcd stored their first version. */
 export async function readRuns(client: Etcd3, keys: ElectionKeys, job: string | null | undefined, limit: number): Promise<RunRecord[]> {
-  const prefix = keys.runRecords(job)
-  const response = await client.kv.range({
-    key: Buffer.from(prefix),
-    range_end: prefixEnd(prefix),
-    sort_target: 'Create',
-    sort_order: 'Descend',
-    limit,
-  })
+  const response = await client.kv.range({...recordsInOrder(keys, job, 'Descend'), limit})
   return response.kvs.flatMap((kv) => {
     try {
       return [JSON.parse(kv.value.toString()) as RunRecord]
@@ -55,13 +48,11 @@ export async function readRuns(client: Etcd3, keys: ElectionKeys, job: string | 
  * The keys of `job`'s records to delete when one more is written, so that `keep` remain: the oldest.
  */
 export async function recordsBeyond(client: Etcd3, keys: ElectionKeys, job: string | undefined, keep: number): Promise<string[]> {
-  const prefix = keys.runRecords(job)
-  const response = await client.kv.range({
-    key: Buffer.from(prefix),
-    range_end: prefixEnd(prefix),
-    sort_target: 'Create',
-    sort_order: 'Ascend',
-    keys_only: true,
-  })
+  const response = await client.kv.range({...recordsInOrder(keys, job, 'Ascend'), keys_only: true})
   return response.kvs.slice(0, Math.max(0, response.kvs.length - (keep - 1))).map((kv) => kv.key.toString())
+}
+
+function recordsInOrder(keys: ElectionKeys, job: string | null | undefined, order: 'Ascend' | 'Descend'): IRangeRequest {
+  const prefix = keys.runRecords(job)
+  return {key: Buffer.from(prefix), range_end: prefixEnd(prefix), sort_target: 'Create', sort_order: order}
 }
