@@ -39,6 +39,8 @@ try {
   console.log(`\n${ran === 1 ? 'Exactly one' : `${ran}`} of ${servers.length} servers ran the job.`)
   const {stdout: after} = await run('node', [elect, 'who-leads', job], {env}).catch((error) => error)
   console.log(`After the job: elect who-leads ${job} -> ${after.trim() || '(nobody: the leader released at once)'}`)
+  const {stdout: record} = await run('node', [elect, 'runs', job], {env})
+  console.log(`Where and how it ran: elect runs ${job}\n  ${record.trim().replace(/\t+$/, '').replace(/\t/g, '  ')}`)
   process.exitCode = ran === 1 ? 0 : 1
 } finally {
   await cluster?.stop()
