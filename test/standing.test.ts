@@ -61,6 +61,17 @@ async function keyGoneBeforeGroups(key: string, groups: number[], done: Promise<
 }
 
 describe('run-if-leader under a campaign of its machine', () => {
+  it('a job run under the campaign leaves a record of it: the job, the campaign\'s value and token', async () => {
+    const name = uniqueName('attached-record')
+    const on = machine()
+    const campaign = await leadingCampaign(name, on, 'standing-1')
+    expect((await elect(['run-if-leader', name, '--job', 'report', '--', 'sh', '-c', 'exit 3'], on)).exitCode).toBe(3)
+    const [record] = (await elect(['runs', name, '--json'])).stdout.split('\n').map((line) => JSON.parse(line))
+    expect([record.job, record.value, record.rev, record.outcome, record.status]).toEqual(['report', 'standing-1', campaign.self.revision, 'failed', 3])
+    campaign.child.kill('SIGTERM')
+    await campaign.child
+  })
+
   it('where the campaign does not lead, skips at once without a write; with --wait, runs once it leads', async () => {
     const name = uniqueName('attach-skip')
     const [a, b] = [machine(), machine()]
