@@ -212,9 +212,9 @@ async function win(
   } else {
     await candidacy.waitUntilLeader(signal)
   }
-  prepare()
+  const prepared = prepare()
   await candidacy.watchLeadership()
-  return claim(candidacy, session, options, prepare(), signal)
+  return claim(candidacy, session, options, prepared, signal)
 }
 
 /**
@@ -238,8 +238,9 @@ async function borrow(
   if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
+  const prepared = prepare()
   await candidacy.watchLeadership()
-  return claim(candidacy, lender, options, prepare(), signal)
+  return claim(candidacy, lender, options, prepared, signal)
 }
 
 /**
@@ -316,12 +317,11 @@ async function supervise(
   candidacy.on('resign-requested', (by: string) => lose(`resign requested by ${by}`))
   if (candidacy.ended) lose(candidacy.ended)
 
-  let interrupts = 0
+  /** The first signal: passed on; a second kills the group. */
   let interruptedBy: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals) => {
-    interrupts++
-    interruptedBy ??= signal
-    if (interrupts === 1) {
+    if (interruptedBy === undefined) {
+      interruptedBy = signal
       log(`${signal}: passing it to the command`)
       supervisor.forward(signal)
     } else {
@@ -333,7 +333,7 @@ async function supervise(
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
     // The guard stopped the group on its own: its deadline passed before elect heard of any loss.
-    lost ??= outcome.stoppedBecause && interrupts === 0 ? outcome.stoppedBecause : undefined
+    lost ??= outcome.stoppedBecause && interruptedBy === undefined ? outcome.stoppedBecause : undefined
     if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self, record: ended(record, 'lost', ExitCode.lost, lost)}
     if (interruptedBy)
       return {kind: 'ran', status: outcome.status, interruptedBy, leader: self, record: ended(record, 'interrupted', outcome.status, interruptedBy)}

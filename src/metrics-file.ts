@@ -57,7 +57,7 @@ export class MetricsFile {
     const merged = {...this.read(), ...values}
     const lines = (Object.keys(METRICS) as Metric[])
       .filter((metric) => merged[metric] !== undefined)
-      .flatMap((metric) => [`# HELP ${metric} ${METRICS[metric]}`, `# TYPE ${metric} gauge`, `${metric}{${this.labels}} ${formatValue(merged[metric]!)}`])
+      .flatMap((metric) => [`# HELP ${metric} ${METRICS[metric]}`, `# TYPE ${metric} gauge`, `${metric}{${this.labels}} ${merged[metric]}`])
     const temporary = `${this.path}.${process.pid}.tmp`
     try {
       writeFileSync(temporary, `${lines.join('\n')}\n`)
@@ -91,9 +91,4 @@ export class MetricsFile {
 
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-}
-
-function formatValue(value: number): string {
-  if (Number.isNaN(value)) return 'NaN'
-  return String(value)
 }

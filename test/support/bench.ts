@@ -28,6 +28,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(values.length * 0.95) - 1)]
 const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
 const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8', env: ctlEnv}))![1])
+const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
 
 /** Wall time of a whole process, `RUNS` times after two warm-ups; commands of a pair alternate. */
 async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<number[][]> {
@@ -45,15 +46,21 @@ async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<n
 const run = (file: string, args: string[]) => () => execa(file, args, {env, reject: false, stdin: 'ignore'})
 const elect = (...args: string[]) => run('node', [electBin, ...args])
 const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
-// A leader on another server: a campaign on this one would lend its leadership to run-if-leader here.
-const elsewhere = {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')}
+/**
+ * A campaign leading `name` as if on another server (a campaign on this one would lend its leadership
+ * to run-if-leader here, which would then run instead of skipping or queueing); once it leads.
+ */
+async function leaderElsewhere(name: string) {
+  const campaign = spawn('node', [electBin, 'campaign', name, '--value', 'holder'], {env: {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')}, stdio: 'ignore'})
+  await waitFor(() => keysUnder(`elect/${name}/`) > 0, 10_000)
+  return campaign
+}
 
 try {
   if (wanted('startup')) {
     // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
     const held = fresh('held')
-    const holder = spawn('node', [electBin, 'campaign', held, '--value', 'holder'], {env: elsewhere, stdio: 'ignore'})
-    await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${held}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
+    const holder = await leaderElsewhere(held)
     const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
       run('node', ['-e', '0']),
       run(etcdctl, ['get', '--prefix', `elect/${held}/`]),
@@ -105,7 +112,6 @@ try {
       return gaps
     }
     const job = (seconds: number) => `echo "start $(date +%s%N)" >> "$0"; sleep ${seconds}; echo "end $(date +%s%N)" >> "$0"`
-    const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
     const startElect = (name: string, log: string, seconds: number) =>
       spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log])
     const startCtl = (name: string, log: string, seconds: number) => spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', job(seconds), log])
@@ -210,12 +216,10 @@ try {
       return {cpu: ((etcdCpuMs() - cpuBefore) * 1000) / (performance.now() - started), proposals: raftIndex() - indexBefore}
     }
     const queue = fresh('waiting')
-    const queueHolder = spawn('node', [electBin, 'campaign', queue, '--value', 'holder'], {env: elsewhere, stdio: 'ignore'})
-    await waitFor(() => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).trim() !== '', 10_000)
+    const queueHolder = await leaderElsewhere(queue)
     const idle = await cpuPerSecond(20)
     const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))
-    const queued = () => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', `elect/${queue}/`, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
-    await waitFor(() => queued() === 31, 60_000, 200)
+    await waitFor(() => keysUnder(`elect/${queue}/`) === 31, 60_000, 200)
     await sleep(3000) // past their start-up
     const waiting = await cpuPerSecond(20)
     rows.push([
