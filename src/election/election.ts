@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
-import {ElectionKeys, leaseHex, prefixEnd} from './keys.js'
+import {ElectionKeys, prefixEnd} from './keys.js'
 import {type RunRecord, readRuns} from './records.js'
 import type {Session} from './session.js'
 import {AbortedError, type KeyRange, readUntil} from './watch.js'

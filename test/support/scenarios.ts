@@ -298,7 +298,6 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const holderLease = holderKey.split('/').at(-1)!
 
     await sleep(trial.faultAtMs)
-    const faultAt = Date.now()
     const aliveAtFault = observer.poll()
     await scenario.fault({cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl})
     const faultEndedAt = Date.now()
