@@ -32,8 +32,6 @@ function loadBundle() {
   const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), {filename: bundle, cachedData})
   const module = new Module(bundle)
   module.filename = bundle
-  // oclif requires the bundle again to find the commands in it: it must get this instance.
-  Module._cache[bundle] = module
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, fileURLToPath(new URL('.', `file://${bundle}`)))
   module.loaded = true
   return {elect: module.exports, script}

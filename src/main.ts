@@ -2,6 +2,7 @@
 // name (package.json oclif.commands, strategy "explicit") instead of loading a file per command or
 // plugin, so that a process reads one file, and its compiled code can be cached (bin/run.js).
 import {execute, settings} from '@oclif/core'
+import type {LoadOptions} from '@oclif/core/interfaces'
 import {commands as helpCommands} from '@oclif/plugin-help'
 // @oclif/plugin-autocomplete exports no commands (its issue #846), so they come from their files.
 import Autocomplete from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js'
@@ -28,10 +29,13 @@ export const COMMANDS = {
 }
 export {commandNotFound}
 
-/** Runs the command line; `root` is any path inside the package (oclif finds package.json from it). */
-export async function run(root: string): Promise<void> {
+/**
+ * Runs the command line. `dir` is any path inside the package (oclif finds package.json from it),
+ * unless `loadOptions` gives the package.json itself, as the single executable does.
+ */
+export async function run(dir: string, loadOptions?: LoadOptions): Promise<void> {
   // Always the bundle: with NODE_ENV=development or test, oclif would otherwise look for the
   // TypeScript sources (which an installed package does not have) and warn.
   settings.enableAutoTranspile = false
-  await execute({dir: root})
+  await execute({dir, loadOptions})
 }

@@ -1,8 +1,8 @@
 import {type ChildProcess, spawn} from 'node:child_process'
 import {createInterface} from 'node:readline'
-import {fileURLToPath} from 'node:url'
 import type {Readable, Writable} from 'node:stream'
 import {uptimeDeadline} from '../clock.js'
+import {guardScript} from './guard-script.js'
 import {signalGroup} from './process-group.js'
 
 export interface Outcome {
@@ -20,7 +20,6 @@ export interface SupervisorOptions {
   env: NodeJS.ProcessEnv
 }
 
-const guardScript = fileURLToPath(new URL('guard.sh', import.meta.url))
 
 /**
  * Runs a command through the guard process (guard.sh) and reports how it ended. Knows nothing of
@@ -75,7 +74,7 @@ export class Supervisor {
     const {BASH_ENV, ...env} = options.env
     const guard = spawn(
       'bash',
-      [guardScript, options.killSignal, String(Math.ceil(options.killGraceMs / 10)), options.command, ...options.args],
+      ['-c', guardScript, 'elect-guard', options.killSignal, String(Math.ceil(options.killGraceMs / 10)), options.command, ...options.args],
       // bash would source BASH_ENV itself; the guard hands it on to the command instead.
       {stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'], env: {...env, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})}},
     )

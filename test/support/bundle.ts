@@ -1,0 +1,93 @@
+// How elect is bundled, for npm's dist/elect.cjs (build.ts) and for the single executables (dist.ts):
+// one CommonJS file that needs only Node's built-in modules and reads no other file.
+import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {build, type Plugin} from 'esbuild'
+import protobuf from 'protobufjs'
+
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const require = createRequire(import.meta.url)
+
+/** A file of a dependency that this build rewrites: fails loudly once the text it expects has moved. */
+function rewrite(name: string, file: RegExp, replace: (source: string, path: string) => string): Plugin {
+  return {
+    name,
+    setup(bundle) {
+      bundle.onLoad({filter: file}, (args) => {
+        const contents = replace(readFileSync(args.path, 'utf8'), args.path)
+        return {contents, loader: 'js', resolveDir: dirname(args.path)}
+      })
+    },
+  }
+}
+
+function expectIn(source: string, path: string, text: string | RegExp): void {
+  const found = typeof text === 'string' ? source.includes(text) : text.test(source)
+  if (!found) throw new Error(`${path} no longer holds ${text} as this build expects: update test/support/bundle.ts`)
+}
+
+// etcd3 loads its services with proto-loader's loadSync at module top (lib/connection-pool.js); the
+// bundle calls etcdPackageDefinition with the same .proto, parsed now, instead.
+function etcdServices(): Plugin {
+  const protoFile = join(dirname(require.resolve('etcd3/package.json')), 'proto/rpc.proto')
+  const descriptor = new protobuf.Root().loadSync(protoFile, {keepCase: true}).toJSON()
+  const services = join(projectRoot, 'src/etcd/services.ts')
+  return rewrite('etcd-services', /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/, (source, path) => {
+    const loadSync = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`, \{[^}]*\}\)/
+    const protoLoader = 'const proto_loader_1 = require("@grpc/proto-loader");'
+    expectIn(source, path, loadSync)
+    expectIn(source, path, protoLoader)
+    return source
+      .replace(protoLoader, '')
+      .replace(loadSync, `require(${JSON.stringify(services)}).etcdPackageDefinition(${JSON.stringify(descriptor)})`)
+  })
+}
+
+// oclif loads the commands and hooks that package.json names with require(path). The bundle is that
+// path, and has them already: a single executable has no file to require at all.
+function oclifLoadsTheBundle(): Plugin {
+  return rewrite('oclif-module-loader', /[\\/]@oclif[\\/]core[\\/]lib[\\/]module-loader\.js$/, (source, path) => {
+    const requireTarget = ': require(filePath)'
+    const found = source.split(requireTarget).length - 1
+    if (found !== 3) throw new Error(`${path} requires a module ${found} times, not 3 as this build expects: update test/support/bundle.ts`)
+    return source.replaceAll(requireTarget, ': (filePath === __filename ? electBundle.exports : require(filePath))')
+  })
+}
+
+/** The guard's script, inlined (src/supervise/guard-script.ts reads it from a file). */
+function guardScriptInline(): Plugin {
+  return {
+    name: 'guard-script',
+    setup(bundle) {
+      bundle.onLoad({filter: /[\\/]src[\\/]supervise[\\/]guard-script\.ts$/}, (args) => {
+        const text = readFileSync(join(dirname(args.path), 'guard.sh'), 'utf8')
+        return {contents: `export const guardScript = ${JSON.stringify(text)}`, loader: 'ts'}
+      })
+    },
+  }
+}
+
+/** Bundles `entry` into `outfile`; `constants` are names the code declares and the build defines. */
+export async function bundle(entry: string, outfile: string, constants: Record<string, string> = {}): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    // Whitespace and syntax only: names stay, so that a stack trace (ELECT_DEBUG=1) still reads.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Only oclif's development mode (TypeScript sources) would load it.
+    external: ['typescript'],
+    // A bundled module's import.meta.url is the bundle's.
+    define: {'import.meta.url': 'bundleUrl', ...constants},
+    // `module` itself is shadowed inside each bundled CommonJS module.
+    banner: {js: 'const electBundle = module, bundleUrl = require("node:url").pathToFileURL(__filename).href;'},
+    plugins: [etcdServices(), oclifLoadsTheBundle(), guardScriptInline()],
+    logLevel: 'warning',
+  })
+}
