@@ -1,0 +1,57 @@
+// npm run dist: release/elect-linux-x64 and release/elect-linux-arm64, each one file that carries its
+// own Node (a single executable application: Node's binary with the bundle injected), and
+// release/SHA256SUMS. The bundle is the npm package's (bundle.ts), entered by src/sea.ts.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {arch} from 'node:os'
+import {join} from 'node:path'
+import {bundle, projectRoot} from './bundle.js'
+import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
+
+const release = join(projectRoot, 'release')
+const work = join(projectRoot, 'dist', 'sea')
+const ARCHES = (process.env.ELECT_DIST_ARCHES ?? 'x64,arm64').split(',')
+
+rmSync(release, {recursive: true, force: true})
+rmSync(work, {recursive: true, force: true})
+mkdirSync(release)
+mkdirSync(work, {recursive: true})
+
+const {name, version, description, oclif, bin} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'))
+const bundled = join(work, 'elect.cjs')
+await bundle(join(projectRoot, 'src/sea.ts'), bundled, {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
+
+// The blob is made by a Node of the release's version on this machine, which also runs one command
+// to leave V8's compiled code of it (bin/sea.cjs). That code only fits this machine's architecture:
+// an executable for another one goes without.
+const builder = nodeRuntime(RELEASE_NODE, arch())
+const loader = join(projectRoot, 'bin', 'sea.cjs')
+const codeCache = join(work, 'elect.cjs.codecache')
+// A who-leads against a port where nothing listens: it fails (69), having run oclif, the command and etcd3.
+spawnSync(builder, [loader, 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
+  env: {...process.env, ELECT_SEA_BUNDLE: bundled, ELECT_SEA_CODE_CACHE: codeCache},
+  stdio: 'ignore',
+})
+if (!existsSync(codeCache)) throw new Error(`${loader} left no compiled code at ${codeCache}`)
+const sums: string[] = []
+for (const target of ARCHES) {
+  const blob = join(work, `${target}.blob`)
+  const config = join(work, `${target}.json`)
+  const useCodeCache = target === arch()
+  const assets = {'elect.cjs': bundled, ...(useCodeCache ? {'elect.cjs.codecache': codeCache} : {})}
+  writeFileSync(config, JSON.stringify({main: loader, output: blob, disableExperimentalSEAWarning: true, assets}))
+  execFileSync(builder, ['--experimental-sea-config', config], {stdio: 'pipe'})
+
+  const file = join(release, `elect-linux-${target}`)
+  copyFileSync(nodeRuntime(RELEASE_NODE, target), file)
+  execFileSync(
+    join(projectRoot, 'node_modules', '.bin', 'postject'),
+    [file, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'],
+    // postject warns of ELF notes it cannot name, on every Node binary: noise.
+    {stdio: 'pipe'},
+  )
+  sums.push(`${createHash('sha256').update(readFileSync(file)).digest('hex')}  elect-linux-${target}\n`)
+  console.log(`${file} (Node ${RELEASE_NODE}${useCodeCache ? ', with compiled code' : ''})`)
+}
+writeFileSync(join(release, 'SHA256SUMS'), sums.join(''))
