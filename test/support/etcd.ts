@@ -3,7 +3,7 @@
 // this module fills from Debian's etcd-server/etcd-client packages (download and unpack only: no
 // service is started). Where a Docker engine answers, ETCD_TEST_BACKEND=docker uses testcontainers.
 import {type ChildProcess, execFile, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {get as httpGet} from 'node:http'
 import {get as httpsGet} from 'node:https'
 import {createServer} from 'node:net'
@@ -11,6 +11,7 @@ import {tmpdir} from 'node:os'
 import {delimiter, dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
+import {unpackDebianPackages} from './debian.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -22,8 +23,16 @@ export interface EtcdBinaries {
   etcdctl: string
 }
 
-/** Each binary on its own: $ETCD_BIN or $ETCDCTL_BIN, else PATH, else the cache (filled when needed). */
+/** Debian suites that carry each etcd minor version; their Go binaries run on older Debians too. */
+const ETCD_SUITES: Record<string, string> = {'3.4': 'bookworm', '3.5': 'sid'}
+
+/**
+ * Each binary on its own: $ETCD_BIN or $ETCDCTL_BIN, else PATH, else the cache (filled when needed).
+ * With ELECT_TEST_ETCD=3.4 or 3.5, that version from its Debian suite, whatever else is installed.
+ */
 export function findEtcdBinaries(): EtcdBinaries {
+  const version = process.env.ELECT_TEST_ETCD
+  if (version) return etcdOfVersion(version)
   const onPath = (name: string) =>
     (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file))
   const cached = (name: string) => (existsSync(join(cacheDir, 'usr/bin', name)) ? join(cacheDir, 'usr/bin', name) : undefined)
@@ -31,47 +40,33 @@ export function findEtcdBinaries(): EtcdBinaries {
   let etcd = find('etcd', 'ETCD_BIN')
   let etcdctl = find('etcdctl', 'ETCDCTL_BIN')
   if (!etcd || !etcdctl) {
-    installFromDebian()
+    fromDebian(() => unpackDebianPackages(['etcd-server', 'etcd-client'], cacheDir))
     etcd ??= cached('etcd')
     etcdctl ??= cached('etcdctl')
   }
   return {etcd: etcd!, etcdctl: etcdctl!}
 }
 
-function installFromDebian(): void {
-  const has = (tool: string) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], {stdio: 'ignore'})
-      return true
-    } catch {
-      return false
-    }
+function etcdOfVersion(version: string): EtcdBinaries {
+  const suite = ETCD_SUITES[version]
+  if (!suite) throw new Error(`ELECT_TEST_ETCD=${version}: use one of ${Object.keys(ETCD_SUITES).join(', ')}`)
+  const home = join(projectRoot, '.cache', `etcd-${version}`)
+  const binaries = {etcd: join(home, 'usr/bin/etcd'), etcdctl: join(home, 'usr/bin/etcdctl')}
+  if (!existsSync(binaries.etcd) || !existsSync(binaries.etcdctl)) {
+    fromDebian(() => unpackDebianPackages(['etcd-server', 'etcd-client'], home, {suite}))
   }
-  if (!has('apt-get') || !has('dpkg')) {
-    throw new Error(
-      'etcd not found: set ETCD_BIN and ETCDCTL_BIN, put etcd and etcdctl on PATH (https://etcd.io/docs/latest/install/), or set ETCD_TEST_BACKEND=docker with a Docker engine running',
-    )
-  }
-  const downloads = mkdtempSync(join(tmpdir(), 'elect-etcd-deb-'))
+  const found = /etcd Version: (\S+)/.exec(execFileSync(binaries.etcd, ['--version'], {encoding: 'utf8'}))?.[1] ?? '?'
+  if (!found.startsWith(`${version}.`)) throw new Error(`${binaries.etcd} is etcd ${found}, not ${version}: remove ${home} to fetch it again`)
+  return binaries
+}
+
+function fromDebian(install: () => void): void {
   try {
-    const download = () => execFileSync('apt-get', ['download', 'etcd-server', 'etcd-client'], {cwd: downloads, stdio: 'pipe'})
-    try {
-      download()
-    } catch {
-      // A fresh machine's package lists may be empty: refresh them once and try again.
-      execFileSync('apt-get', ['update', '-qq'], {stdio: 'pipe'})
-      download()
-    }
-    mkdirSync(cacheDir, {recursive: true})
-    for (const deb of readdirSync(downloads).filter((file) => file.endsWith('.deb'))) {
-      execFileSync('dpkg', ['-x', join(downloads, deb), cacheDir])
-    }
+    install()
   } catch (error) {
-    // apt's own words, whole: its first line is rarely the one that says what went wrong.
-    const {stderr, message} = error as Error & {stderr?: Buffer}
-    throw new Error(`could not install etcd from Debian's etcd-server/etcd-client packages: ${stderr?.toString().trim() || message}`)
-  } finally {
-    rmSync(downloads, {recursive: true, force: true})
+    throw new Error(
+      `etcd not found: set ETCD_BIN and ETCDCTL_BIN, put etcd and etcdctl on PATH (https://etcd.io/docs/latest/install/), or set ETCD_TEST_BACKEND=docker with a Docker engine running (${(error as Error).message})`,
+    )
   }
 }
 
