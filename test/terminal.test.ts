@@ -2,7 +2,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {execa} from 'execa'
 import {inject} from 'vitest'
-import {cleanup, electBin, elect, startElect, uniqueName, waitFor} from './support/cli.js'
+import {cleanup, elect, electProcess, startElect, uniqueName, waitFor} from './support/cli.js'
 
 afterEach(cleanup)
 
@@ -13,7 +13,7 @@ async function campaignOnTerminal(columns: number, env: Record<string, string> =
   const name = uniqueName('tty')
   startElect(['campaign', name, '--value', 'holder'])
   expect(await waitFor(async () => (await elect(['who-leads', name])).stdout === 'holder')).toBe(true)
-  const inner = `stty cols ${columns} rows 24; exec node ${electBin} campaign ${name} --value waiter --timeout 1500ms`
+  const inner = `stty cols ${columns} rows 24; exec ${electProcess().flat().join(' ')} campaign ${name} --value waiter --timeout 1500ms`
   const result = await execa('script', ['-qfec', inner, '/dev/null'], {
     reject: false,
     timeout: 20_000,

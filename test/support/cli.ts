@@ -7,9 +7,9 @@ import {fileURLToPath} from 'node:url'
 import {execa, execaSync, type ResultPromise} from 'execa'
 import {afterAll, beforeAll, expect, inject} from 'vitest'
 import {type Cluster, startCluster} from './etcd.js'
-import {electBin, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
+import {electProcess, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
 
-export {electBin, groupAlive, readEvents, recorder, waitFor} from './processes.js'
+export {electProcess, groupAlive, readEvents, recorder, waitFor} from './processes.js'
 
 let counter = 0
 /** An election name no other test uses. */
@@ -84,7 +84,7 @@ function electEnv(options: ElectOptions) {
 
 /** Runs elect to completion; never throws on a non-zero exit. */
 export async function elect(args: string[], options: ElectOptions = {}) {
-  return execa('node', [electBin, ...args], {
+  return execa(...electProcess(...args), {
     reject: false,
     env: electEnv(options),
     timeout: options.timeoutMs ?? 20_000,
@@ -94,7 +94,7 @@ export async function elect(args: string[], options: ElectOptions = {}) {
 
 /** Starts elect in the background; cleanup() ends it if the test did not. */
 export function startElect(args: string[], options: ElectOptions = {}) {
-  const child = execa('node', [electBin, ...args], {
+  const child = execa(...electProcess(...args), {
     reject: false,
     env: electEnv(options),
     timeout: options.timeoutMs ?? 60_000,

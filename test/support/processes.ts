@@ -6,8 +6,14 @@ import {fileURLToPath} from 'node:url'
 export {groupAlive, listProcesses, signalGroup} from '../../src/supervise/process-group.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-// ELECT_BIN runs another build (say, an older checkout's bin/run.js) under the same tests and chaos runner.
+// ELECT_BIN runs another build (say, an older checkout's bin/run.js, or a single executable from
+// npm run dist) under the same tests, benchmarks and chaos runner.
 export const electBin = process.env.ELECT_BIN ?? join(root, 'bin', 'run.js')
+
+/** The file and arguments that start elect with `args`: a .js entry through the Node on PATH. */
+export function electProcess(...args: string[]): [string, string[]] {
+  return electBin.endsWith('.js') ? ['node', [electBin, ...args]] : [electBin, args]
+}
 
 /** Polls until `check` holds, at most `timeoutMs`; returns whether it did. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 20): Promise<boolean> {

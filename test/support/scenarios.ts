@@ -13,7 +13,7 @@ import {RECHECK_MS} from '../../src/election/watch.js'
 import {type Cluster, startCluster} from './etcd.js'
 import {Observer} from './observer.js'
 import {TcpProxy} from './proxy.js'
-import {electBin, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
+import {electProcess, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
@@ -129,7 +129,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'resign from elsewhere': {
     members: 1, loses: true, holderExit: 75,
     fault: async ({cluster, name}) => {
-      await execa('node', [electBin, 'resign', name, '--value', 'holder', '--timeout', '20s'], {env: {ELECT_ENDPOINTS: cluster.endpoints.join(',')}})
+      await execa(...electProcess('resign', name, '--value', 'holder', '--timeout', '20s'), {env: {ELECT_ENDPOINTS: cluster.endpoints.join(',')}})
     },
   },
   'compaction, then etcd restarted': {
@@ -239,7 +239,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     // Two machines: each a runtime directory, where a standing scenario's campaigns lend their leadership.
     const machine = (side: 'holder' | 'rival') => ({ELECT_RUNTIME_DIR: join(dir, `${side}-machine`)})
     const start = (endpoints: string[], args: string[], waiting = false, side: 'holder' | 'rival' = waiting ? 'rival' : 'holder') => {
-      const child = execa('node', [electBin, ...args], {
+      const child = execa(...electProcess(...args), {
         reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...(waiting && options.deafWatches && deaf)}, timeout: 120_000,
       })
       processes.push(child)
