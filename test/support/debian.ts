@@ -80,3 +80,26 @@ export function unpackDebianPackages(packages: string[], into: string, source?: 
     rmSync(downloads, {recursive: true, force: true})
   }
 }
+
+/** The machine's Debian release (bookworm), for packages of another architecture from the same suite. */
+function machineSuite(): string {
+  const release = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : ''
+  const codename = /^VERSION_CODENAME=(\w+)/m.exec(release)?.[1]
+  if (!codename) throw new Error('not a Debian-like system with a release codename in /etc/os-release')
+  return codename
+}
+
+/**
+ * qemu's user-mode aarch64 emulator and the arm64 C and C++ libraries that Node's binary links, as a
+ * root for `qemu-aarch64-static -L <root>`: runs a linux-arm64 executable on this machine.
+ */
+export function aarch64Emulator(): {qemu: string; root: string} {
+  const home = join(projectRoot, '.cache', 'qemu')
+  const qemu = join(home, 'usr', 'bin', 'qemu-aarch64-static')
+  const root = join(home, 'arm64')
+  if (!existsSync(qemu)) unpackDebianPackages(['qemu-user-static'], home)
+  if (!existsSync(join(root, 'lib', 'ld-linux-aarch64.so.1'))) {
+    unpackDebianPackages(['libc6', 'libstdc++6', 'libgcc-s1'], root, {suite: machineSuite(), arch: 'arm64'})
+  }
+  return {qemu, root}
+}
