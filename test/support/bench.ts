@@ -1,12 +1,14 @@
 // npm run bench: elect side by side with etcdctl and node, in one run, against an etcd started here.
 // Prints one markdown table of medians (and p95 where asked) with ratios taken within this run.
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {arch, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
+import {projectRoot as root} from './bundle.js'
 import {startCluster} from './etcd.js'
-import {electBin, listProcesses, readEvents, sleep, waitFor} from './processes.js'
+import {RELEASE_NODE} from './node-runtime.js'
+import {electProcess, listProcesses, readEvents, sleep, waitFor} from './processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
@@ -44,14 +46,14 @@ async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<n
 }
 
 const run = (file: string, args: string[]) => () => execa(file, args, {env, reject: false, stdin: 'ignore'})
-const elect = (...args: string[]) => run('node', [electBin, ...args])
+const elect = (...args: string[]) => run(...electProcess(...args))
 const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, stdio: 'ignore'})
 /**
  * A campaign leading `name` as if on another server (a campaign on this one would lend its leadership
  * to run-if-leader here, which would then run instead of skipping or queueing); once it leads.
  */
 async function leaderElsewhere(name: string) {
-  const campaign = spawn('node', [electBin, 'campaign', name, '--value', 'holder'], {env: {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')}, stdio: 'ignore'})
+  const campaign = spawn(...electProcess('campaign', name, '--value', 'holder'), {env: {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')}, stdio: 'ignore'})
   await waitFor(() => keysUnder(`elect/${name}/`) > 0, 10_000)
   return campaign
 }
@@ -61,16 +63,26 @@ try {
     // Start-up: a leader is in place, so who-leads answers and run-if-leader skips.
     const held = fresh('held')
     const holder = await leaderElsewhere(held)
-    const [nodeZero, ctlGet, whoLeads, skip] = await timeProcesses([
+    // The single executable of this machine (npm run dist), where one was built: beside the npm one.
+    const executable = join(root, 'release', `elect-linux-${arch()}`)
+    const single = existsSync(executable) ? [run(executable, ['who-leads', held]), run(executable, ['run-if-leader', held, '--', 'true'])] : []
+    const [nodeZero, ctlGet, whoLeads, skip, singleWhoLeads, singleSkip] = await timeProcesses([
       run('node', ['-e', '0']),
       run(etcdctl, ['get', '--prefix', `elect/${held}/`]),
       elect('who-leads', held),
       elect('run-if-leader', held, '--', 'true'),
+      ...single,
     ])
+    const vsNode = (samples: number[]) => `${(median(samples) / median(nodeZero)).toFixed(1)}x node`
     rows.push(['start-up: `node -e 0`', ms(median(nodeZero)), '1.0x node'])
-    rows.push(['start-up: `etcdctl get`', ms(median(ctlGet)), `${(median(ctlGet) / median(nodeZero)).toFixed(1)}x node`])
-    rows.push(['start-up: `elect who-leads`', ms(median(whoLeads)), `${(median(whoLeads) / median(nodeZero)).toFixed(1)}x node (target 2x)`])
-    rows.push(['start-up: `elect run-if-leader` that skips', ms(median(skip)), `${(median(skip) / median(nodeZero)).toFixed(1)}x node`])
+    rows.push(['start-up: `etcdctl get`', ms(median(ctlGet)), vsNode(ctlGet)])
+    rows.push(['start-up: `elect who-leads`', ms(median(whoLeads)), `${vsNode(whoLeads)} (target 2x)`])
+    rows.push(['start-up: `elect run-if-leader` that skips', ms(median(skip)), vsNode(skip)])
+    if (singleWhoLeads) {
+      const vsNpm = (samples: number[], npm: number[]) => `${(median(samples) / median(npm)).toFixed(2)}x the npm install`
+      rows.push([`start-up: single executable (Node ${RELEASE_NODE}) \`who-leads\``, ms(median(singleWhoLeads)), vsNpm(singleWhoLeads, whoLeads)])
+      rows.push(['start-up: single executable, a skip', ms(median(singleSkip)), vsNpm(singleSkip, skip)])
+    }
     const beforeSkip = raftIndex()
     await elect('run-if-leader', held, '--', 'true')()
     rows.push(['raft proposals made by one skip', String(raftIndex() - beforeSkip), 'target 0'])
@@ -113,7 +125,7 @@ try {
     }
     const job = (seconds: number) => `echo "start $(date +%s%N)" >> "$0"; sleep ${seconds}; echo "end $(date +%s%N)" >> "$0"`
     const startElect = (name: string, log: string, seconds: number) =>
-      spawnQuiet('node', [electBin, 'run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log])
+      spawnQuiet(...electProcess('run-if-leader', name, '--wait', 'forever', '--', 'sh', '-c', job(seconds), log))
     const startCtl = (name: string, log: string, seconds: number) => spawnQuiet(etcdctl, ['lock', name, '--', 'sh', '-c', job(seconds), log])
     const electQueued = (name: string) => keysUnder(`elect/${name}/`)
     const ctlQueued = (name: string) => keysUnder(`${name}/`)
@@ -154,8 +166,8 @@ try {
     }
     const started = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
     const electFailover = await failover(
-      (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${started}0`, log]],
-      (name, log) => ['node', [electBin, 'run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log]],
+      (name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${started}0`, log),
+      (name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log),
     )
     const ctlFailover = await failover(
       (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}2`, log]],
@@ -170,7 +182,7 @@ try {
     const indexBefore = raftIndex()
     const fleetStarted = performance.now()
     const fires = await Promise.all(
-      Array.from({length: 30}, () => execa('/usr/bin/time', ['-f', '%M', 'node', electBin, 'run-if-leader', fleet, '--once-per', '1h', '--', 'true'], {env, reject: false})),
+      Array.from({length: 30}, () => execa('/usr/bin/time', ['-f', '%M', ...electProcess('run-if-leader', fleet, '--once-per', '1h', '--', 'true').flat()], {env, reject: false})),
     )
     const fleetMs = performance.now() - fleetStarted
     const peakKb = Math.max(...fires.map((fire) => Number(fire.stderr.trim().split('\n').at(-1))))
@@ -189,7 +201,7 @@ try {
     const sum = (pids: number[]) => pids.map(memoryOf).reduce((a, b) => ({rss: a.rss + b.rss, private: a.private + b.private}), {rss: 0, private: 0})
     const childrenOf = (pid: number) => listProcesses().filter((row) => row.ppid === pid && row.alive)
     const mb = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} MB`
-    const supervised = spawn('node', [electBin, 'run-if-leader', fresh('rss'), '--', 'sleep', '3'], {env, stdio: 'ignore'})
+    const supervised = spawn(...electProcess('run-if-leader', fresh('rss'), '--', 'sleep', '3'), {env, stdio: 'ignore'})
     const locked = spawn(etcdctl, ['lock', fresh('rss-ctl'), 'sleep', '3'], {env, stdio: 'ignore'})
     await sleep(1500)
     const guards = childrenOf(supervised.pid!).map((row) => row.pid)
@@ -218,7 +230,7 @@ try {
     const queue = fresh('waiting')
     const queueHolder = await leaderElsewhere(queue)
     const idle = await cpuPerSecond(20)
-    const waiters = Array.from({length: 30}, () => spawn('node', [electBin, 'run-if-leader', queue, '--wait', 'forever', '--', 'true'], {env, stdio: 'ignore'}))
+    const waiters = Array.from({length: 30}, () => spawn(...electProcess('run-if-leader', queue, '--wait', 'forever', '--', 'true'), {env, stdio: 'ignore'}))
     await waitFor(() => keysUnder(`elect/${queue}/`) === 31, 60_000, 200)
     await sleep(3000) // past their start-up
     const waiting = await cpuPerSecond(20)

@@ -9,13 +9,12 @@ import {join} from 'node:path'
 import {bundle, projectRoot} from './bundle.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
 
-const release = join(projectRoot, 'release')
-const work = join(projectRoot, 'dist', 'sea')
+// The tests build one executable for this machine into a directory of their own.
+const release = process.env.ELECT_DIST_OUT ?? join(projectRoot, 'release')
+const work = join(release, '.build')
 const ARCHES = (process.env.ELECT_DIST_ARCHES ?? 'x64,arm64').split(',')
 
 rmSync(release, {recursive: true, force: true})
-rmSync(work, {recursive: true, force: true})
-mkdirSync(release)
 mkdirSync(work, {recursive: true})
 
 const {name, version, description, oclif, bin} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'))
@@ -55,3 +54,4 @@ for (const target of ARCHES) {
   console.log(`${file} (Node ${RELEASE_NODE}${useCodeCache ? ', with compiled code' : ''})`)
 }
 writeFileSync(join(release, 'SHA256SUMS'), sums.join(''))
+rmSync(work, {recursive: true, force: true})
