@@ -103,9 +103,13 @@ listen() {
 # the guard itself waits, and so hears at once when the command ends. A signal interrupts the wait
 # (the traps are no-ops), hence the loop. A watcher that dies (killed from outside) leaves nobody to
 # enforce the deadline: the group goes at once, as when the whole guard dies.
+#
+# A command that ended before the watcher was forked is no longer a job that `wait -n` waits for (bash
+# has already reaped it and set its status aside for `wait $pid`): the wait would last as long as the
+# watcher. So the watcher also ends once the command's leader is gone, which ends that wait too.
 (
   trap : INT TERM HUP QUIT PIPE
-  while :; do
+  while kill -0 "$pid" 2> /dev/null; do
     uptime_cs
     ((!stopping && now >= deadline)) && stop "$kill_signal" the leadership deadline passed
     ((stopping && now >= kill_at)) && signal_group KILL
