@@ -1,5 +1,6 @@
 // npm run test:matrix (CI runs it after npm test): the integration and fault tests again on the
-// other pairs of {etcd 3.4, 3.5} x {Node 20, 24}, and on the single executable (npm run dist first).
+// other pairs of {etcd 3.4, 3.5} x {Node 20, 24}, Node 24 with etcd 3.5 as the single executable
+// (npm run dist first).
 // A leg of its own: `npm run test:matrix -- node=22.23.3,etcd=3.5` (node: a version of npm's
 // node-linux-* packages, or "system"; etcd: 3.4 or 3.5; sea: the single executable instead of Node).
 import {execFileSync, spawnSync} from 'node:child_process'
@@ -16,11 +17,11 @@ interface Leg {
   sea?: boolean
 }
 
-// npm test runs the whole suite on the machine's Node and etcd (Node 20, etcd 3.4 on Debian 12).
+// npm test runs the whole suite on the machine's Node and etcd (Node 20, etcd 3.4 on Debian 12). Node
+// 24 with etcd 3.5 is the single executable's leg: it is that Node, and CI keeps to three legs.
 const LEGS: Leg[] = [
   {node: 'system', etcd: '3.5'},
   {node: RELEASE_NODE, etcd: '3.4'},
-  {node: RELEASE_NODE, etcd: '3.5'},
   {node: 'system', etcd: '3.5', sea: true},
 ]
 // Not what the versions change: pure functions, help texts, the README, and the packaging tests.
