@@ -4,6 +4,7 @@
 import {closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync} from 'node:fs'
 import {arch} from 'node:os'
 import {join} from 'node:path'
+import {gunzipSync} from 'node:zlib'
 import {execa, type Options} from 'execa'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
 import {aarch64Emulator} from './support/debian.js'
@@ -112,4 +113,26 @@ describe('the single executable for linux-arm64', () => {
     const version = await execa(emulator.qemu, ['-L', emulator.root, file, '--version'], {timeout: 60_000, extendEnv: false, env: {PATH: '/nonexistent'}})
     expect(version.stdout).toMatch(/^elect\/\d+\.\d+\.\d+ linux-arm64 node-v24\./)
   }, 180_000)
+})
+
+describe('the Debian packages', () => {
+  it('install /usr/bin/elect, the executable itself, and elect(1) with every command\'s help', async (context) => {
+    if ((await execa('dpkg-deb', ['--version'], {reject: false}).catch(() => null))?.exitCode !== 0) return context.skip('no dpkg-deb here')
+    const sums = readFileSync(join(releaseDir, 'SHA256SUMS'), 'utf8')
+    for (const [target, debianArch] of [['x64', 'amd64'], ['arm64', 'arm64']]) {
+      const deb = join(releaseDir, `elect_0.1.0_${debianArch}.deb`)
+      expect(sums).toContain(`  elect_0.1.0_${debianArch}.deb\n`)
+      expect((await execa('dpkg-deb', ['--field', deb, 'Package', 'Architecture', 'Depends'])).stdout).toBe(`Package: elect\nArchitecture: ${debianArch}\nDepends: bash`)
+      const root = tempDir()
+      await execa('dpkg-deb', ['--extract', deb, root])
+      expect(readFileSync(join(root, 'usr/bin/elect')).equals(readFileSync(join(releaseDir, `elect-linux-${target}`)))).toBe(true)
+      const page = gunzipSync(readFileSync(join(root, 'usr/share/man/man1/elect.1.gz'))).toString()
+      expect(page).toMatch(/^\.TH ELECT 1 /)
+      for (const command of ['campaign', 'resign', 'run-if-leader', 'runs', 'who-leads']) {
+        expect(page).toContain(`.SS ${command}\n.nf\n`)
+        expect(page).toContain(`$ elect ${command} NAME`)
+      }
+      expect(page).toContain('EXIT CODES')
+    }
+  })
 })

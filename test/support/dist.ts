@@ -1,12 +1,13 @@
 // npm run dist: release/elect-linux-x64 and release/elect-linux-arm64, each one file that carries its
-// own Node (a single executable application: Node's binary with the bundle injected), and
-// release/SHA256SUMS. The bundle is the npm package's (bundle.ts), entered by src/sea.ts.
+// own Node (a single executable application: Node's binary with the bundle injected), a .deb of
+// each, and release/SHA256SUMS. The bundle is the npm package's (bundle.ts), entered by src/sea.ts.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {bundle, projectRoot} from './bundle.js'
+import {debianPackage, manPage} from './deb.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
 
 // The tests build one executable for this machine into a directory of their own.
@@ -33,7 +34,6 @@ spawnSync(builder, [loader, 'who-leads', 'build', '--endpoints', '127.0.0.1:9', 
   stdio: 'ignore',
 })
 if (!existsSync(codeCache)) throw new Error(`${loader} left no compiled code at ${codeCache}`)
-const sums: string[] = []
 for (const target of ARCHES) {
   const blob = join(work, `${target}.blob`)
   const config = join(work, `${target}.json`)
@@ -50,8 +50,22 @@ for (const target of ARCHES) {
     // postject warns of ELF notes it cannot name, on every Node binary: noise.
     {stdio: 'pipe'},
   )
-  sums.push(`${createHash('sha256').update(readFileSync(file)).digest('hex')}  elect-linux-${target}\n`)
   console.log(`${file} (Node ${RELEASE_NODE}${useCodeCache ? ', with compiled code' : ''})`)
 }
+
+// Debian packages of them, with elect(1) from the help of this machine's executable.
+const debs: string[] = []
+if (spawnSync('dpkg-deb', ['--version'], {stdio: 'ignore'}).status === 0 && ARCHES.includes(arch())) {
+  const date = execFileSync('git', ['log', '-1', '--format=%cs'], {cwd: projectRoot, encoding: 'utf8'}).trim()
+  const page = manPage(join(release, `elect-linux-${arch()}`), version, date)
+  for (const target of ARCHES) debs.push(debianPackage(join(release, `elect-linux-${target}`), target, version, page, release))
+  console.log(debs.join('\n'))
+} else {
+  console.log('no dpkg-deb here, or no executable for this machine: no .deb packages')
+}
+
+const sums = [...ARCHES.map((target) => join(release, `elect-linux-${target}`)), ...debs].map(
+  (file) => `${createHash('sha256').update(readFileSync(file)).digest('hex')}  ${basename(file)}\n`,
+)
 writeFileSync(join(release, 'SHA256SUMS'), sums.join(''))
 rmSync(work, {recursive: true, force: true})
