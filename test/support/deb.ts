@@ -42,7 +42,7 @@ export function manPage(executable: string, version: string, date: string): stri
 }
 
 /** Builds elect_<version>_<arch>.deb in `out` around `executable`; returns its path. */
-export function debianPackage(executable: string, target: string, version: string, page: string, out: string): string {
+export function debianPackage(executable: string, target: string, version: string, page: string, out: string, sourceDateEpoch: string): string {
   const arch = DEBIAN_ARCH[target]
   const root = mkdtempSync(join(tmpdir(), 'elect-deb-'))
   try {
@@ -72,7 +72,8 @@ export function debianPackage(executable: string, target: string, version: strin
     )
     const deb = join(out, `elect_${version}_${arch}.deb`)
     // gzip: every dpkg reads it, and it takes 4 s where dpkg's default, xz, takes 34 s for 14 MB less.
-    execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb], {stdio: 'pipe'})
+    // File times clamped to the commit's: the same executable makes the same package.
+    execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb], {stdio: 'pipe', env: {...process.env, SOURCE_DATE_EPOCH: sourceDateEpoch}})
     return deb
   } finally {
     rmSync(root, {recursive: true, force: true})

@@ -56,9 +56,9 @@ for (const target of ARCHES) {
 // Debian packages of them, with elect(1) from the help of this machine's executable.
 const debs: string[] = []
 if (spawnSync('dpkg-deb', ['--version'], {stdio: 'ignore'}).status === 0 && ARCHES.includes(arch())) {
-  const date = execFileSync('git', ['log', '-1', '--format=%cs'], {cwd: projectRoot, encoding: 'utf8'}).trim()
+  const [epoch, date] = execFileSync('git', ['log', '-1', '--format=%ct %cs'], {cwd: projectRoot, encoding: 'utf8'}).trim().split(' ')
   const page = manPage(join(release, `elect-linux-${arch()}`), version, date)
-  for (const target of ARCHES) debs.push(debianPackage(join(release, `elect-linux-${target}`), target, version, page, release))
+  for (const target of ARCHES) debs.push(debianPackage(join(release, `elect-linux-${target}`), target, version, page, release, epoch))
   console.log(debs.join('\n'))
 } else {
   console.log('no dpkg-deb here, or no executable for this machine: no .deb packages')
