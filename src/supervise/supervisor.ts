@@ -20,7 +20,6 @@ export interface SupervisorOptions {
   env: NodeJS.ProcessEnv
 }
 
-
 /**
  * Runs a command through the guard process (guard.sh) and reports how it ended. Knows nothing of
  * etcd: its owner extends the deadline while the right to run lasts and calls stop() when it ends.
