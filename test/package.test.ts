@@ -1,6 +1,6 @@
 // What users install: the packed tarball, installed globally into a prefix of its own.
-import {existsSync} from 'node:fs'
-import {join} from 'node:path'
+import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 import {execa} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
 import {cleanup, tempDir, uniqueName} from './support/cli.js'
@@ -37,4 +37,29 @@ describe('the npm package', () => {
     const nobody = await execa(installed, ['who-leads', name], {env, reject: false})
     expect([nobody.exitCode, nobody.stderr]).toEqual([3, `elect: nobody leads ${name}`])
   }, 300_000)
+
+  it('on a Node the build did not make code for, leaves V8\'s code in the user\'s cache and uses it', async () => {
+    // The package without the build's code, as a Node of another version finds it.
+    const packageDir = tempDir()
+    for (const file of ['bin/run.js', 'dist/elect.cjs', 'package.json', '.oclif.manifest.json']) {
+      mkdirSync(dirname(join(packageDir, file)), {recursive: true})
+      copyFileSync(join(root, file), join(packageDir, file))
+    }
+    const cacheHome = tempDir()
+    const env = {ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), XDG_CACHE_HOME: cacheHome}
+    const whoLeads = () => execa(process.execPath, [join(packageDir, 'bin/run.js'), 'who-leads', uniqueName('cached')], {env, reject: false})
+    const cached = () => readdirSync(join(cacheHome, 'elect')).filter((name) => name.startsWith(`code-${process.version}-`))
+    expect((await whoLeads()).exitCode).toBe(3)
+    expect(cached()).toHaveLength(1)
+    const file = join(cacheHome, 'elect', cached()[0])
+    const written = statSync(file).mtimeMs
+    // Accepted by V8: not written again.
+    expect((await whoLeads()).exitCode).toBe(3)
+    expect(statSync(file).mtimeMs).toBe(written)
+    // Rejected (not V8's): replaced by good code after the run, which still works.
+    writeFileSync(file, 'not code')
+    expect((await whoLeads()).exitCode).toBe(3)
+    expect(readFileSync(file).length).toBeGreaterThan(100_000)
+    expect(cached()).toHaveLength(1)
+  })
 })
