@@ -7,11 +7,13 @@ import type {Writable} from 'node:stream'
 import {afterEach, expect, it} from 'vitest'
 import {guardScript} from '../src/supervise/guard-script.js'
 import {cleanup, tempDir, waitFor} from './support/cli.js'
+import {signalGroup} from './support/processes.js'
 
 let guard: ChildProcess | undefined
 const fds: number[] = []
 afterEach(async () => {
-  guard?.kill('SIGKILL')
+  // The guard leads a process group of its own here, with its watcher in it: both go, pass or fail.
+  if (guard?.pid) signalGroup(guard.pid, 'SIGKILL')
   for (const fd of fds.splice(0)) closeSync(fd)
   await cleanup()
 })
@@ -42,7 +44,7 @@ it('reports a command that ended before the guard could watch it, instead of wai
   execFileSync('sh', ['-c', `head -c 65536 /dev/zero > '${fifo}'`])
   const guardEnd = openSync(fifo, constants.O_WRONLY)
   fds.push(guardEnd)
-  guard = spawn('bash', ['-c', guardScript, 'elect-guard', 'SIGTERM', '100', 'true'], {stdio: ['ignore', 'inherit', 'inherit', 'pipe', guardEnd]})
+  guard = spawn('bash', ['-c', guardScript, 'elect-guard', 'SIGTERM', '100', 'true'], {stdio: ['ignore', 'inherit', 'inherit', 'pipe', guardEnd], detached: true})
   const uptimeCs = Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100)
   // A deadline 1000 s away: only the command's end can end this guard within the test.
   ;(guard.stdio[3] as Writable).write(`env 0\nrun ${uptimeCs + 100_000}\n`)
