@@ -5,10 +5,9 @@ import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {arch, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
-import {projectRoot as root} from './bundle.js'
 import {startCluster} from './etcd.js'
 import {RELEASE_NODE} from './node-runtime.js'
-import {electProcess, listProcesses, readEvents, sleep, waitFor} from './processes.js'
+import {electProcess, listProcesses, projectRoot, readEvents, sleep, waitFor} from './processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
@@ -64,7 +63,7 @@ try {
     const held = fresh('held')
     const holder = await leaderElsewhere(held)
     // The single executable of this machine (npm run dist), where one was built: beside the npm one.
-    const executable = join(root, 'release', `elect-linux-${arch()}`)
+    const executable = join(projectRoot, 'release', `elect-linux-${arch()}`)
     const single = existsSync(executable) ? [run(executable, ['who-leads', held]), run(executable, ['run-if-leader', held, '--', 'true'])] : []
     const [nodeZero, ctlGet, whoLeads, skip, singleWhoLeads, singleSkip] = await timeProcesses([
       run('node', ['-e', '0']),

@@ -4,7 +4,8 @@
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {bundle, projectRoot} from './bundle.js'
+import {bundle} from './bundle.js'
+import {projectRoot} from './processes.js'
 
 const dist = join(projectRoot, 'dist')
 rmSync(dist, {recursive: true, force: true})

@@ -2,12 +2,11 @@
 // one CommonJS file that needs only Node's built-in modules and reads no other file.
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {dirname, join} from 'node:path'
 import {build, type Plugin} from 'esbuild'
 import protobuf from 'protobufjs'
+import {projectRoot} from './processes.js'
 
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const require = createRequire(import.meta.url)
 
 /** A file of a dependency that this build rewrites: fails loudly once the text it expects has moved. */

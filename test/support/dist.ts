@@ -6,9 +6,10 @@ import {createHash} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
 import {basename, join} from 'node:path'
-import {bundle, projectRoot} from './bundle.js'
+import {bundle} from './bundle.js'
 import {debianPackage, manPage} from './deb.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
+import {projectRoot} from './processes.js'
 
 // The tests build one executable for this machine into a directory of their own.
 const release = process.env.ELECT_DIST_OUT ?? join(projectRoot, 'release')

@@ -8,14 +8,13 @@ import {get as httpGet} from 'node:http'
 import {get as httpsGet} from 'node:https'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
-import {delimiter, dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {delimiter, join} from 'node:path'
 import {promisify} from 'node:util'
 import {unpackDebianPackages} from './debian.js'
+import {projectRoot} from './processes.js'
 
 const execFileAsync = promisify(execFile)
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const cacheDir = join(projectRoot, '.cache', 'etcd')
 
 export interface EtcdBinaries {
@@ -30,8 +29,7 @@ const ETCD_SUITES: Record<string, string> = {'3.4': 'bookworm', '3.5': 'sid'}
  * Each binary on its own: $ETCD_BIN or $ETCDCTL_BIN, else PATH, else the cache (filled when needed).
  * With ELECT_TEST_ETCD=3.4 or 3.5, that version from its Debian suite, whatever else is installed.
  */
-export function findEtcdBinaries(): EtcdBinaries {
-  const version = process.env.ELECT_TEST_ETCD
+export function findEtcdBinaries(version = process.env.ELECT_TEST_ETCD): EtcdBinaries {
   if (version) return etcdOfVersion(version)
   const onPath = (name: string) =>
     (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file))

@@ -5,10 +5,11 @@ import {fileURLToPath} from 'node:url'
 
 export {groupAlive, listProcesses, signalGroup} from '../../src/supervise/process-group.js'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+/** The clone's top directory. */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 // ELECT_BIN runs another build (say, an older checkout's bin/run.js, or a single executable from
 // npm run dist) under the same tests, benchmarks and chaos runner.
-export const electBin = process.env.ELECT_BIN ?? join(root, 'bin', 'run.js')
+export const electBin = process.env.ELECT_BIN ?? join(projectRoot, 'bin', 'run.js')
 
 /** The file and arguments that start elect with `args`: a .js entry through the Node on PATH. */
 export function electProcess(...args: string[]): [string, string[]] {
