@@ -26,14 +26,15 @@ function toolsWithoutNode(dir: string): string {
   return bin
 }
 
-function onServer(args: string[], extra: Options = {}) {
+/** Runs the executable on the server; `machine` names its runtime directory (another: another server). */
+function onServer(args: string[], {machine = 'run', ...extra}: Options & {machine?: string} = {}) {
   return execa(executable, args, {
     cwd: server,
     reject: false,
     timeout: 30_000,
     stdin: 'ignore',
     extendEnv: false,
-    env: {PATH: join(server, 'bin'), HOME: server, ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), ELECT_RUNTIME_DIR: join(server, 'run'), NO_COLOR: '1'},
+    env: {PATH: join(server, 'bin'), HOME: server, ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), ELECT_RUNTIME_DIR: join(server, machine), NO_COLOR: '1'},
     ...extra,
   })
 }
@@ -66,7 +67,7 @@ describe(`the single executable for linux-${arch()}, alone on a server without N
     expect(await waitFor(async () => (await onServer(['who-leads', name])).stdout === 'sea-server', 15_000)).toBe(true)
     // Another server: its run-if-leader skips, without running the command.
     const marker = join(server, 'skipped-command-ran')
-    const skipped = await onServer(['run-if-leader', name, '--', 'touch', marker], {env: {PATH: join(server, 'bin'), ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), ELECT_RUNTIME_DIR: join(server, 'another')}})
+    const skipped = await onServer(['run-if-leader', name, '--', 'touch', marker], {machine: 'another'})
     expect([skipped.exitCode, existsSync(marker)]).toEqual([0, false])
     const resigned = await onServer(['resign', name, '--value', 'sea-server'])
     expect(resigned.exitCode).toBe(0)

@@ -7,7 +7,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {arch} from 'node:os'
 import {delimiter, dirname, join} from 'node:path'
-import {projectRoot} from './bundle.js'
+import {projectRoot} from './processes.js'
 import {findEtcdBinaries} from './etcd.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
 
@@ -43,8 +43,7 @@ for (const leg of legs) {
     if (!existsSync(env.ELECT_BIN)) throw new Error(`${env.ELECT_BIN} is missing: npm run dist first`)
   }
   const nodeVersion = execFileSync('node', ['--version'], {env, encoding: 'utf8'}).trim()
-  process.env.ELECT_TEST_ETCD = leg.etcd
-  const etcdVersion = /etcd Version: (\S+)/.exec(execFileSync(findEtcdBinaries().etcd, ['--version'], {encoding: 'utf8'}))?.[1]
+  const etcdVersion = /etcd Version: (\S+)/.exec(execFileSync(findEtcdBinaries(leg.etcd).etcd, ['--version'], {encoding: 'utf8'}))?.[1]
   const label = `${leg.sea ? 'single executable (Node 24)' : `Node ${nodeVersion}`}, etcd ${etcdVersion}`
   console.log(`\n== ${label}`)
   const started = Date.now()
