@@ -1,8 +1,11 @@
 import {existsSync} from 'node:fs'
+import protobuf from 'protobufjs'
 import {describe, expect, it} from 'vitest'
 import {runtimeDir} from '../src/attach/runtime-dir.js'
 import {formatDuration, parseDuration} from '../src/duration.js'
 import {ElectionKeys, leaseHex, validateName} from '../src/election/keys.js'
+import {etcdPackageDefinition, type PrebuiltType, prebuiltTypesSource} from '../src/etcd/services.js'
+import {etcdDescriptor} from './support/bundle.js'
 
 describe('durations', () => {
   it.each([
@@ -57,5 +60,32 @@ describe('runtime directory', () => {
     // A login shell's XDG_RUNTIME_DIR must not move it: cron has none.
     expect(runtimeDir({XDG_RUNTIME_DIR: '/run/user/0'})).toBe(byUid)
     expect(runtimeDir({})).toBe(byUid)
+  })
+})
+
+describe('etcd messages', () => {
+  it('are encoded and decoded by the code the build generated: none is generated at run time', () => {
+    const descriptor = etcdDescriptor()
+    const prebuilt: Record<string, PrebuiltType> = new Function(`return ${prebuiltTypesSource(descriptor)}`)()
+    const txn = etcdPackageDefinition(descriptor, prebuilt)['etcdserverpb.KV'].Txn as Record<string, (value: never) => unknown>
+    const generate = protobuf.util.codegen
+    protobuf.util.codegen = (() => {
+      throw new Error('protobufjs generated code at run time')
+    }) as never
+    try {
+      const request = {
+        compare: [{key: Buffer.from('k'), range_end: Buffer.from('l'), target: 'Create', result: 'Greater', create_revision: '41'}],
+        success: [{request_put: {key: Buffer.from('k'), value: Buffer.from('v'), lease: '7587869232045522443'}}],
+        failure: [{request_range: {key: Buffer.from('k'), limit: '1', sort_order: 'Descend'}}],
+      }
+      const decoded = txn.requestDeserialize(txn.requestSerialize(request as never) as never) as typeof request
+      expect(decoded.compare[0]).toMatchObject(request.compare[0])
+      expect(decoded.success[0].request_put).toMatchObject(request.success[0].request_put)
+      expect(decoded.failure[0].request_range).toMatchObject(request.failure[0].request_range)
+      const response = {header: {revision: '9007199254740993'}, succeeded: true, responses: [{response_put: {header: {revision: '42'}}}]}
+      expect(txn.responseDeserialize(txn.responseSerialize(response as never) as never)).toMatchObject(response)
+    } finally {
+      protobuf.util.codegen = generate
+    }
   })
 })

@@ -5,6 +5,7 @@ import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {build, type Plugin} from 'esbuild'
 import protobuf from 'protobufjs'
+import {prebuiltTypesSource} from '../../src/etcd/services.js'
 import {projectRoot} from './processes.js'
 
 const require = createRequire(import.meta.url)
@@ -27,11 +28,16 @@ function expectIn(source: string, path: string, text: string | RegExp): void {
   if (!found) throw new Error(`${path} no longer holds ${text} as this build expects: update test/support/bundle.ts`)
 }
 
-// etcd3 loads its services with proto-loader's loadSync at module top (lib/connection-pool.js); the
-// bundle calls etcdPackageDefinition with the same .proto, parsed now, instead.
-function etcdServices(): Plugin {
+/** etcd3's own rpc.proto, as proto-loader reads it (field names as written). */
+export function etcdDescriptor(): protobuf.INamespace {
   const protoFile = join(dirname(require.resolve('etcd3/package.json')), 'proto/rpc.proto')
-  const descriptor = new protobuf.Root().loadSync(protoFile, {keepCase: true}).toJSON()
+  return new protobuf.Root().loadSync(protoFile, {keepCase: true}).toJSON()
+}
+
+// etcd3 loads its services with proto-loader's loadSync at module top (lib/connection-pool.js); the
+// bundle calls etcdPackageDefinition with the same .proto, parsed now, and its types' code, generated now.
+function etcdServices(): Plugin {
+  const descriptor = etcdDescriptor()
   const services = join(projectRoot, 'src/etcd/services.ts')
   return rewrite('etcd-services', /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/, (source, path) => {
     const loadSync = /\(0, proto_loader_1\.loadSync\)\(`\$\{__dirname\}\/\.\.\/proto\/rpc\.proto`, \{[^}]*\}\)/
@@ -40,7 +46,7 @@ function etcdServices(): Plugin {
     expectIn(source, path, protoLoader)
     return source
       .replace(protoLoader, '')
-      .replace(loadSync, `require(${JSON.stringify(services)}).etcdPackageDefinition(${JSON.stringify(descriptor)})`)
+      .replace(loadSync, `require(${JSON.stringify(services)}).etcdPackageDefinition(${JSON.stringify(descriptor)}, ${prebuiltTypesSource(descriptor)})`)
   })
 }
 
@@ -52,6 +58,16 @@ function oclifLoadsTheBundle(): Plugin {
     const found = source.split(requireTarget).length - 1
     if (found !== 3) throw new Error(`${path} requires a module ${found} times, not 3 as this build expects: update test/support/bundle.ts`)
     return source.replaceAll(requireTarget, ': (filePath === __filename ? electBundle.exports : require(filePath))')
+  })
+}
+
+// Node's isIPv6 compiles a large regular expression at its first call, ~5 ms of every process: gRPC
+// asks it of every address it connects to. An IPv6 address has a colon; only such a string needs it.
+function quickIPv6Check(): Plugin {
+  return rewrite('grpc-ipv6-check', /[\\/]@grpc[\\/]grpc-js[\\/]build[\\/]src[\\/][^\\/]+\.js$/, (source, path) => {
+    const isIPv6 = '(0, net_1.isIPv6)('
+    if (path.endsWith('subchannel-address.js')) expectIn(source, path, isIPv6)
+    return source.replaceAll(isIPv6, '((address) => String(address).includes(":") && (0, net_1.isIPv6)(address))(')
   })
 }
 
@@ -86,7 +102,7 @@ export async function bundle(entry: string, outfile: string, constants: Record<s
     define: {'import.meta.url': 'bundleUrl', ...constants},
     // `module` itself is shadowed inside each bundled CommonJS module.
     banner: {js: 'const electBundle = module, bundleUrl = require("node:url").pathToFileURL(__filename).href;'},
-    plugins: [etcdServices(), oclifLoadsTheBundle(), guardScriptInline()],
+    plugins: [etcdServices(), oclifLoadsTheBundle(), quickIPv6Check(), guardScriptInline()],
     logLevel: 'warning',
   })
 }
