@@ -257,6 +257,27 @@ describe('run-if-leader', () => {
   })
 })
 
+describe('run-if-leader and its connection to etcd', () => {
+  it('keeps one connection for a whole run: ending a wait or a keepalive round is not a failure of etcd', async () => {
+    const name = uniqueName('one-connection')
+    const holderLog = join(tempDir(), 'holder')
+    const waiterLog = join(tempDir(), 'waiter')
+    const proxy = await TcpProxy.start(cluster().endpoints[0])
+    try {
+      const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 2))
+      // --ttl 3s, --kill-grace 1s: a keepalive round every 1/3 s, a dozen in all, waiting and running.
+      const waiter = startElect(['run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(waiterLog, 2)], {endpoints: [proxy.endpoint]})
+      expect((await holder).exitCode).toBe(0)
+      const result = await waiter
+      expect([result.exitCode, result.stderr]).toEqual([0, ''])
+      expect(readEvents(waiterLog).map((event) => event.event)).toEqual(['start', 'end'])
+      expect(proxy.accepted).toBe(1)
+    } finally {
+      await proxy.close()
+    }
+  })
+})
+
 describe('run-if-leader when etcd stalls', () => {
   it('a stall shorter than the fencing window does not stop the command', async () => {
     const name = uniqueName('short-stall')

@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3} from 'etcd3'
 import {monotonicMs} from '../clock.js'
+import {cancelStream} from '../etcd/connection.js'
 
 export interface SessionOptions {
   ttlMs: number
@@ -195,7 +196,7 @@ interface Ack {
 /** A keepalive on a stream of its own, so each try may land on another endpoint. */
 class Attempt {
   readonly answer: Promise<Ack | undefined>
-  private stream?: {cancel(): void}
+  private stream?: {end(): unknown; cancel(): void}
   private cancelled = false
 
   constructor(client: Etcd3, leaseId: string, timeoutMs: number) {
@@ -204,7 +205,7 @@ class Attempt {
 
   cancel(): void {
     this.cancelled = true
-    this.stream?.cancel()
+    if (this.stream) cancelStream(this.stream)
   }
 
   private async send(client: Etcd3, leaseId: string, timeoutMs: number, sentAt: number): Promise<Ack | undefined> {
@@ -213,11 +214,11 @@ class Attempt {
       // against the member, and passes it over for a while.
       const stream = await client.leaseClient.leaseKeepAlive({deadline: Date.now() + timeoutMs})
       this.stream = stream
-      if (this.cancelled) return void stream.cancel()
+      if (this.cancelled) return void cancelStream(stream)
       return await new Promise((resolve) => {
         stream.on('data', (response) => {
           resolve({sentAt, ttlSeconds: Number(response.TTL)})
-          stream.cancel()
+          cancelStream(stream)
         })
         stream.on('error', () => resolve(undefined))
         stream.on('end', () => resolve(undefined))

@@ -1,5 +1,5 @@
 import type {Etcd3, IWatchRequest, IWatchResponse} from 'etcd3'
-import {isTransient} from '../etcd/connection.js'
+import {cancelStream, isTransient} from '../etcd/connection.js'
 
 /**
  * Watches are hints; etcd's state is the truth. Every wait in the protocol is a read of what it
@@ -77,7 +77,7 @@ class Hint {
   broken = false
   private newestRevision = 0
   private wake?: () => void
-  private stream?: {write(request: IWatchRequest): unknown; cancel(): void}
+  private stream?: WatchStream
   private closed = false
 
   constructor(
@@ -89,7 +89,7 @@ class Hint {
     const watchClient = (client as unknown as {watchClient: {watch(): Promise<WatchStream>}}).watchClient
     watchClient.watch().then(
       (stream) => {
-        if (this.closed) return stream.cancel()
+        if (this.closed) return cancelStream(stream)
         this.stream = stream
         stream.on('data', (response: IWatchResponse) => {
           if (response.canceled) this.break()
@@ -128,7 +128,7 @@ class Hint {
 
   close(): void {
     this.closed = true
-    this.stream?.cancel()
+    if (this.stream) cancelStream(this.stream)
   }
 
   private changed(revision: number): void {
@@ -145,6 +145,7 @@ class Hint {
 
 interface WatchStream {
   write(request: IWatchRequest): unknown
+  end(): unknown
   cancel(): void
   on(event: 'data', listener: (response: IWatchResponse) => void): unknown
   on(event: 'error' | 'end', listener: (error?: Error) => void): unknown

@@ -11,6 +11,8 @@ interface Link {
 export class TcpProxy {
   private links = new Set<Link>()
   private isCut = false
+  /** Connections accepted since the start. */
+  accepted = 0
 
   private constructor(
     private readonly server: Server,
@@ -21,6 +23,7 @@ export class TcpProxy {
     const [host, port] = target.split(':')
     let proxy: TcpProxy
     const server = createServer((client) => {
+      proxy.accepted++
       const upstream = connect(Number(port), host)
       const link: Link = {client, upstream, held: []}
       proxy.links.add(link)
