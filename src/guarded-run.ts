@@ -148,13 +148,14 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     if (result.kind === 'ran') endedRecord = result.record
     return result
   } finally {
-    prepared?.supervisor.cancel()
-    for (const signal of SIGNALS) process.off(signal, onSignal)
-    await candidacy?.stopWatching()
     // Only now is the command's group dead: the next run may start. One transaction frees the job and
     // (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the
     // leases after it deletes whatever that transaction could not.
-    if (won) await won.candidacy.release(won.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'}).catch(() => undefined)
+    const released = won?.candidacy.release(won.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'}).catch(() => undefined)
+    prepared?.supervisor.cancel()
+    for (const signal of SIGNALS) process.off(signal, onSignal)
+    await candidacy?.stopWatching()
+    await released
     const leases = (await Promise.allSettled(grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
     await Promise.all(
       leases.map((lease) => lease.close().catch((error) => log(`could not revoke a lease, it will expire by itself: ${error.message}`))),
@@ -198,7 +199,7 @@ async function waitForTurn(
   }
 }
 
-/** Waits, as --wait allows, until this candidate leads; then claims the job as `claim` does. */
+/** Skips if another led when this candidate queued and --wait does not say to wait; else claims the job as `claim` does. */
 async function win(
   candidacy: Candidacy,
   session: Session,
@@ -206,15 +207,14 @@ async function win(
   prepare: () => Prepared,
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
-  if (options.waitMs === 0) {
-    const ahead = (await candidacy.predecessor()).candidate
-    if (ahead) return {kind: 'skipped', leader: ahead}
-  } else {
-    await candidacy.waitUntilLeader(signal)
+  if (options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', leader: candidacy.leaderWhenQueued}
+  const won = await claim(candidacy, session, options, prepare(), signal)
+  // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
+  if ('kind' in won && won.kind === 'lost-before-start') {
+    await session.confirm()
+    if (session.lost) return {kind: 'lost-before-start', reason: session.lost}
   }
-  const prepared = prepare()
-  await candidacy.watchLeadership()
-  return claim(candidacy, session, options, prepared, signal)
+  return won
 }
 
 /**
@@ -238,14 +238,13 @@ async function borrow(
   if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
-  const prepared = prepare()
-  await candidacy.watchLeadership()
-  return claim(candidacy, lender, options, prepared, signal)
+  return claim(candidacy, lender, options, prepare(), signal)
 }
 
 /**
- * Claims the job's running marker for this run on a lease of the run's own, once no other run of the
- * job can be running (or skips, without --wait, if one may be), and fences both leases.
+ * Claims the job's running marker for this run on a lease of the run's own, once this candidate leads
+ * and no other run of the job can be running (or skips, without --wait, if one may be), and fences
+ * both leases.
  */
 async function claim(
   candidacy: Candidacy,
@@ -256,19 +255,21 @@ async function claim(
 ): Promise<Won | GuardedRunResult> {
   const [runLease, prune] = await Promise.all([prepared.runLease, prepared.prune])
   const {self} = candidacy
-  const record: RunRecord = {
-    job: options.job ?? null,
-    value: self.value,
-    rev: self.createRevision,
-    lease: leaseHex(runLease.leaseId),
-    startedAt: new Date().toISOString(),
-    endedAt: null,
-    durationMs: null,
-    outcome: 'running',
-    status: null,
-    reason: null,
-  }
-  const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal, record, prune})
+  let record!: RunRecord
+  const recordNow = () =>
+    (record = {
+      job: options.job ?? null,
+      value: self.value,
+      rev: self.createRevision,
+      lease: leaseHex(runLease.leaseId),
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+      durationMs: null,
+      outcome: 'running',
+      status: null,
+      reason: null,
+    })
+  const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
   if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
   if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
   // From here a command relies on both leases: each must be certainly valid, or it never starts.
@@ -302,6 +303,9 @@ async function supervise(
     ELECT_LEASE: leaseHex(self.leaseId),
     ELECT_VALUE: self.value,
   })
+  // Not before: the claim has just proved the key this candidate's, and the leases' fences bound the
+  // run whatever happens to it; the first read of the leadership is not worth a later start.
+  await candidacy.watchLeadership()
   let lost: string | undefined
   const lose = (reason: string) => {
     lost ??= reason

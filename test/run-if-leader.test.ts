@@ -245,6 +245,30 @@ describe('run-if-leader', () => {
     expect(result.stderr).toBe(`elect: lost the lease while waiting to lead ${name}: the lease was revoked or expired in etcd; the command never started`)
   })
 
+  it('a waiter whose turn seems to come while an older candidate still leads keeps waiting', async () => {
+    const name = uniqueName('older-leads')
+    // A leader that is not elect (say, Go's concurrency.Election): a candidate key, and no running marker.
+    const lease = /lease ([0-9a-f]+) granted/.exec(etcdctl(['lease', 'grant', '60']))![1]
+    etcdctl(['put', `elect/${name}/${lease}`, 'go-service', `--lease=${lease}`])
+    const [firstLog, secondLog] = [join(tempDir(), 'first'), join(tempDir(), 'second')]
+    const queued = () => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length
+    const first = startElect(['run-if-leader', name, '--wait', 'forever', '--', ...recorder(firstLog, 0.2)])
+    expect(await waitFor(() => queued() === 2)).toBe(true)
+    const second = startElect(['run-if-leader', name, '--wait', 'forever', '--', ...recorder(secondLog, 0.2)])
+    expect(await waitFor(() => queued() === 3)).toBe(true)
+    // The one just ahead of the second withdraws: the second hears of it, and must find the older one.
+    first.kill('SIGTERM')
+    expect((await first).exitCode).toBe(143)
+    await sleep(1500)
+    expect(readEvents(secondLog)).toEqual([])
+    expect(queued()).toBe(2)
+    etcdctl(['lease', 'revoke', lease])
+    const result = await second
+    expect([result.exitCode, result.stderr]).toEqual([0, ''])
+    expect(readEvents(secondLog).map((event) => event.event)).toEqual(['start', 'end'])
+    expect(readEvents(firstLog)).toEqual([])
+  })
+
   it('forwards SIGTERM to the command, then releases and exits with its status', async () => {
     const name = uniqueName('signal')
     const log = join(tempDir(), 'events')

@@ -1,9 +1,9 @@
 import {EventEmitter} from 'node:events'
-import type {Etcd3, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
+import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse} from 'etcd3'
 import {ElectionKeys, prefixEnd} from './keys.js'
 import {type RunRecord, readRuns} from './records.js'
 import type {Session} from './session.js'
-import {AbortedError, type KeyRange, readUntil} from './watch.js'
+import {AbortedError, type KeyRange, type Reading, readUntil} from './watch.js'
 
 export {AbortedError} from './watch.js'
 
@@ -21,8 +21,8 @@ export interface ClaimOptions {
   job?: string
   wait: boolean
   signal?: AbortSignal
-  /** The run's record, written with the claim, and the older records it replaces. */
-  record?: RunRecord
+  /** The run's record as of now (the claim), written with the claim, and the older records it replaces. */
+  record?: () => RunRecord
   prune?: string[]
 }
 
@@ -103,18 +103,25 @@ export class Election {
     return {candidates: response.kvs.map(toCandidate), revision: Number(response.header.revision)}
   }
 
-  /** Joins the queue with a key on the session's lease; rejoining with the same lease is harmless. */
+  /**
+   * Joins the queue with a key on the session's lease; rejoining with the same lease is harmless. The
+   * same transaction reads who leads then (see Candidacy.leaderWhenQueued).
+   */
   async enqueue(session: Session, value: string): Promise<Candidacy> {
     const key = this.keys.candidate(session.leaseId)
+    const leader = {request_range: queueRequest(this.keys, 1)}
     const response = await this.client.kv.txn({
       compare: [{key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0}],
-      success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}],
-      failure: [{request_range: {key: Buffer.from(key)}}],
+      success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}, leader],
+      failure: [{request_range: {key: Buffer.from(key)}}, leader],
     })
     const createRevision = response.succeeded
       ? Number(response.header.revision)
       : Number(response.responses[0].response_range.kvs[0].create_revision)
-    return new Candidacy(this.client, this.keys, {key, value, leaseId: session.leaseId, createRevision})
+    const candidacy = new Candidacy(this.client, this.keys, {key, value, leaseId: session.leaseId, createRevision})
+    const first = response.responses[1].response_range.kvs[0]
+    if (first && first.key.toString() !== key) candidacy.leaderWhenQueued = toCandidate(first)
+    return candidacy
   }
 
   /** The candidacy of a candidate that another process holds: to follow its leadership, or to run a job under it. */
@@ -202,6 +209,8 @@ export class Candidacy extends EventEmitter {
   private stopFollowing = () => {}
   /** Why leadership ended (lost, or a resign request), remembered for listeners that come later. */
   ended?: string
+  /** Who led when this candidate joined the queue, unless itself: it did not lead then, nor can it before that one goes. */
+  leaderWhenQueued?: Candidate
 
   constructor(
     private readonly client: Etcd3,
@@ -255,36 +264,81 @@ export class Candidacy extends EventEmitter {
   }
 
   /**
-   * Waits until no other run of `job` can be running, then marks this one as running, on
-   * `runSession`'s lease, provided this candidate still leads. That lease is not the leader's, so
-   * revoking the leader's lease or deleting its key (both end the leadership) leaves the marker until
-   * the run has stopped its command and released, or until the run lease expires, which the run's
-   * guard never outlives. Without `wait`, a marker held by another run means 'busy'.
+   * Waits, unless `wait` is false, until this candidate leads and no other run of `job` can be
+   * running, then marks this run as running, on `runSession`'s lease. That lease is not the leader's,
+   * so revoking the leader's lease or deleting its key (both end the leadership) leaves the marker
+   * until the run has stopped its command and released, or until the run lease expires, which the
+   * run's guard never outlives. Without `wait`, a marker held by another run means 'busy'.
+   *
+   * The claim's transaction proves all of it: this candidate's key is still its own, no candidate key
+   * is older, no marker exists. It is tried at once and whenever a key this waits on changes (most
+   * often: the candidate ahead is gone), so a handover costs the successor one round trip; the
+   * periodic rechecks only read, so a waiting queue proposes nothing.
    */
   async claimRunning(runSession: Session, options: ClaimOptions): Promise<Claim> {
     const markerKey = this.keys.running(options.job)
-    const key = Buffer.from(markerKey)
-    const leaderKey = Buffer.from(this.self.key)
-    const marker = {value: this.self.value, since: new Date().toISOString(), revision: this.self.createRevision}
-    for (;;) {
-      const response = await this.client.kv.txn({
+    const marker = Buffer.from(markerKey)
+    const own = Buffer.from(this.self.key)
+    const candidates = candidatesRange(this.keys)
+    // What decides the claim, read alone or when the claim fails: the marker, this key, the one just ahead.
+    const situation: IRequestOp[] = [
+      {request_range: {key: marker}},
+      {request_range: {key: own}},
+      {request_range: {...queueRequest(this.keys, 1), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}},
+    ]
+    // A compare with a range end holds only if it holds for every key in the range (etcd 3.3+).
+    const nobodyAhead: ICompare & {range_end?: Buffer} = {
+      key: Buffer.from(candidates.key),
+      range_end: candidates.rangeEnd,
+      target: 'Create',
+      result: 'Greater',
+      create_revision: this.self.createRevision - 1,
+    }
+    const attempt = () => {
+      const runningSince = {value: this.self.value, since: new Date().toISOString(), revision: this.self.createRevision}
+      return this.client.kv.txn({
         compare: [
-          {key, target: 'Create', result: 'Equal', create_revision: 0},
-          {key: leaderKey, target: 'Create', result: 'Equal', create_revision: this.self.createRevision},
+          {key: marker, target: 'Create', result: 'Equal', create_revision: 0},
+          {key: own, target: 'Create', result: 'Equal', create_revision: this.self.createRevision},
+          nobodyAhead,
         ],
         success: [
-          {request_put: {key, value: Buffer.from(JSON.stringify(marker)), lease: runSession.leaseId}},
-          ...this.recordOps(runSession, options.job, options.record, options.prune),
+          {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
+          ...this.recordOps(runSession, options.job, options.record?.(), options.prune),
         ],
-        failure: [{request_range: {key}}, {request_range: {key: leaderKey}}],
+        failure: situation,
       })
-      if (response.succeeded) return 'claimed'
-      const [holder, leader] = response.responses.map((op) => op.response_range.kvs[0])
-      if (!leader || Number(leader.create_revision) !== this.self.createRevision) return 'lost'
-      if (holder?.lease === runSession.leaseId) return 'claimed'
-      if (holder && !options.wait) return 'busy'
-      await waitUntilKeyGone(this.client, markerKey, options.signal)
     }
+    /** What `situation`, read at `revision`, means for the claim; undefined: nothing stands in its way. */
+    const decide = (revision: number, [holder, self, ahead]: Array<IKeyValue | undefined>): Reading<Claim> | undefined => {
+      if (!self || Number(self.create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
+      if (ahead) return {revision, watch: [{key: ahead.key.toString()}]}
+      // A claim whose answer was lost, tried again.
+      if (holder?.lease === runSession.leaseId) return {revision, outcome: 'claimed'}
+      if (holder) return options.wait ? {revision, watch: [{key: markerKey}]} : {revision, outcome: 'busy'}
+      return undefined
+    }
+    const found = (response: ITxnResponse) => response.responses.map((op) => op.response_range.kvs[0])
+    let first = true
+    return readUntil<Claim>(
+      this.client,
+      async (changed) => {
+        if (!first && !changed) {
+          const read = await this.client.kv.txn({compare: [], success: situation})
+          const reading = decide(Number(read.header.revision), found(read))
+          if (reading) return reading
+        }
+        first = false
+        // Nothing stands in the way, as far as anyone knows: claim (a failed claim says why it failed).
+        const claim = await attempt()
+        const revision = Number(claim.header.revision)
+        if (claim.succeeded) return {revision, outcome: 'claimed'}
+        const reading = decide(revision, found(claim))
+        if (!reading) throw new Error('etcd refused the claim of the running marker, and nothing that it read says why')
+        return reading
+      },
+      {signal: options.signal},
+    )
   }
 
   /**

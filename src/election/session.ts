@@ -83,6 +83,11 @@ export class Session extends EventEmitter {
     this.armFence()
   }
 
+  /** Asks etcd now whether the lease still exists (a keepalive round); one that is gone is lost from then on. */
+  async confirm(): Promise<void> {
+    if (!this.lostReason && !this.closed) await this.keepaliveOnce()
+  }
+
   /** Renews now if a holder fencing `fenceLeadMs` early would run out before the next scheduled renewal. */
   private async renewIfShortFor(fenceLeadMs: number): Promise<void> {
     if (this.validUntil - fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()

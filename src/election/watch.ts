@@ -37,20 +37,26 @@ export interface WaitOptions {
   retry?: (error: unknown) => boolean
 }
 
-/** Reads until `read` returns an outcome; throws AbortedError when `signal` aborts. */
-export async function readUntil<T>(client: Etcd3, read: () => Promise<Reading<T>>, options: WaitOptions = {}): Promise<T> {
+/**
+ * Reads until `read` returns an outcome; throws AbortedError when `signal` aborts. `read` learns
+ * whether a watched key changed since its last reading (`changed`), rather than this being the first
+ * reading, a periodic recheck, or one after a broken watch or a failed read.
+ */
+export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Promise<Reading<T>>, options: WaitOptions = {}): Promise<T> {
   const {signal, recheckMs = RECHECK_MS, retry = isTransient} = options
   let hint: Hint | undefined
   let failures = 0
+  let changed = false
   try {
     for (;;) {
       throwIfAborted(signal)
       let reading: Reading<T>
       try {
-        reading = await read()
+        reading = await read(changed)
       } catch (error) {
         throwIfAborted(signal)
         if (!retry(error)) throw error
+        changed = false
         await pause(backoffMs(++failures), signal)
         continue
       }
@@ -65,7 +71,7 @@ export async function readUntil<T>(client: Etcd3, read: () => Promise<Reading<T>
       } else {
         failures = 0
       }
-      await hint.changeAfter(reading.revision, recheckMs, signal)
+      changed = await hint.changeAfter(reading.revision, recheckMs, signal)
     }
   } finally {
     hint?.close()
@@ -76,7 +82,7 @@ export async function readUntil<T>(client: Etcd3, read: () => Promise<Reading<T>
 class Hint {
   broken = false
   private newestRevision = 0
-  private wake?: () => void
+  private wake?: (changed: boolean) => void
   private stream?: WatchStream
   private closed = false
 
@@ -105,21 +111,22 @@ class Hint {
     )
   }
 
-  /** Resolves when something changed after `revision`, when the watch broke, or after `timeoutMs`. */
-  changeAfter(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.broken || this.newestRevision > revision) return Promise.resolve()
+  /** Resolves true when something changed after `revision`; false when the watch broke, or after `timeoutMs`. */
+  changeAfter(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.broken) return Promise.resolve(false)
+    if (this.newestRevision > revision) return Promise.resolve(true)
     return new Promise((resolve, reject) => {
-      const done = () => {
+      const done = (changed: boolean) => {
         clearTimeout(timer)
         signal?.removeEventListener('abort', aborted)
         this.wake = undefined
-        resolve()
+        resolve(changed)
       }
       const aborted = () => {
-        done()
+        done(false)
         reject(new AbortedError(String(signal?.reason ?? 'aborted')))
       }
-      const timer = setTimeout(done, timeoutMs)
+      const timer = setTimeout(() => done(false), timeoutMs)
       this.wake = done
       if (signal?.aborted) aborted()
       else signal?.addEventListener('abort', aborted, {once: true})
@@ -133,13 +140,13 @@ class Hint {
 
   private changed(revision: number): void {
     this.newestRevision = Math.max(this.newestRevision, revision)
-    this.wake?.()
+    this.wake?.(true)
   }
 
   private break(): void {
     if (this.closed) return
     this.broken = true
-    this.wake?.()
+    this.wake?.(false)
   }
 }
 
