@@ -30,21 +30,33 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
 
 /**
- * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV>" in `log` and runs for
+ * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV> <witness>" in `log` and runs for
  * `seconds`. Only a run of full length records "end <ms> <pid>"; SIGTERM or SIGINT records
  * "stopped <ms> <pid>" and exits 0, or, with `ignoreTerm`, is ignored (so only SIGKILL stops it,
  * recording nothing) and a background child stays in its group. With `finishFile`, it also ends
  * cleanly, recording "end", as soon as that file exists: a run as long as its caller needs.
+ *
+ * The witness: as its first act, the command tries to lock `witness.lock` beside `log`, and holds the
+ * lock for its whole life (its children inherit it, so the kernel releases it only once the whole
+ * tree is gone). "free" means that no other recorder's tree beside it was alive at that instant;
+ * "held" that one was. Unlike polls of /proc, this holds however close the two are in time.
  */
 export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFile?: string): string[] {
   const script = [
-    'echo "start $(date +%s%3N) $$ $ELECT_REV" >> "$0"',
+    'exec 9>> "$(dirname "$0")/witness.lock"',
+    'if flock -n 9; then witness=free; else witness=held; fi',
+    'echo "start $(date +%s%3N) $$ $ELECT_REV $witness" >> "$0"',
     ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "stopped $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
     `end=$(( $(date +%s%3N) + ${Math.round(seconds * 1000)} ))`,
     `while [ "$(date +%s%3N)" -lt "$end" ]${finishFile ? ` && [ ! -e '${finishFile}' ]` : ''}; do sleep 0.05; done`,
     'echo "end $(date +%s%3N) $$" >> "$0"',
   ].join('\n')
   return ['sh', '-c', script, log]
+}
+
+/** What a recorder's "start" event says of the witness lock: "free", "held" (see recorder()). */
+export function witnessOf(start: {extra: string}): string | undefined {
+  return start.extra.split(' ').at(-1)
 }
 
 /** Reads a file of lines "<event> <epoch ms> [extra]", as recorder() writes them. */

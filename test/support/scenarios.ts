@@ -13,7 +13,7 @@ import {RECHECK_MS} from '../../src/election/watch.js'
 import {type Cluster, startCluster} from './etcd.js'
 import {Observer} from './observer.js'
 import {TcpProxy} from './proxy.js'
-import {electProcess, readEvents, recorder, signalGroup, sleep, waitFor} from './processes.js'
+import {electProcess, readEvents, recorder, signalGroup, sleep, waitFor, witnessOf} from './processes.js'
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
@@ -181,9 +181,11 @@ export interface Verdict {
   trial: Trial
   /** Seen running at once, or not proven apart. */
   overlap: boolean
+  /** What showed the rival's start after the holder's end: the polls (see marginMs), or the witness lock alone. */
+  provenApartBy?: 'polls' | 'lock'
   /** A holder that should have kept leading did not run its full length or exit 0. */
   falseKill: boolean
-  /** A strict lower bound of the time between the holder's death and the rival's first instant. */
+  /** A strict lower bound of the time between the holder's death and the rival's first instant, where the polls showed one. */
   marginMs?: number
   /** Holder's death to the rival's start, as first seen (an upper bound): the handover. */
   handoverMs?: number
@@ -339,12 +341,18 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       if (campaignResult.exitCode !== 0) problems.push(`campaign exited ${campaignResult.exitCode ?? campaignResult.signal}: ${campaignResult.stderr}`)
     }
 
-    const marginMs = observer.marginMs
-    // A margin of 0 is still a proof: one scan found the holder gone and the rival not yet there.
-    const overlap = observer.overlapSeen || (observer.rivalSeenAt !== undefined && (marginMs === undefined || marginMs < 0))
+    // Two proofs that the rival's command began after the holder's whole tree was gone. The polls: a
+    // margin of 0 is one (a scan found the holder gone and the rival not yet there). The witness lock,
+    // however close the two came: the holder's tree held it until its last process died, and the
+    // rival's command found it free as its first act. A lock found held is an overlap, proven.
+    const pollMargin = observer.marginMs
+    const rivalWitness = rivalStart && witnessOf(rivalStart)
+    const provenApartBy = pollMargin !== undefined && pollMargin >= 0 ? 'polls' : rivalWitness === 'free' ? 'lock' : undefined
+    const overlap = observer.overlapSeen || (rivalStart !== undefined && rivalWitness !== 'free') || (observer.rivalSeenAt !== undefined && !provenApartBy)
+    const marginMs = provenApartBy === 'polls' ? pollMargin : undefined
     // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
     const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)
-    return {scenario: scenarioName, trial, overlap, falseKill, marginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
+    return {scenario: scenarioName, trial, overlap, provenApartBy, falseKill, marginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
   } finally {
     observer?.stop()
     for (const child of processes) {
