@@ -30,6 +30,6 @@ bundle.exports.main().then(() => {
     writeFileSync(`${process.env.ELECT_SEA_CODE_CACHE}.tmp`, script.createCachedData())
     renameSync(`${process.env.ELECT_SEA_CODE_CACHE}.tmp`, process.env.ELECT_SEA_CODE_CACHE)
   }
-  // As bin/run.js: etcd3 leaves gRPC channels and timers behind even after close().
+  // As bin/run.cjs: etcd3 leaves gRPC channels and timers behind even after close().
   process.exit()
 })

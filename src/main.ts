@@ -1,6 +1,6 @@
 // The one module the build bundles (dist/elect.cjs): oclif finds the commands and the hook here by
 // name (package.json oclif.commands, strategy "explicit") instead of loading a file per command or
-// plugin, so that a process reads one file, and its compiled code can be cached (bin/run.js).
+// plugin, so that a process reads one file, and its compiled code can be cached (bin/run.cjs).
 import {execute, settings} from '@oclif/core'
 import type {LoadOptions} from '@oclif/core/interfaces'
 import {commands as helpCommands} from '@oclif/plugin-help'

@@ -22,7 +22,7 @@ export function main(): Promise<void> {
       hooks: {command_not_found: {target: self, identifier: 'commandNotFound'}},
     },
   }
-  // As bin/run.js: gRPC's TLS server name warning is for elect's developers, not its users.
+  // As bin/run.cjs: gRPC's TLS server name warning is for elect's developers, not its users.
   process.noDeprecation = true
   return run(process.execPath, {root, pjson, isRoot: true})
 }

@@ -15,11 +15,11 @@ describe('the npm package', () => {
     const {stdout} = await execa('npm', ['pack', '--json', '--pack-destination', packDir], {cwd: root})
     const [packed] = JSON.parse(stdout) as Array<{filename: string; files: Array<{path: string}>}>
     const paths = packed.files.map((file) => file.path)
-    expect(paths).toContain('bin/run.js')
+    expect(paths).toContain('bin/run.cjs')
     expect(paths).toContain('.oclif.manifest.json')
     // The guard's script is inlined in the bundle; the single executables' build leaves no file in it.
     expect(paths.filter((path) => path.startsWith('dist/')).sort()).toEqual(['dist/elect.cjs', 'dist/elect.cjs.codecache'])
-    expect(paths.filter((path) => !/^(bin\/run\.js|dist\/|\.oclif\.manifest\.json$|package\.json$|README\.md$)/.test(path))).toEqual([])
+    expect(paths.filter((path) => !/^(bin\/run\.cjs|dist\/|\.oclif\.manifest\.json$|package\.json$|README\.md$)/.test(path))).toEqual([])
 
     const prefix = tempDir()
     await execa('npm', ['install', '--global', '--prefix', prefix, '--no-audit', '--no-fund', join(packDir, packed.filename)], {timeout: 240_000})
@@ -41,13 +41,13 @@ describe('the npm package', () => {
   it('on a Node the build did not make code for, leaves V8\'s code in the user\'s cache and uses it', async () => {
     // The package without the build's code, as a Node of another version finds it.
     const packageDir = tempDir()
-    for (const file of ['bin/run.js', 'dist/elect.cjs', 'package.json', '.oclif.manifest.json']) {
+    for (const file of ['bin/run.cjs', 'dist/elect.cjs', 'package.json', '.oclif.manifest.json']) {
       mkdirSync(dirname(join(packageDir, file)), {recursive: true})
       copyFileSync(join(root, file), join(packageDir, file))
     }
     const cacheHome = tempDir()
     const env = {ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), XDG_CACHE_HOME: cacheHome}
-    const whoLeads = () => execa(process.execPath, [join(packageDir, 'bin/run.js'), 'who-leads', uniqueName('cached')], {env, reject: false})
+    const whoLeads = () => execa(process.execPath, [join(packageDir, 'bin/run.cjs'), 'who-leads', uniqueName('cached')], {env, reject: false})
     const cached = () => readdirSync(join(cacheHome, 'elect')).filter((name) => name.startsWith(`code-${process.version}-`))
     expect((await whoLeads()).exitCode).toBe(3)
     expect(cached()).toHaveLength(1)

@@ -12,9 +12,9 @@ rmSync(dist, {recursive: true, force: true})
 mkdirSync(dist)
 await bundle(join(projectRoot, 'src/main.ts'), join(dist, 'elect.cjs'))
 
-// V8's code for what a command runs, for Nodes without a compile cache of their own (bin/run.js): one
+// V8's code for what a command runs, for Nodes without a compile cache of their own (bin/run.cjs): one
 // who-leads against a port where nothing listens loads and runs oclif, the command and etcd3.
-spawnSync(process.execPath, [join(projectRoot, 'bin/run.js'), 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
+spawnSync(process.execPath, [join(projectRoot, 'bin/run.cjs'), 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
   env: {...process.env, ELECT_BUILD_CODE_CACHE: '1'},
   stdio: 'ignore',
 })

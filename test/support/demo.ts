@@ -7,7 +7,7 @@ import {promisify} from 'node:util'
 import {type Cluster, startCluster} from './etcd.js'
 
 const run = promisify(execFile)
-const elect = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'bin', 'run.js')
+const elect = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'bin', 'run.cjs')
 
 let cluster: Cluster | undefined
 const configured = process.env.ELECT_ENDPOINTS ?? process.env.ETCDCTL_ENDPOINTS

@@ -7,13 +7,13 @@ export {groupAlive, listProcesses, signalGroup} from '../../src/supervise/proces
 
 /** The clone's top directory. */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-// ELECT_BIN runs another build (say, an older checkout's bin/run.js, or a single executable from
+// ELECT_BIN runs another build (say, an older checkout's bin/run.cjs, or a single executable from
 // npm run dist) under the same tests, benchmarks and chaos runner.
-export const electBin = process.env.ELECT_BIN ?? join(projectRoot, 'bin', 'run.js')
+export const electBin = process.env.ELECT_BIN ?? join(projectRoot, 'bin', 'run.cjs')
 
-/** The file and arguments that start elect with `args`: a .js entry through the Node on PATH. */
+/** The file and arguments that start elect with `args`: a .js or .cjs entry through the Node on PATH. */
 export function electProcess(...args: string[]): [string, string[]] {
-  return electBin.endsWith('.js') ? ['node', [electBin, ...args]] : [electBin, args]
+  return /\.c?js$/.test(electBin) ? ['node', [electBin, ...args]] : [electBin, args]
 }
 
 /** Polls until `check` holds, at most `timeoutMs`; returns whether it did. */
