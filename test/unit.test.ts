@@ -4,8 +4,8 @@ import {describe, expect, it} from 'vitest'
 import {runtimeDir} from '../src/attach/runtime-dir.js'
 import {formatDuration, parseDuration} from '../src/duration.js'
 import {ElectionKeys, leaseHex, validateName} from '../src/election/keys.js'
-import {etcdPackageDefinition, type PrebuiltType, prebuiltTypesSource} from '../src/etcd/services.js'
-import {etcdDescriptor} from './support/bundle.js'
+import {etcdPackageDefinition, type PrebuiltType} from '../src/etcd/services.js'
+import {etcdDescriptor, prebuiltTypesSource} from './support/bundle.js'
 
 describe('durations', () => {
   it.each([

@@ -5,7 +5,7 @@ import {createRequire} from 'node:module'
 import {dirname, join} from 'node:path'
 import {build, type Plugin} from 'esbuild'
 import protobuf from 'protobufjs'
-import {prebuiltTypesSource} from '../../src/etcd/services.js'
+import {rootOf} from '../../src/etcd/services.js'
 import {projectRoot} from './processes.js'
 
 const require = createRequire(import.meta.url)
@@ -48,6 +48,28 @@ function etcdServices(): Plugin {
       .replace(protoLoader, '')
       .replace(loadSync, `require(${JSON.stringify(services)}).etcdPackageDefinition(${JSON.stringify(descriptor)}, ${prebuiltTypesSource(descriptor)})`)
   })
+}
+
+/** The source of etcdPackageDefinition's `prebuilt` for the types of `descriptor`: what protobufjs would generate for each at run time. */
+export function prebuiltTypesSource(descriptor: protobuf.INamespace): string {
+  const root = rootOf(descriptor).resolveAll()
+  const {Type} = protobuf
+  const generated = (generator: {toString(): string}) => generator.toString()
+  const entries: string[] = []
+  const visit = (namespace: protobuf.NamespaceBase): void => {
+    for (const nested of namespace.nestedArray) {
+      if (nested instanceof protobuf.Type) {
+        entries.push(
+          `${JSON.stringify(nested.fullName)}:{ctor:function(){return ${generated(Type.generateConstructor(nested))}},` +
+            `codec:function(Writer,Reader,types,util){return{encode:${generated(protobuf.encoder(nested))},decode:${generated(protobuf.decoder(nested))},` +
+            `fromObject:${generated(protobuf.converter.fromObject(nested))},toObject:${generated(protobuf.converter.toObject(nested))}}}}`,
+        )
+      }
+      if (nested instanceof protobuf.Namespace) visit(nested)
+    }
+  }
+  visit(root)
+  return `{${entries.join(',\n')}}`
 }
 
 // oclif loads the commands and hooks that package.json names with require(path). The bundle is that
