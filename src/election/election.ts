@@ -222,13 +222,14 @@ export class Candidacy extends EventEmitter {
 
   /** The candidate just ahead of this one, if any, and the revision this was read at. */
   async predecessor(): Promise<{candidate?: Candidate; revision: number}> {
-    const response = await this.client.kv.range({
-      ...queueRequest(this.keys, 1),
-      max_create_revision: this.self.createRevision - 1,
-      sort_order: 'Descend',
-    })
+    const response = await this.client.kv.range(this.predecessorRequest())
     const kv = response.kvs[0]
     return {candidate: kv && toCandidate(kv), revision: Number(response.header.revision)}
+  }
+
+  /** The candidate key just older than this one's. */
+  private predecessorRequest(): IRangeRequest {
+    return {...queueRequest(this.keys, 1), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}
   }
 
   /** Waits until no candidate is ahead of this one, watching only the one just ahead. */
@@ -284,7 +285,7 @@ export class Candidacy extends EventEmitter {
     const situation: IRequestOp[] = [
       {request_range: {key: marker}},
       {request_range: {key: own}},
-      {request_range: {...queueRequest(this.keys, 1), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}},
+      {request_range: this.predecessorRequest()},
     ]
     // A compare with a range end holds only if it holds for every key in the range (etcd 3.3+).
     const nobodyAhead: ICompare & {range_end?: Buffer} = {
