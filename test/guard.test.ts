@@ -55,6 +55,6 @@ it('reports a command that ended before the guard could watch it, instead of wai
   expect(readSync(reports, filler)).toBe(65_536)
   expect(filler.every((byte) => byte === 0)).toBe(true)
   let said = ''
-  expect(await waitFor(() => /^started \d+\nexited 0\n$/.test((said += drain(reports))), 5000)).toBe(true)
+  expect(await waitFor(() => /^started \d+ \S+\nexited 0\n$/.test((said += drain(reports))), 5000)).toBe(true)
   expect(await waitFor(() => guard!.exitCode !== null, 2000)).toBe(true)
 })

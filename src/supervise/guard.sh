@@ -1,28 +1,40 @@
 # The guard: a small bash process between elect and the command (no Node: ~4 MB, starts in ms).
-# It starts the command in a process group of its own and is the only one that signals that group.
-# It kills the group when elect says so, when the deadline elect last gave it passes (elect frozen,
-# or its keepalives unacknowledged), or when elect's end of the control pipe closes (elect killed).
+# It starts the command and is the only one that signals the command's job: every process descended
+# from it, whichever process group or session it moved into (timeout(1) makes a group of its own,
+# sudo's use_pty a session, a daemon double-forks). It kills the job when elect says so, when the
+# deadline elect last gave it passes (elect frozen, or its keepalives unacknowledged), or when elect's
+# end of the control pipe closes (elect killed); and when the command ends, whatever it left behind.
+#
+# The job is a cgroup (v2) of its own where this process may make one (root, or a delegated subtree,
+# as under a systemd unit with Delegate=yes): nothing it starts can leave it, and cgroup.kill ends it
+# at once. Elsewhere the job is found in /proc: the command's process group, every process that
+# carries the run's ELECT_RUN_ID in its environment, and their descendants.
 #
 # elect starts it while it still waits for its turn, so that nothing is left to start when the turn
 # comes: the guard waits for "run" and exits, running nothing, if elect's end of the pipe closes first.
 #
 # Arguments: <kill signal> <kill grace, centiseconds> <cmd> [args...]
-# fd 3, from elect: first  env <n>, then n NUL-terminated NAME=VALUE records (exported for the command),
-#                   then   run <deadline>;
+# fd 3, from elect: first  env <n>, then n NUL-terminated NAME=VALUE records (exported for the command;
+#                          ELECT_RUN_ID among them), then run <deadline>;
 #                   then a line each: extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...>
-# fd 4, to elect, a line each:    started <pid> | spawn-failed <ENOENT|EACCES> | stopping <why...> | exited <status>
+# fd 4, to elect, a line each:    started <pid> <cgroup directory, or -> | spawn-failed <ENOENT|EACCES>
+#                                 | stopping <why...> | exited <status>
 # Deadlines are centiseconds of /proc/uptime (CLOCK_BOOTTIME), which elect and the guard both read.
 set -u
 kill_signal=$1 grace=$2 deadline=0
 shift 2
 
+# The records are exported for the command alone, not in the guard: the tools the guard runs itself
+# (sleep, grep, awk) must not carry the run's ELECT_RUN_ID, or a search for it would find them.
+records=() run_id=''
 while read -r verb arg; do
   case $verb in
-    env) for ((i = 0; i < arg; i++)); do IFS= read -r -d '' record && export "$record"; done ;;
+    env) for ((i = 0; i < arg; i++)); do IFS= read -r -d '' record && records+=("$record"); done ;;
     run) deadline=$arg; break ;;
   esac
 done <&3
 ((deadline)) || exit 0
+for record in "${records[@]}"; do [[ $record == ELECT_RUN_ID=* ]] && run_id=${record#*=}; done
 
 # bash's own notices (a job "Killed") are not the user's business: the guard's stderr goes nowhere,
 # the command gets the real one (fd 5).
@@ -36,7 +48,6 @@ trap : INT TERM HUP QUIT PIPE
 now=0
 uptime_cs() { local up rest; read -r up rest < /proc/uptime; now=$((10#${up/./})); }
 report() { echo "$*" >&4 2>/dev/null || true; }
-signal_group() { kill -s "$1" -- "-$pid" 2>/dev/null; }
 
 # 127 and 126 are decided here, as a shell would, so that bash prints no message of its own.
 if [[ $1 == */* ]]; then
@@ -46,104 +57,195 @@ elif ! type -P -- "$1" > /dev/null; then
   report spawn-failed ENOENT; exit 0
 fi
 
-set -m # the job gets a process group of its own, and keeps the guard's stdin
+# A cgroup for the job, beneath the guard's own (so that a service manager still counts the job as
+# the service's), unless ELECT_CGROUP=none. A probe moves a throwaway subshell in first: where that is
+# not allowed, the job is found in /proc instead. The guard itself never enters it, so cgroup.kill
+# cannot end the guard.
+cgroup=''
+if [[ ${ELECT_CGROUP-} != none ]]; then
+  own=''
+  while IFS= read -r line; do [[ $line == 0::/* ]] && own=${line#0::}; done < /proc/self/cgroup
+  while read -r _ _ _ root point rest; do
+    [[ -n $own && $rest == *" - cgroup2 "* ]] || continue
+    if [[ $root != / ]]; then
+      [[ $own == "$root" || $own == "$root"/* ]] || continue
+      own=${own#"$root"}
+    fi
+    cgroup=${point%/}${own%/}/elect-$$-${run_id:0:8}
+    break
+  done < /proc/self/mountinfo
+  if [[ -n $cgroup ]] && ! { mkdir "$cgroup" && (echo "$BASHPID" > "$cgroup/cgroup.procs"); }; then
+    rmdir "$cgroup"
+    cgroup=''
+  fi
+fi
+
+set -m # the command gets a process group of its own, and keeps the guard's stdin
 (
+  # Past the probe, a move that fails is a fault: the command does not run outside its cgroup.
+  [[ -z $cgroup ]] || echo "$BASHPID" > "$cgroup/cgroup.procs" || exit 126
+  ((${#records[@]} == 0)) || export "${records[@]}"
   if [[ -n ${ELECT_GUARD_BASH_ENV-} ]]; then export BASH_ENV=$ELECT_GUARD_BASH_ENV; fi
   unset ELECT_GUARD_BASH_ENV
   exec -- "$@" 2>&5 3<&- 4>&- 5>&-
 ) &
 pid=$!
 set +m
-report started "$pid"
+report started "$pid" "${cgroup:--}"
 
-group_alive() { # is any process of the group alive (not a zombie)?
-  local stat rest state ppid pgrp
-  for stat in /proc/[0-9]*/stat; do
-    read -r rest < "$stat" 2> /dev/null || continue
-    read -r state ppid pgrp _ <<< "${rest##*) }"
-    [[ $pgrp == "$pid" && $state != Z && $state != X ]] && return 0
-  done
-  return 1
-}
-
-stopping=0 kill_at=0 elect_gone=0
-stop() {
-  ((stopping)) && return
-  stopping=1
-  report stopping "${@:2}"
-  signal_group "$1"
-  uptime_cs
-  kill_at=$((now + grace))
-}
-
-# Waits up to 50 ms for a line from elect, and acts on it. bash reads a pipe a byte at a time, and a
-# time-out can fall inside a line: what was read so far is kept and completed by the next read.
-pending=''
-listen() {
-  if ((elect_gone)); then sleep 0.05; return; fi
-  local part verb arg why
-  if read -r -t 0.05 -u 3 part; then
-    read -r verb arg why <<< "$pending$part"
-    pending=''
-    case $verb in
-      extend) deadline=$arg ;;
-      forward) signal_group "$arg" ;;
-      stop) stop "$arg" "$why" ;;
-    esac
-  elif (($? > 128)); then
-    pending+=$part
-  else # end of file: elect is gone
-    elect_gone=1
-    stop "$kill_signal" elect went away
+# Sets `members` to the pids of the job's live processes. A zombie is dead: only its parent's wait is
+# missing.
+members=()
+job_members() {
+  members=()
+  if [[ -n $cgroup ]]; then
+    mapfile -t members < "$cgroup/cgroup.procs"
+    return
   fi
+  local marked=''
+  [[ -n $run_id ]] && marked=$(grep -lsaF -- "ELECT_RUN_ID=$run_id" /proc/[0-9]*/environ)
+  marked=${marked//\/proc\//}
+  marked=${marked//\/environ/}
+  # One pass over every /proc/<pid>/stat: the command's group and the marked, then their descendants.
+  # cat, not awk, opens the files: mawk gives up on one that vanished since the glob.
+  mapfile -t members < <(cat /proc/[0-9]*/stat 2> /dev/null | awk -v group="$pid" -v marked="$marked" '
+    /^[0-9]+ \(/ {
+      p = $0; sub(/ .*/, "", p)
+      rest = $0; sub(/.*\) /, "", rest); split(rest, field, " ")
+      state[p] = field[1]; parent[p] = field[2]
+      if (field[3] == group) job[p] = 1
+    }
+    END {
+      n = split(marked, list, "\n"); for (i = 1; i <= n; i++) job[list[i]] = 1
+      do { added = 0; for (p in parent) if (!(p in job) && (parent[p] in job)) { job[p] = 1; added = 1 } } while (added)
+      for (p in job) if ((p in state) && state[p] != "Z" && state[p] != "X") print p
+    }')
+}
+
+job_alive() {
+  if [[ -n $cgroup ]]; then
+    local key value
+    while read -r key value; do [[ $key == populated ]] && return $((value == 0)); done < "$cgroup/cgroup.events"
+  fi
+  job_members
+  ((${#members[@]} > 0))
+}
+
+# One signal for each process: the command's group at once (forks in flight included), then each
+# process of the job outside it. A job that counts its signals must not see two.
+signal_job() {
+  # cgroup.kill (Linux 5.14) kills every process of the cgroup at once, forks in flight included.
+  if [[ -n $cgroup && $1 == KILL ]] && { echo 1 > "$cgroup/cgroup.kill"; } 2> /dev/null; then return; fi
+  kill -s "$1" -- "-$pid" 2> /dev/null
+  job_members
+  local member stat pgrp outside=()
+  for member in "${members[@]}"; do
+    read -r stat < "/proc/$member/stat" || continue
+    read -r _ _ pgrp _ <<< "${stat##*) }"
+    [[ $pgrp == "$pid" ]] || outside+=("$member")
+  done
+  ((${#outside[@]} == 0)) || kill -s "$1" -- "${outside[@]}" 2> /dev/null
 }
 
 # bash cannot wait for a child and read a pipe at once, so the guard splits in two while the command
-# runs: a watcher (a subshell, which knows $pid from the fork) follows elect's lines and the deadline;
-# the guard itself waits, and so hears at once when the command ends. A signal interrupts the wait
-# (the traps are no-ops), hence the loop. A watcher that dies (killed from outside) leaves nobody to
-# enforce the deadline: the group goes at once, as when the whole guard dies.
-#
-# A command that ended before the watcher was forked is no longer a job that `wait -n` waits for (bash
-# has already reaped it and set its status aside for `wait $pid`): the wait would last as long as the
-# watcher. So the watcher also ends once the command's leader is gone, which ends that wait too.
+# runs: a watcher (a subshell) follows elect's lines and the deadline, and asks the guard with a
+# signal, which interrupts its wait, to stop the job (USR1) or kill it (USR2, once the grace is over).
+# The guard waits for the command, so it hears at once when it ends, and does every stop and kill
+# itself: one place knows when the SIGKILL is due, whether the stop came before the command ended or
+# while what it left behind is swept up. The watcher repeats its request every 50 ms until the guard
+# is done, so that none is lost between two waits, and wakes the guard (ALRM) once the command is gone. A watcher that dies (killed from outside) leaves
+# nobody to enforce the deadline: the job goes at once, as when the whole guard dies.
+# Set before the watcher exists, which may ask at once; a subshell does not inherit them.
+kill_at=0 request=''
+trap 'request=stop' USR1
+trap 'request=kill' USR2
+trap : ALRM
 (
   trap : INT TERM HUP QUIT PIPE
-  while kill -0 "$pid" 2> /dev/null; do
+  stopping=0 kill_at=0 elect_gone=0 pending=''
+  stop() {
+    ((stopping)) && return
+    stopping=1
+    report stopping "$@"
     uptime_cs
-    ((!stopping && now >= deadline)) && stop "$kill_signal" the leadership deadline passed
-    ((stopping && now >= kill_at)) && signal_group KILL
-    listen
+    kill_at=$((now + grace))
+  }
+  while :; do
+    # A command that ended before this watcher existed may already have been reaped, and then the
+    # guard's wait waits for this watcher alone: wake it.
+    kill -0 "$pid" 2> /dev/null || kill -s ALRM $$
+    uptime_cs
+    ((!stopping && now >= deadline)) && stop the leadership deadline passed
+    if ((stopping)); then
+      if ((now >= kill_at)); then kill -s USR2 $$; else kill -s USR1 $$; fi
+    fi
+    if ((elect_gone)); then sleep 0.05; continue; fi
+    # Waits up to 50 ms for a line from elect. bash reads a pipe a byte at a time, and a time-out can
+    # fall inside a line: what was read so far is kept and completed by the next read.
+    if read -r -t 0.05 -u 3 part; then
+      read -r verb arg why <<< "$pending$part"
+      pending=''
+      case $verb in
+        extend) deadline=$arg ;;
+        forward) signal_job "${arg#SIG}" ;;
+        stop) stop "$why"; [[ $arg == SIGKILL ]] && kill_at=0 ;;
+      esac
+    elif (($? > 128)); then
+      pending+=$part
+    else # end of file: elect is gone
+      elect_gone=1
+      stop elect went away
+    fi
   done
 ) &
 watcher=$!
+
+# Acts on the watcher's last request: the kill signal once, then SIGKILL when the grace is over.
+act() {
+  uptime_cs
+  if [[ $request == kill ]] || ((kill_at && now >= kill_at)); then
+    signal_job KILL
+    ((kill_at)) || kill_at=$now
+  elif [[ $request == stop ]] && ((!kill_at)); then
+    signal_job "${kill_signal#SIG}"
+    kill_at=$((now + grace))
+  fi
+  request=''
+}
+
 while :; do
   wait -n
   status=$?
+  act
   kill -0 "$pid" 2> /dev/null || break
   if ! kill -0 "$watcher" 2> /dev/null; then
     report stopping the guard lost its watcher
-    signal_group KILL
+    request=kill
+    act
   fi
 done
 # The status came from the wait above unless a signal interrupted it just as the command ended.
 wait "$pid" 2> /dev/null
 reaped=$?
 ((reaped != 127)) && status=$reaped
-kill -s KILL "$watcher" 2> /dev/null
-wait "$watcher" 2> /dev/null
 
-# The command's leader process ended: what it left in its group goes too, so that nothing started
-# under this leadership outlives it. Only then may elect release the lease.
-if signal_group 0 && group_alive; then
-  signal_group "$kill_signal"
-  uptime_cs
-  give_up=$((now + grace))
-  while group_alive; do
+# The command's leader process ended: what it left in its job goes too, so that nothing started under
+# this leadership outlives it. Only then may elect release the lease. A stop already under way keeps
+# its time for SIGKILL; a process that even SIGKILL does not end (stuck in the kernel) is given up on
+# a second after it.
+if job_alive; then
+  if ((!kill_at)); then
+    signal_job "${kill_signal#SIG}"
     uptime_cs
-    ((now >= give_up)) && signal_group KILL
-    ((now >= give_up + 100)) && break
-    listen
+    kill_at=$((now + grace))
+  fi
+  while job_alive; do
+    act
+    ((now >= kill_at + 100)) && break
+    sleep 0.05
   done
 fi
+kill -s KILL "$watcher" 2> /dev/null
+wait "$watcher" 2> /dev/null
+[[ -z $cgroup ]] || rmdir "$cgroup"
 report exited "$status"

@@ -1,4 +1,4 @@
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 
 /** Sends a signal to every process of a group; false when nobody is left in it. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -43,4 +43,71 @@ export function listProcesses(): ProcessInfo[] {
     processes.push({pid: Number(entry), ppid: Number(ppid), pgrp: Number(pgrp), alive: state !== 'Z' && state !== 'X'})
   }
   return processes
+}
+
+/** A run's job as the guard made it: see guard.sh. */
+export interface Job {
+  /** The command's pid, which leads its process group. */
+  pid: number
+  /** The ELECT_RUN_ID every process of the job inherits. */
+  runId: string
+  /** The job's cgroup directory, where the guard could make one. */
+  cgroup?: string
+}
+
+/**
+ * The live processes of a job, by the guard's rule where it has no cgroup: the command's group, every
+ * process whose environment carries the run id, and their descendants.
+ */
+export function jobMembers(job: Job, processes = listProcesses()): number[] {
+  const mark = `\0ELECT_RUN_ID=${job.runId}\0`
+  const members = new Set(processes.filter((info) => info.pgrp === job.pid || environ(info.pid).includes(mark)).map((info) => info.pid))
+  for (let added = true; added; ) {
+    added = false
+    for (const info of processes)
+      if (!members.has(info.pid) && members.has(info.ppid)) {
+        members.add(info.pid)
+        added = true
+      }
+  }
+  const alive = new Set(processes.filter((info) => info.alive).map((info) => info.pid))
+  return [...members].filter((pid) => alive.has(pid))
+}
+
+/** Kills every process of a job at once: the guard's last act, done by elect where the guard is gone. */
+export function killJob(job: Job): void {
+  if (job.cgroup) {
+    try {
+      writeFileSync(`${job.cgroup}/cgroup.kill`, '1')
+      return
+    } catch {
+      // no cgroup.kill before Linux 5.14: one by one
+    }
+  }
+  signalGroup(job.pid, 'SIGKILL')
+  const members = job.cgroup ? cgroupProcesses(job.cgroup) : jobMembers(job)
+  for (const pid of members) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+function cgroupProcesses(cgroup: string): number[] {
+  try {
+    return readFileSync(`${cgroup}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** A process's environment as it was started, NUL-framed on both sides; empty where it may not be read. */
+function environ(pid: number): string {
+  try {
+    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`
+  } catch {
+    return ''
+  }
 }

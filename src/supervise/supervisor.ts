@@ -1,9 +1,10 @@
 import {type ChildProcess, spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {createInterface} from 'node:readline'
 import type {Readable, Writable} from 'node:stream'
 import {uptimeDeadline} from '../clock.js'
 import {guardScript} from './guard-script.js'
-import {signalGroup} from './process-group.js'
+import {type Job, killJob} from './process-group.js'
 
 export interface Outcome {
   /** The exit status a shell would give: the command's code, 126/127 if it could not start, 128+n for signal n. */
@@ -31,9 +32,11 @@ export class Supervisor {
   readonly exited: Promise<Outcome>
   private readonly started: Promise<void>
   private stoppedBecause?: string
-  private commandPid?: number
-  /** Set once the guard reported the group gone: its id may then belong to someone else. */
-  private groupGone = false
+  /** Marks every process of the command's job (see guard.sh); known to the guard only from start(). */
+  private readonly runId = randomBytes(16).toString('hex')
+  private job?: Job
+  /** Set once the guard reported the job gone: its pids may then belong to someone else. */
+  private jobGone = false
   private readonly control: Writable
 
   private constructor(private readonly guard: ChildProcess) {
@@ -46,23 +49,23 @@ export class Supervisor {
       createInterface({input: guard.stdio[4] as Readable}).on('line', (line) => {
         const [report, ...rest] = line.split(' ')
         if (report === 'started') {
-          this.commandPid = Number(rest[0])
+          this.job = {pid: Number(rest[0]), runId: this.runId, cgroup: rest[1] === '-' ? undefined : rest[1]}
           started()
         } else if (report === 'stopping') {
           this.stoppedBecause ??= rest.join(' ')
         } else if (report === 'spawn-failed') {
-          this.groupGone = true
+          this.jobGone = true
           started()
           resolve({status: rest[0] === 'ENOENT' ? 127 : 126})
         } else if (report === 'exited') {
-          this.groupGone = true
+          this.jobGone = true
           resolve({status: Number(rest[0]), stoppedBecause: this.stoppedBecause})
         }
       })
       // A guard that dies without reporting (killed from outside) must not leave the command unguarded.
       guard.on('exit', () => {
         started()
-        this.killGroupIfGuardless()
+        this.killJobIfGuardless()
         resolve({status: 1, stoppedBecause: this.stoppedBecause ?? 'the guard process died'})
       })
     })
@@ -85,7 +88,7 @@ export class Supervisor {
    * `deadlineMs` (see clock.ts) unless extended; resolves once it runs or could not be started.
    */
   async start(deadlineMs: number, env: Record<string, string>): Promise<void> {
-    const records = Object.entries(env).map(([name, value]) => `${name}=${value}\0`)
+    const records = Object.entries({...env, ELECT_RUN_ID: this.runId}).map(([name, value]) => `${name}=${value}\0`)
     this.control.write(`env ${records.length}\n${records.join('')}run ${uptimeDeadline(deadlineMs)}\n`)
     await this.started
   }
@@ -96,7 +99,7 @@ export class Supervisor {
   }
 
   get pid(): number | undefined {
-    return this.commandPid
+    return this.job?.pid
   }
 
   extend(deadlineMs: number): void {
@@ -109,7 +112,7 @@ export class Supervisor {
 
   stop(signal: NodeJS.Signals, why: string): void {
     this.stoppedBecause ??= why
-    if (!this.send(`stop ${signal} ${why.replace(/\n/g, ' ')}`)) this.killGroupIfGuardless()
+    if (!this.send(`stop ${signal} ${why.replace(/\n/g, ' ')}`)) this.killJobIfGuardless()
   }
 
   private send(line: string): boolean {
@@ -118,7 +121,7 @@ export class Supervisor {
     return true
   }
 
-  private killGroupIfGuardless(): void {
-    if (this.commandPid && !this.groupGone) signalGroup(this.commandPid, 'SIGKILL')
+  private killJobIfGuardless(): void {
+    if (this.job && !this.jobGone) killJob(this.job)
   }
 }
