@@ -15,3 +15,18 @@ export function uptimeDeadline(deadlineMs: number): number {
   const uptimeCs = Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100)
   return Math.floor(uptimeCs + (deadlineMs - monotonicMs()) / 10)
 }
+
+/** Node's longest timer: it fires one that is longer, or negative, after 1 ms, with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Calls `fn` once `ms` have passed on the monotonic clock, however long that is; returns what cancels it. */
+export function after(ms: number, fn: () => void): () => void {
+  const due = monotonicMs() + ms
+  let timer: NodeJS.Timeout
+  const arm = () => {
+    const left = due - monotonicMs()
+    timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left))
+  }
+  arm()
+  return () => clearTimeout(timer)
+}

@@ -1,6 +1,7 @@
 import type {EventEmitter} from 'node:events'
 import type {Etcd3} from 'etcd3'
 import type {Attachment} from './attach/guest.js'
+import {after} from './clock.js'
 import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from './election/election.js'
 import {leaseHex} from './election/keys.js'
 import {ended, recordsBeyond, type RunRecord} from './election/records.js'
@@ -180,7 +181,7 @@ async function waitForTurn(
   if (interrupted.aborted) onInterrupt()
   interrupted.addEventListener('abort', onInterrupt)
   // --wait bounds the wait for leadership; with --wait 0 there is none (a queue ahead means a skip).
-  const waitTimer = options.waitMs > 0 && Number.isFinite(options.waitMs) ? setTimeout(() => stop.abort('wait'), options.waitMs) : undefined
+  const cancelWait = options.waitMs > 0 && Number.isFinite(options.waitMs) ? after(options.waitMs, () => stop.abort('wait')) : undefined
   try {
     if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
     const result = await getThere(stop.signal)
@@ -194,7 +195,7 @@ async function waitForTurn(
     if (SIGNALS.includes(why)) return {kind: 'interrupted', signal: why}
     return {kind: 'lost-before-start', reason: String(why)}
   } finally {
-    clearTimeout(waitTimer)
+    cancelWait?.()
     interrupted.removeEventListener('abort', onInterrupt)
   }
 }

@@ -233,6 +233,22 @@ describe('run-if-leader', () => {
     expect(etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)).toHaveLength(1)
   })
 
+  it.each([
+    ['run-if-leader --wait 30d', (name: string) => ['run-if-leader', name, '--wait', '30d', '--', 'true'], 'SIGTERM while waiting to lead %s; withdrew', 143],
+    ['campaign --timeout 30d', (name: string) => ['campaign', name, '--timeout', '30d'], '', 0],
+  ])('%s waits: a duration beyond what one Node timer holds does not run out at once', async (_, argv, said, exit) => {
+    const name = uniqueName('long-wait')
+    await startHolder(name, join(tempDir(), 'events'))
+    const waiter = startElect(argv(name))
+    expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2)).toBe(true)
+    // A timer past 2^31-1 ms fires after 1 ms: such a wait would have ended long before this.
+    await sleep(1500)
+    expect(waiter.exitCode).toBe(null)
+    waiter.kill('SIGTERM')
+    const result = await waiter
+    expect([result.exitCode, result.stderr]).toEqual([exit, said ? `elect: ${said.replace('%s', name)}` : ''])
+  })
+
   it('a waiter whose lease ends exits 75 and says that its command never started', async () => {
     const name = uniqueName('waiter-lost')
     await startHolder(name, join(tempDir(), 'holder'))

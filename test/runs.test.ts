@@ -136,7 +136,7 @@ describe('run records', () => {
     expect([limit.exitCode, limit.stderr.split('\n').length]).toEqual([2, 2])
     expect(limit.stderr).toMatch(/^elect: .*--limit/)
     const within = await elect(['runs', name, '--succeeded-within', 'banana'])
-    expect([within.exitCode, within.stderr.split('\n')[0]]).toEqual([2, 'elect: --succeeded-within: "banana" is not a duration: use a number with ms, s, m or h, as in 500ms, 10s, 2m'])
+    expect([within.exitCode, within.stderr.split('\n')[0]]).toEqual([2, 'elect: --succeeded-within: "banana" is not a duration: use a number with ms, s, m, h or d, as in 500ms, 10s, 2m'])
     const log = join(tempDir(), 'never')
     const unwritable = await elect(['run-if-leader', name, '--metrics-file', '/nonexistent-dir/elect.prom', '--', 'sh', '-c', `echo ran > ${log}`])
     expect([unwritable.exitCode, unwritable.stderr]).toEqual([2, 'elect: cannot write --metrics-file /nonexistent-dir/elect.prom: ENOENT on its directory'])

@@ -1,5 +1,6 @@
 import {chmodSync, unlinkSync} from 'node:fs'
 import {connect, createServer, type Server, type Socket} from 'node:net'
+import {after} from '../clock.js'
 import {type Grant, type GuestMessage, type Hello, receive, send} from './protocol.js'
 
 interface Guest {
@@ -74,9 +75,9 @@ export class AttachHost {
     this.leadership = undefined
     const leading = [...this.guests].filter((guest) => guest.leading)
     for (const guest of this.guests) send(guest.socket, {t: 'stop', reason})
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([Promise.all(leading.map((guest) => guest.gone)), new Promise((done) => (timer = setTimeout(done, timeoutMs)))])
-    clearTimeout(timer)
+    let cancel: (() => void) | undefined
+    await Promise.race([Promise.all(leading.map((guest) => guest.gone)), new Promise<void>((done) => (cancel = after(timeoutMs, done)))])
+    cancel?.()
   }
 
   /** How long end() should allow: the longest kill grace of a job attached now, plus a margin. */

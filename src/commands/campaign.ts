@@ -1,8 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
 import {RuntimeDirError} from '../attach/runtime-dir.js'
+import {after} from '../clock.js'
 import {connect} from '../etcd/connection.js'
-import {ElectError, ExitCode} from '../exit-codes.js'
+import {formatDuration} from '../duration.js'
+import {ElectError, ExitCode, UsageError} from '../exit-codes.js'
+import {SAFETY_MARGIN_MS} from '../guarded-run.js'
 import {type Self, type StandingEnd, standForLeadership} from '../standing.js'
 import {highlight, type Spinner, startSpinner} from '../terminal.js'
 
@@ -28,13 +31,14 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
   protected async execute(): Promise<number> {
     const {args, flags} = await this.parse(Campaign)
     const name = this.electionName(args.name)
-    const value = flags.value ?? thisHost()
+    const value = this.candidateValue(flags.value ?? thisHost())
+    this.leaseTtl(flags.ttl, SAFETY_MARGIN_MS, () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`))
     const connection = this.connectionOptions(flags)
     const event = (kind: string, details: object = {}) => flags.json && this.data({event: kind, name, value, ...details})
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort(signal))
-    const timer = flags.timeout === undefined ? undefined : setTimeout(() => stop.abort('timeout'), flags.timeout)
+    const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     const client = await connect(connection)
     let self = {}
     let spinner: Spinner | undefined
@@ -50,7 +54,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
         notice: (message) => this.say(message),
         elected: async () => {
           spinner?.stop()
-          clearTimeout(timer)
+          cancelTimeout?.()
           if (flags.json) event('elected', self)
           else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${(self as Self).revision})`)
         },
@@ -75,7 +79,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
       throw error
     } finally {
       spinner?.stop()
-      clearTimeout(timer)
+      cancelTimeout?.()
       client.close()
     }
   }

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
+import {after} from '../clock.js'
 import {AbortedError, Election} from '../election/election.js'
 import {connect} from '../etcd/connection.js'
 import {ElectError, ExitCode} from '../exit-codes.js'
@@ -25,7 +26,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69, 124])}`
   protected async execute(): Promise<number> {
     const {args, flags} = await this.parse(Resign)
     const name = this.electionName(args.name)
-    const wanted = flags.value ?? (flags.force ? undefined : thisHost())
+    const wanted = flags.value === undefined ? (flags.force ? undefined : thisHost()) : this.candidateValue(flags.value)
     const client = await connect(this.connectionOptions(flags))
     const election = new Election(client, this.electionPrefix(flags), name)
     try {
@@ -37,14 +38,17 @@ ${exitCodesHelp([0, 1, 2, 3, 69, 124])}`
       const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)
       let forced = false
       if (requested) {
-        const timeout = AbortSignal.timeout(flags.timeout)
+        const timeout = new AbortController()
+        const cancelTimeout = after(flags.timeout, () => timeout.abort('timeout'))
         try {
-          await election.waitUntilGone(leader, timeout)
+          await election.waitUntilGone(leader, timeout.signal)
         } catch (error) {
           if (!(error instanceof AbortedError)) throw error
           if (!flags.force) throw new ElectError(`${leader.value} did not step down from ${name} within --timeout`, ExitCode.timedOut)
           await election.removeLeader(leader)
           forced = true
+        } finally {
+          cancelTimeout()
         }
       }
       if (flags.json) this.data({name, value: leader.value, key: leader.key, revision: leader.createRevision, forced})

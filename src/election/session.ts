@@ -1,6 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3} from 'etcd3'
-import {monotonicMs} from '../clock.js'
+import {MAX_TIMER_MS, monotonicMs} from '../clock.js'
 import {cancelStream} from '../etcd/connection.js'
 
 export interface SessionOptions {
@@ -121,7 +121,7 @@ export class Session extends EventEmitter {
     const fenceAt = this.validUntil - this.options.fenceLeadMs
     const check = () => {
       const left = fenceAt - monotonicMs()
-      if (left > 0) this.fenceTimer = setTimeout(check, left)
+      if (left > 0) this.fenceTimer = setTimeout(check, Math.min(left, MAX_TIMER_MS))
       else this.markLost(`no keepalive acknowledged by etcd within ${Math.round((this.grantedTtlMs - this.options.fenceLeadMs) / 100) / 10}s`)
     }
     check()
@@ -138,7 +138,7 @@ export class Session extends EventEmitter {
         (ok) => this.scheduleKeepalive(ok ? this.keepaliveIntervalMs : retryMs),
         () => this.scheduleKeepalive(retryMs),
       )
-    }, delayMs)
+    }, Math.min(delayMs, MAX_TIMER_MS))
   }
 
   /**
