@@ -1,20 +1,32 @@
-import {accessSync, constants, readFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {parseDuration} from './duration.js'
+import {formatDuration, parseDuration} from './duration.js'
 import {type ConnectionOptions, describeUnavailable, usesTls} from './etcd/connection.js'
 import {validateName} from './election/keys.js'
 import {ElectError, EXIT_CODES_HELP, ExitCode, UsageError} from './exit-codes.js'
 
-export const duration = Flags.custom<number>({
+function flagDuration(input: string): number {
+  try {
+    return parseDuration(input)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}
+
+export const duration = Flags.custom<number>({parse: async (input) => flagDuration(input)})
+
+/** A duration that must be longer than 0: a time-out of 0 would fail every call. */
+export const positiveDuration = Flags.custom<number>({
   parse: async (input) => {
-    try {
-      return parseDuration(input)
-    } catch (error) {
-      throw new UsageError((error as Error).message)
-    }
+    const ms = flagDuration(input)
+    if (ms <= 0) throw new UsageError(`"${input}" must be longer than 0`)
+    return ms
   },
 })
+
+/** etcd's longest lease TTL (MaxLeaseTTL, 9,000,000,000 s): it refuses a grant above it. */
+export const MAX_TTL_MS = 9_000_000_000_000
 
 const connection = 'CONNECTION'
 
@@ -31,8 +43,8 @@ export abstract class BaseCommand extends Command {
     user: Flags.string({helpGroup: connection, description: 'etcd user, as name or name:password [env: ELECT_USER, ETCDCTL_USER]'}),
     password: Flags.string({helpGroup: connection, description: 'etcd password (visible in ps: prefer the env or --password-file) [env: ELECT_PASSWORD, ETCDCTL_PASSWORD]'}),
     'password-file': Flags.string({helpGroup: connection, description: 'read the etcd password from this file'}),
-    'dial-timeout': duration({helpGroup: connection, description: 'how long to wait for etcd to answer at all', default: 2000, defaultHelp: async () => '2s'}),
-    'command-timeout': duration({helpGroup: connection, description: 'deadline of each etcd request', default: 5000, defaultHelp: async () => '5s'}),
+    'dial-timeout': positiveDuration({helpGroup: connection, description: 'how long to wait for etcd to answer at all', default: 2000, defaultHelp: async () => '2s'}),
+    'command-timeout': positiveDuration({helpGroup: connection, description: 'deadline of each etcd request', default: 5000, defaultHelp: async () => '5s'}),
     prefix: Flags.string({helpGroup: connection, description: 'key prefix of elections [env: ELECT_PREFIX] (default: elect/)'}),
   }
 
@@ -76,8 +88,8 @@ export abstract class BaseCommand extends Command {
     const certFile = flags.cert ?? env.ELECT_CERT ?? env.ETCDCTL_CERT
     const keyFile = flags.key ?? env.ELECT_KEY_FILE ?? env.ETCDCTL_KEY
     if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together: give both for mutual TLS, or neither')
-    for (const [flag, file] of [['--cacert', caFile], ['--cert', certFile], ['--key', keyFile]]) {
-      if (file) mustBeReadable(flag!, file)
+    for (const [flag, file, kind] of [['--cacert', caFile, 'CERTIFICATE'], ['--cert', certFile, 'CERTIFICATE'], ['--key', keyFile, 'PRIVATE KEY']]) {
+      if (file) mustBePem(flag!, file, kind!)
     }
     let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
     let password = flags.password ?? env.ELECT_PASSWORD ?? env.ETCDCTL_PASSWORD
@@ -110,6 +122,25 @@ export abstract class BaseCommand extends Command {
     return name
   }
 
+  /**
+   * A candidate's value, or one to compare with a leader's: who-leads prints values one per line, and
+   * `who-leads --watch` prints an empty line for "nobody leads", so a value is one or more characters,
+   * none of them a control character.
+   */
+  protected candidateValue(value: string, flag = '--value'): string {
+    // eslint-disable-next-line no-control-regex
+    if (value === '' || /[\u0000-\u001f\u007f]/.test(value))
+      throw new UsageError(`${flag} ${JSON.stringify(value)} is not a value: use one or more characters, none of them a newline or other control character`)
+    return value
+  }
+
+  /** --ttl: what etcd can grant, and beyond `atLeastMs`. */
+  protected leaseTtl(ttlMs: number, atLeastMs: number, tooShort: () => UsageError): number {
+    if (ttlMs > MAX_TTL_MS) throw new UsageError(`--ttl ${formatDuration(ttlMs)} is longer than etcd grants a lease (${formatDuration(MAX_TTL_MS)})`)
+    if (ttlMs <= atLeastMs) throw tooShort()
+    return ttlMs
+  }
+
   /** One line of data on stdout. */
   protected data(line: string | object): void {
     process.stdout.write(`${typeof line === 'string' ? line : JSON.stringify(line)}\n`)
@@ -140,12 +171,15 @@ function oneLine(message: string): string {
     .replace(/\s+/g, ' ')
 }
 
-function mustBeReadable(flag: string, path: string): void {
+/** Read now, so that a wrong file is named as such, not reported later as a server that did not answer TLS. */
+function mustBePem(flag: string, path: string, kind: string): void {
+  let text: string
   try {
-    accessSync(path, constants.R_OK)
+    text = readFileSync(path, 'latin1')
   } catch (error) {
     throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
   }
+  if (!new RegExp(`-----BEGIN [A-Z0-9 ]*${kind}-----`).test(text)) throw new UsageError(`${flag} ${path} is not a PEM file with a ${kind.toLowerCase()} in it`)
 }
 
 function readPasswordFile(path: string): string {

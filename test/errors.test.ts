@@ -1,6 +1,8 @@
 import {createServer, type Socket} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, uniqueName} from './support/cli.js'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {cleanup, elect, tempDir, uniqueName} from './support/cli.js'
 
 afterEach(cleanup)
 
@@ -29,8 +31,27 @@ describe('bad input and unusable etcd', () => {
     ['an exit code out of range', ['run-if-leader', 'x', '--skip-exit-code', '300', '--', 'true'], 2, /^elect: --skip-exit-code: Expected an integer less than or equal to 255/],
     ['a negative timeout', ['campaign', 'x', '--timeout', '-5s'], 2, /^elect: --timeout: "-5s" is not a duration/],
     ['an empty endpoint list', ['who-leads', 'x', '--endpoints', ''], 2, /^elect: no etcd endpoint given: use --endpoints host:port$/],
+    // Refused before any connection: the endpoint below answers nothing, which would be exit 69.
+    ...(
+      [
+        ['a value of two lines', ['run-if-leader', 'x', '--value', 'two\nlines', '--', 'true'], /^elect: --value "two\\nlines" is not a value: use one or more characters, none of them a newline or other control character$/],
+        ['an empty value', ['campaign', 'x', '--value', ''], /^elect: --value "" is not a value/],
+        ['a value with a tab, to compare', ['who-leads', 'x', '--is', 'a\tb'], /^elect: --is "a\\tb" is not a value/],
+        ['an empty value to resign', ['resign', 'x', '--value', ''], /^elect: --value "" is not a value/],
+        ['a dial timeout of 0', ['who-leads', 'x', '--dial-timeout', '0'], /^elect: --dial-timeout: "0" must be longer than 0$/],
+        ['a command timeout of 0', ['runs', 'x', '--command-timeout', '0s'], /^elect: --command-timeout: "0s" must be longer than 0$/],
+        ['a campaign TTL inside the safety margin', ['campaign', 'x', '--ttl', '1ms'], /^elect: --ttl 1ms must exceed the 1s safety margin of a leadership's lease$/],
+        ['a TTL longer than etcd grants', ['run-if-leader', 'x', '--ttl', '99999999999', '--', 'true'], /^elect: --ttl 99999999999s is longer than etcd grants a lease \(2500000h\)$/],
+        ['a campaign TTL longer than etcd grants', ['campaign', 'x', '--ttl', '99999999999'], /^elect: --ttl 99999999999s is longer than etcd grants a lease/],
+        ['a --cacert that is not PEM', ['who-leads', 'x', '--cacert', 'NOT_PEM'], /^elect: --cacert \S+ is not a PEM file with a certificate in it$/],
+        ['a --key that is not PEM', ['who-leads', 'x', '--cert', 'NOT_PEM', '--key', 'NOT_PEM'], /^elect: --cert \S+ is not a PEM file with a certificate in it$/],
+        ['a duration too long to keep', ['run-if-leader', 'x', '--wait', '99999999999999999999d', '--', 'true'], /^elect: --wait "99999999999999999999d" is not 0, a duration/],
+      ] as Array<[string, string[], RegExp]>
+    ).map(([what, argv, message]) => [what, [...argv.slice(0, argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--')), '--endpoints', '127.0.0.1:1', ...(argv.includes('--') ? argv.slice(argv.indexOf('--')) : [])], 2, message] as const),
   ])('%s is a usage error: one line, exit 2', async (_, argv, code, message) => {
-    const result = await elect(argv)
+    const notPem = join(tempDir(), 'not.pem')
+    writeFileSync(notPem, 'hello\n')
+    const result = await elect(argv.map((word) => (word === 'NOT_PEM' ? notPem : word)))
     expect(result.exitCode).toBe(code)
     expect(result.stderr).toMatch(message)
     expect(result.stderr).not.toMatch(/\n\s+at /) // no stack trace

@@ -53,7 +53,8 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const job = flags.job === undefined ? undefined : this.electionName(flags.job, 'job name')
     const waitMs = parseWait(flags.wait)
     const killSignal = parseSignal(flags['kill-signal'])
-    if (flags.ttl <= flags['kill-grace'] + SAFETY_MARGIN_MS) throw ttlTooShort('--ttl', flags.ttl, flags['kill-grace'])
+    this.leaseTtl(flags.ttl, flags['kill-grace'] + SAFETY_MARGIN_MS, () => ttlTooShort('--ttl', flags.ttl, flags['kill-grace']))
+    const value = this.candidateValue(flags.value ?? thisHost())
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
     const metrics = flags['metrics-file'] === undefined ? undefined : new MetricsFile(flags['metrics-file'], {name, job: job ?? ''})
     const unwritable = metrics?.whyUnwritable()
@@ -77,7 +78,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     })
     try {
       const result: GuardedRunResult = await guardedRun(client, {
-        prefix, name, value: flags.value ?? thisHost(), ttlMs: flags.ttl, waitMs, job,
+        prefix, name, value, ttlMs: flags.ttl, waitMs, job,
         killSignal, killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'],
       }, log, campaign)

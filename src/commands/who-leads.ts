@@ -27,6 +27,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
   protected async execute(): Promise<number> {
     const {args, flags} = await this.parse(WhoLeads)
     const name = this.electionName(args.name)
+    if (flags.is !== undefined) this.candidateValue(flags.is, '--is')
     const client = await connect(this.connectionOptions(flags))
     const election = new Election(client, this.electionPrefix(flags), name)
     const describe = async (candidate: Candidate) => {
