@@ -34,6 +34,9 @@ export {commandNotFound}
  * unless `loadOptions` gives the package.json itself, as the single executable does.
  */
 export async function run(dir: string, loadOptions?: LoadOptions): Promise<void> {
+  // Node's own warnings (a timer it had to adjust, an API it deprecates) are about elect's code, which
+  // a user cannot act on, and each would be a line in every cron mail: shown with ELECT_DEBUG alone.
+  if (!process.env.ELECT_DEBUG) process.removeAllListeners('warning')
   // Always the bundle: with NODE_ENV=development or test, oclif would otherwise look for the
   // TypeScript sources (which an installed package does not have) and warn.
   settings.enableAutoTranspile = false
