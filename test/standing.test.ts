@@ -1,6 +1,6 @@
 // Standing leadership: a campaign per machine, run-if-leaders attached to it. Each simulated machine
 // is a runtime directory of its own (ELECT_RUNTIME_DIR), all on one real etcd.
-import {chmodSync, existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
@@ -124,14 +124,18 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     await leadingCampaign(name, a, 'A')
     const dir = tempDir()
-    const first = await startHolder(name, join(dir, 'first'), ['--job', 'long'], recorder(join(dir, 'first'), 3), a)
-    const other = await startHolder(name, join(dir, 'other'), ['--job', 'other'], recorder(join(dir, 'other'), 3), a)
+    // Both jobs run until the test has looked: however slowly the processes below start.
+    const [firstMayEnd, otherMayEnd] = [join(dir, 'first-may-end'), join(dir, 'other-may-end')]
+    const first = await startHolder(name, join(dir, 'first'), ['--job', 'long'], recorder(join(dir, 'first'), 60, false, firstMayEnd), a)
+    const other = await startHolder(name, join(dir, 'other'), ['--job', 'other'], recorder(join(dir, 'other'), 60, false, otherMayEnd), a)
     const {jobs} = JSON.parse((await elect(['who-leads', name, '--json'], a)).stdout)
     expect(jobs.map((job: {job: string; value: string}) => `${job.job} ${job.value}`).sort()).toEqual(['long A', 'other A'])
 
     const again = await elect(['run-if-leader', name, '--job', 'long', '--verbose', '--', 'true'], a)
     expect([again.exitCode, again.stderr.split('\n').at(-1)]).toEqual([0, 'elect: skipped: job long is still running'])
     const queued = startElect(['run-if-leader', name, '--job', 'long', '--wait', '30s', '--', ...recorder(join(dir, 'queued'), 0.1)], a)
+    writeFileSync(firstMayEnd, '')
+    writeFileSync(otherMayEnd, '')
     const results = await Promise.all([first.holder, other.holder, queued])
     expect(results.map((result) => result.exitCode)).toEqual([0, 0, 0])
     const [firstEnd] = readEvents(join(dir, 'first')).filter((event) => event.event === 'end')
