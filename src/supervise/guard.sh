@@ -153,13 +153,12 @@ signal_job() {
 # The guard waits for the command, so it hears at once when it ends, and does every stop and kill
 # itself: one place knows when the SIGKILL is due, whether the stop came before the command ended or
 # while what it left behind is swept up. The watcher repeats its request every 50 ms until the guard
-# is done, so that none is lost between two waits, and wakes the guard (ALRM) once the command is gone. A watcher that dies (killed from outside) leaves
+# is done, so that none is lost between two waits. A watcher that dies (killed from outside) leaves
 # nobody to enforce the deadline: the job goes at once, as when the whole guard dies.
 # Set before the watcher exists, which may ask at once; a subshell does not inherit them.
-kill_at=0 request=''
-trap 'request=stop' USR1
-trap 'request=kill' USR2
-trap : ALRM
+kill_at=0 request='' trapped=0 killed=0
+trap 'request=stop trapped=1' USR1
+trap 'request=kill trapped=1' USR2
 (
   trap : INT TERM HUP QUIT PIPE
   stopping=0 kill_at=0 elect_gone=0 pending=''
@@ -171,9 +170,6 @@ trap : ALRM
     kill_at=$((now + grace))
   }
   while :; do
-    # A command that ended before this watcher existed may already have been reaped, and then the
-    # guard's wait waits for this watcher alone: wake it.
-    kill -0 "$pid" 2> /dev/null || kill -s ALRM $$
     uptime_cs
     ((!stopping && now >= deadline)) && stop the leadership deadline passed
     if ((stopping)); then
@@ -205,6 +201,7 @@ act() {
   uptime_cs
   if [[ $request == kill ]] || ((kill_at && now >= kill_at)); then
     signal_job KILL
+    killed=1
     ((kill_at)) || kill_at=$now
   elif [[ $request == stop ]] && ((!kill_at)); then
     signal_job "${kill_signal#SIG}"
@@ -213,21 +210,34 @@ act() {
   request=''
 }
 
-while :; do
-  wait -n
-  status=$?
+# A command that ended before the watcher was forked is no longer a job that `wait -n` waits for (bash
+# set its status aside for `wait $pid` when it started the watcher), so it is looked for first. Once
+# the watcher runs, the guard starts no job of its own: `wait -n` hears the command's end.
+status=''
+while kill -0 "$pid" 2> /dev/null; do
+  if [[ -z $request ]]; then
+    trapped=0
+    wait -n
+    code=$?
+    # A wait that a request interrupted says nothing of the command.
+    ((trapped)) || status=$code
+  fi
   act
-  kill -0 "$pid" 2> /dev/null || break
   if ! kill -0 "$watcher" 2> /dev/null; then
     report stopping the guard lost its watcher
     request=kill
     act
   fi
 done
-# The status came from the wait above unless a signal interrupted it just as the command ended.
+# The command's status, unless a wait above took it (or the watcher's, which ends only if killed).
 wait "$pid" 2> /dev/null
 reaped=$?
 ((reaped != 127)) && status=$reaped
+# A request that interrupted the very wait that reaped the command loses its status in bash: it was
+# stopped, then, by the guard's own signal.
+if [[ -z $status ]]; then
+  if ((killed)); then status=137; else status=$((128 + $(kill -l "${kill_signal#SIG}"))); fi
+fi
 
 # The command's leader process ended: what it left in its job goes too, so that nothing started under
 # this leadership outlives it. Only then may elect release the lease. A stop already under way keeps
