@@ -1,4 +1,5 @@
 import {EventEmitter} from 'node:events'
+import {appendFileSync} from 'node:fs'
 import type {Etcd3} from 'etcd3'
 import {MAX_TIMER_MS, monotonicMs} from '../clock.js'
 import {cancelStream} from '../etcd/connection.js'
@@ -44,6 +45,7 @@ export class Session extends EventEmitter {
     const response = await client.leaseClient.leaseGrant({TTL: Math.ceil(options.ttlMs / 1000), ID: 0})
     const grantedMs = Number(response.TTL) * 1000
     const session = new Session(client, String(response.ID), sentAt + grantedMs, grantedMs, options)
+    traceValidity(session.leaseId, sentAt, grantedMs)
     session.scheduleKeepalive(session.keepaliveIntervalMs)
     return session
   }
@@ -184,10 +186,21 @@ export class Session extends EventEmitter {
       return false
     }
     this.validUntil = Math.max(this.validUntil, ack.sentAt + ack.ttlSeconds * 1000)
+    traceValidity(this.leaseId, ack.sentAt, ack.ttlSeconds * 1000)
     this.armFence()
     this.emit('renewed', this.validUntil)
     return true
   }
+}
+
+/**
+ * For the fault tests' direct check (test/support/scenarios.ts): with ELECT_TEST_VALIDITY set, each
+ * grant and acknowledged renewal appends "<lease id> <epoch ms before which the server cannot expire
+ * it>", the send time plus the TTL granted, on this machine's wall clock.
+ */
+const VALIDITY_TRACE = process.env.ELECT_TEST_VALIDITY
+function traceValidity(leaseId: string, sentAt: number, ttlMs: number): void {
+  if (VALIDITY_TRACE) appendFileSync(VALIDITY_TRACE, `${leaseId} ${Math.floor(Date.now() - (monotonicMs() - sentAt) + ttlMs)}\n`)
 }
 
 /** How many keepalive attempts of one round may be waiting at once: one per member of a large cluster. */
