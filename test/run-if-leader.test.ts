@@ -2,7 +2,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
-import {Observer} from './support/observer.js'
+import {byGroup, Observer, underElect} from './support/observer.js'
 import {listProcesses, sleep, witnessOf} from './support/processes.js'
 import {TcpProxy} from './support/proxy.js'
 
@@ -385,7 +385,7 @@ describe('run-if-leader when etcd stalls', () => {
     const rivalLog = join(dir, 'rival')
     const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '4s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout === 'holder\nrival')).toBe(true)
-    const observer = new Observer(pid, () => rival.pid)
+    const observer = new Observer(byGroup(pid), underElect(() => rival.pid))
     try {
       holder.kill('SIGSTOP')
       const forced = await elect(['resign', name, '--force', '--timeout', '1s', '--json'])

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
 import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from './support/cli.js'
-import {Observer} from './support/observer.js'
+import {byGroup, Observer, underElect} from './support/observer.js'
 import {sleep, witnessOf} from './support/processes.js'
 
 // An etcd of this file's own: the skip test compares raft indexes.
@@ -239,7 +239,7 @@ describe('run-if-leader under a campaign of its machine', () => {
     const old = await startHolder(name, join(dir, 'old'), ['--job', 'j', '--kill-grace', '2s'], recorder(join(dir, 'old'), 60, true), a)
     const next: ResultPromise = startElect(['run-if-leader', name, '--job', 'j', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(join(dir, 'next'), 0.5)], b)
     await sleep(300)
-    const observer = new Observer(old.pid, () => next.pid)
+    const observer = new Observer(byGroup(old.pid), underElect(() => next.pid))
     // Deleting A's key elects B at once.
     etcdctl(['del', leader.self.key!])
     expect((await next).exitCode).toBe(0)

@@ -1,8 +1,11 @@
 // npm run chaos -- --trials N [--scenario NAME ...] [--holder etcdctl] [--ttl S --kill-grace S] [--deaf-watches]
-// Repeats the fault scenarios with random timings and prints one table: trials, overlaps, false
-// kills, other problems, the smallest and median margin (a strict lower bound of the gap between the
-// old group's death and the rival's first instant, where the 10 ms polls of /proc could show one),
-// how many trials were shown apart by the witness lock alone (scenarios.ts), and the slowest handover
+//                   [--rival 'etcdctl lock'|'etcdctl elect'|elect] [--shape NAME]
+// Repeats the fault scenarios with random timings and prints one table: trials, how many had a rival
+// that is not elect and a holder's job outside its process group, overlaps, false kills, other
+// problems, the smallest and median margin (a strict lower bound of the gap between the old job's
+// death and the rival's first instant, where the 10 ms scans of /proc could show one), how many trials
+// were shown apart by the witness lock alone (scenarios.ts), the smallest lease margin (how long
+// before the server could first expire the holder's lease its job was dead), and the slowest handover
 // and campaign election where the holder kept leading. Exits 1 if any trial overlapped, falsely
 // killed, or went wrong.
 //
@@ -11,7 +14,7 @@
 // shorter than etcd's own failover. --deaf-watches makes the waiter's and the campaign's watches hear
 // nothing, so that every handover rests on their once-a-second reads: the worst case of the bound.
 import {parseArgs} from 'node:util'
-import {HANDOVER_BOUND_MS, randomTrial, runTrial, SCENARIOS, type Verdict} from './scenarios.js'
+import {HANDOVER_BOUND_MS, randomTrial, runTrial, SCENARIOS, SHAPES, type Trial, type Verdict} from './scenarios.js'
 
 const {values} = parseArgs({
   options: {
@@ -21,12 +24,16 @@ const {values} = parseArgs({
     ttl: {type: 'string'},
     'kill-grace': {type: 'string'},
     'deaf-watches': {type: 'boolean', default: false},
+    rival: {type: 'string'},
+    shape: {type: 'string'},
   },
 })
 const trials = Number(values.trials)
 const names = values.scenario ?? Object.keys(SCENARIOS)
 const unknown = names.filter((name) => !(name in SCENARIOS))
-if (unknown.length > 0 || !['elect', 'etcdctl'].includes(values.holder!)) {
+const badRival = values.rival !== undefined && !['elect', 'etcdctl lock', 'etcdctl elect'].includes(values.rival)
+const badShape = values.shape !== undefined && !(values.shape in SHAPES)
+if (unknown.length > 0 || !['elect', 'etcdctl'].includes(values.holder!) || badRival || badShape) {
   console.error(`unknown scenario or holder: ${[...unknown, values.holder].join(', ')}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`)
   process.exit(2)
 }
@@ -38,6 +45,8 @@ for (const name of names) {
     const trial = randomTrial(SCENARIOS[name])
     if (values.ttl) trial.ttlS = Number(values.ttl)
     if (values['kill-grace']) trial.killGraceS = Number(values['kill-grace'])
+    if (values.rival) trial.rival = values.rival as Trial['rival']
+    if (values.shape) trial.shape = values.shape as Trial['shape']
     const verdict = await runTrial(name, trial, {holder: values.holder as 'elect' | 'etcdctl', deafWatches: values['deaf-watches']}).catch(
       (error: Error) => ({problems: [error.message], overlap: false, falseKill: false, trial}) as unknown as Verdict,
     )
@@ -54,16 +63,20 @@ for (const name of names) {
   const falseKills = verdicts.filter((verdict) => verdict.falseKill).length
   const problems = verdicts.filter((verdict) => verdict.problems.length > 0).length
   failed ||= overlaps + falseKills + problems > 0
+  const expiryMargins = verdicts.map((verdict) => verdict.expiryMarginMs).filter((margin): margin is number => margin !== undefined)
+  const smallestExpiry = expiryMargins.length ? `${Math.min(...expiryMargins)} ms` : '-'
   const smallest = margins.length ? `${margins[0]} ms` : '-'
   const median = margins.length ? `${margins[Math.floor(margins.length / 2)]} ms` : '-'
   const slowest = (values: Array<number | undefined>) => {
     const known = values.filter((value): value is number => value !== undefined)
     return known.length && !SCENARIOS[name].loses ? `${Math.max(...known)} ms` : '-'
   }
-  rows.push(`| ${name} | ${trials} | ${overlaps} | ${falseKills} | ${problems} | ${smallest} | ${median} | ${byLockAlone} | ${slowest(verdicts.map((verdict) => verdict.handoverMs))} | ${slowest(verdicts.map((verdict) => verdict.campaignMs))} |`)
+  const foreign = verdicts.filter((verdict) => verdict.trial?.rival !== undefined && verdict.trial.rival !== 'elect').length
+  const shaped = verdicts.filter((verdict) => verdict.trial?.shape !== undefined && verdict.trial.shape !== 'plain').length
+  rows.push(`| ${name} | ${trials} | ${foreign} | ${shaped} | ${overlaps} | ${falseKills} | ${problems} | ${smallest} | ${median} | ${byLockAlone} | ${smallestExpiry} | ${slowest(verdicts.map((verdict) => verdict.handoverMs))} | ${slowest(verdicts.map((verdict) => verdict.campaignMs))} |`)
 }
 console.log(`holder: ${values.holder}${values['deaf-watches'] ? '; waiters with deaf watches' : ''}; handover bound ${HANDOVER_BOUND_MS} ms`)
-console.log('| scenario | trials | overlaps | false kills | other problems | smallest margin | median margin | apart by the lock alone | slowest handover | slowest campaign election |')
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+console.log('| scenario | trials | rivals not elect | jobs outside their group | overlaps | false kills | other problems | smallest margin | median margin | apart by the lock alone | smallest lease margin | slowest handover | slowest campaign election |')
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const row of rows) console.log(row)
 process.exitCode = failed ? 1 : 0

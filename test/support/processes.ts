@@ -41,10 +41,11 @@ export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
  * tree is gone). "free" means that no other recorder's tree beside it was alive at that instant;
  * "held" that one was. Unlike polls of /proc, this holds however close the two are in time.
  */
-export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFile?: string): string[] {
+export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFile?: string, witness: 'take' | 'inherited' = 'take'): string[] {
   const script = [
-    'exec 9>> "$(dirname "$0")/witness.lock"',
-    'if flock -n 9; then witness=free; else witness=held; fi',
+    ...(witness === 'take'
+      ? ['exec 9>> "$(dirname "$0")/witness.lock"', 'if flock -n 9; then witness=free; else witness=held; fi']
+      : ['witness=inherited']),
     'echo "start $(date +%s%3N) $$ $ELECT_REV $witness" >> "$0"',
     ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "stopped $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
     `end=$(( $(date +%s%3N) + ${Math.round(seconds * 1000)} ))`,
@@ -52,6 +53,15 @@ export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFi
     'echo "end $(date +%s%3N) $$" >> "$0"',
   ].join('\n')
   return ['sh', '-c', script, log]
+}
+
+/**
+ * Runs `argv` holding the witness lock beside `log` from its first instant, so that every process of
+ * its tree holds it (what it starts in a group or session of its own too), however the tree is shaped.
+ * The recorder inside takes it as 'inherited'.
+ */
+export function withWitness(log: string, argv: string[]): string[] {
+  return ['sh', '-c', 'exec 9>> "$0"; flock -n 9 || exit 99; exec "$@"', join(dirname(log), 'witness.lock'), ...argv]
 }
 
 /** What a recorder's "start" event says of the witness lock: "free", "held" (see recorder()). */

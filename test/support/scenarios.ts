@@ -4,16 +4,16 @@
 // fault hits, and the verdict says whether the two commands ever overlapped, by how much they
 // certainly did not (the margin), whether a holder that should have kept leading ran its full
 // length, and whether every exit was the documented one.
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {RECHECK_MS} from '../../src/election/watch.js'
 import {type Cluster, startCluster} from './etcd.js'
-import {Observer} from './observer.js'
+import {byMark, Observer} from './observer.js'
 import {TcpProxy} from './proxy.js'
-import {electProcess, readEvents, recorder, signalGroup, sleep, waitFor, witnessOf} from './processes.js'
+import {electProcess, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from './processes.js'
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
@@ -31,6 +31,23 @@ export interface Trial {
   faultForMs: number
   /** The holder's command ignores SIGTERM and keeps a child, so only SIGKILL of the group stops it. */
   ignoreTerm: boolean
+  /** How the holder's job is written: plain, or with its recorder outside the command's process group. */
+  shape: keyof typeof SHAPES
+  /**
+   * Who waits: elect, or a candidate that is not elect and starts the moment the holder's key is gone
+   * (where only elect removes that key: not where the fault takes it from outside).
+   */
+  rival: 'elect' | 'etcdctl lock' | 'etcdctl elect'
+}
+
+/** Ways a job leaves the command's process group (see test/whole-job.test.ts), each around `argv`. */
+export const SHAPES = {
+  plain: (argv: string[]) => argv,
+  'timeout(1) in a shell': (argv: string[]) => ['sh', '-c', 'timeout 300 "$@"', 'shape', ...argv],
+  'setsid -w': (argv: string[]) => ['setsid', '-w', ...argv],
+  'set -m': (argv: string[]) => ['bash', '-c', 'set -m; "$@" & wait $!', 'shape', ...argv],
+  // The daemon runs on its own; the command waits for the finish file, as the daemon does.
+  'a double-forked daemon': (argv: string[], finishFile: string) => ['sh', '-c', `(setsid "$@" &); while [ ! -e '${finishFile}' ]; do sleep 0.05; done`, 'shape', ...argv],
 }
 
 export interface TrialOptions {
@@ -59,6 +76,15 @@ export interface Scenario {
   loses: boolean
   /** The holder's documented exit status. */
   holderExit: number
+  /**
+   * The fault itself removes the holder's key (revoke, delete): a candidate that is not elect starts at
+   * once, and no holder could keep apart from it, so such rivals and the ordering check sit out.
+   */
+  keyTakenFromOutside?: boolean
+  /** It compacts etcd's history: etcdctl's own waits fail then (required revision has been compacted). */
+  compacts?: boolean
+  /** Standing: the leading campaign's documented exit status. */
+  campaignExit?: number
   /** The holder connects through a proxy (for a partition) or to one member only. */
   holderEndpoints?: 'proxy' | 'first-member'
   /** How long a fault with a duration lasts, in TTLs or in seconds. */
@@ -76,11 +102,11 @@ export interface Scenario {
 
 export const SCENARIOS: Record<string, Scenario> = {
   'lease revoked': {
-    members: 1, loses: true, holderExit: 75,
+    members: 1, loses: true, holderExit: 75, keyTakenFromOutside: true,
     fault: async ({etcdctl, holderLease}) => void (await etcdctl(['lease', 'revoke', holderLease])),
   },
   'key deleted': {
-    members: 1, loses: true, holderExit: 75,
+    members: 1, loses: true, holderExit: 75, keyTakenFromOutside: true,
     fault: async ({etcdctl, holderKey}) => void (await etcdctl(['del', holderKey])),
   },
   partition: {
@@ -118,6 +144,15 @@ export const SCENARIOS: Record<string, Scenario> = {
       await execa(cluster.binaries.etcdctl, [`--endpoints=${leader.clientUrl}`, 'move-leader', followers[0].id], {timeout: 10_000, env: {ETCDCTL_API: '3'}})
     },
   },
+  'an etcd member frozen': {
+    members: 3, loses: false, holderExit: 0, faultForSeconds: [1, 2.5],
+    fault: async ({cluster, trial}) => {
+      const {leader} = await raftStatus(cluster)
+      leader.freeze()
+      await sleep(trial.faultForMs)
+      leader.thaw()
+    },
+  },
   'its only member dies': {
     members: 3, loses: true, holderExit: 75, holderEndpoints: 'first-member',
     fault: async ({cluster}) => cluster.members[0].kill(),
@@ -133,21 +168,21 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   'compaction, then etcd restarted': {
-    members: 1, loses: false, holderExit: 0, faultForSeconds: [0.05, 0.3], campaign: true,
+    members: 1, loses: false, holderExit: 0, faultForSeconds: [0.05, 0.3], campaign: true, compacts: true,
     fault: async ({cluster, trial}) => {
       await cluster.compact()
       await cluster.restart(cluster.members[0], trial.faultForMs)
     },
   },
   'compaction, then the raft leader dies': {
-    members: 3, loses: false, holderExit: 0, campaign: true,
+    members: 3, loses: false, holderExit: 0, campaign: true, compacts: true,
     fault: async ({cluster}) => {
       await cluster.compact()
       await (await raftStatus(cluster)).leader.kill()
     },
   },
   'rolling restart with compaction': {
-    members: 3, loses: false, holderExit: 0, faultForSeconds: [6, 8], campaign: true,
+    members: 3, loses: false, holderExit: 0, faultForSeconds: [6, 8], campaign: true, compacts: true,
     fault: async ({cluster, trial}) => {
       const started = Date.now()
       for (const [index, member] of cluster.members.entries()) {
@@ -164,14 +199,14 @@ export const SCENARIOS: Record<string, Scenario> = {
  * The faults that end a standing leadership, hitting the leading campaign instead of a run-if-leader:
  * its attached jobs must all stop (exit 75), and the same job on the next leader start only after.
  */
-const STANDING_FAULTS: Record<string, Pick<Scenario, 'fault' | 'holderEndpoints' | 'faultForTtls'>> = {
-  'the campaign SIGKILLed': SCENARIOS['elect SIGKILLed'],
-  'the campaign frozen': SCENARIOS['elect frozen'],
-  'the campaign cut off': SCENARIOS.partition,
-  'its lease revoked': SCENARIOS['lease revoked'],
-  'its key deleted': SCENARIOS['key deleted'],
-  'a resign from elsewhere': SCENARIOS['resign from elsewhere'],
-  'SIGTERM, as systemd stops it': {fault: async ({holder}) => void holder.kill('SIGTERM')},
+const STANDING_FAULTS: Record<string, Pick<Scenario, 'fault' | 'holderEndpoints' | 'faultForTtls' | 'keyTakenFromOutside' | 'campaignExit'>> = {
+  'the campaign SIGKILLed': {...SCENARIOS['elect SIGKILLed'], campaignExit: 137},
+  'the campaign frozen': {...SCENARIOS['elect frozen'], campaignExit: 75},
+  'the campaign cut off': {...SCENARIOS.partition, campaignExit: 75},
+  'its lease revoked': {...SCENARIOS['lease revoked'], campaignExit: 75},
+  'its key deleted': {...SCENARIOS['key deleted'], campaignExit: 75},
+  'a resign from elsewhere': {...SCENARIOS['resign from elsewhere'], campaignExit: 0},
+  'SIGTERM, as systemd stops it': {fault: async ({holder}) => void holder.kill('SIGTERM'), campaignExit: 0},
 }
 for (const [label, scenario] of Object.entries(STANDING_FAULTS))
   SCENARIOS[`standing: ${label}`] = {...scenario, members: 1, loses: true, holderExit: 75, standing: true}
@@ -179,7 +214,7 @@ for (const [label, scenario] of Object.entries(STANDING_FAULTS))
 export interface Verdict {
   scenario: string
   trial: Trial
-  /** Seen running at once, or not proven apart. */
+  /** Seen running at once, or not proven apart, or the holder's key gone while its job lived. */
   overlap: boolean
   /** What showed the rival's start after the holder's end: the polls (see marginMs), or the witness lock alone. */
   provenApartBy?: 'polls' | 'lock'
@@ -187,6 +222,8 @@ export interface Verdict {
   falseKill: boolean
   /** A strict lower bound of the time between the holder's death and the rival's first instant, where the polls showed one. */
   marginMs?: number
+  /** The earliest moment the server could expire the holder's lease, less the holder's death (a lower bound). */
+  expiryMarginMs?: number
   /** Holder's death to the rival's start, as first seen (an upper bound): the handover. */
   handoverMs?: number
   /** The end of the rival's command to the queued campaign's election, where there is one. */
@@ -202,20 +239,27 @@ export interface Verdict {
  * Timings drawn at random within what the scenario and elect allow. A leadership that must outlive
  * etcd being unable to renew (a raft failover, a member restarting) needs a fencing window (TTL -
  * grace - 1 s) of at least 1.5 times that outage, since the last renewal may be a third of a window
- * old when it starts (README, "Choosing --ttl"); these outages last up to about 1 s here, so there
- * windows start at 2.5 s. Where the holder is meant to lose, at 1.5 s.
+ * old when it starts (README, "Choosing --ttl"). These outages last about 1 s here, but up to 2 s on
+ * two cores kept busy (a 2.5 s window was once too short for a restart under load), so there windows
+ * start at 3.5 s. Where the holder is meant to lose, at 1.5 s.
  */
 export function randomTrial(scenario: Scenario, random = Math.random): Trial {
   const between = (low: number, high: number) => low + (high - low) * random()
-  const ttlS = Math.round(between(4, 6))
+  const pick = <T>(choices: T[]) => choices[Math.floor(random() * choices.length)]
+  // One trial in five runs elect's defaults (--ttl 10s, --kill-grace 3s), as most users will.
+  const defaults = random() < 0.2
+  const ttlS = defaults ? 10 : Math.round(scenario.loses ? between(4, 6) : between(5, 7))
   const [low, high] = scenario.faultForTtls?.map((ttls) => ttls * ttlS) ?? scenario.faultForSeconds ?? [0, 0]
-  const minWindowS = scenario.loses ? 1.5 : 2.5
+  const minWindowS = scenario.loses ? 1.5 : 3.5
+  const foreignRivals = !scenario.keyTakenFromOutside && !scenario.standing && !scenario.compacts
   return {
     ttlS,
-    killGraceS: Math.round(between(0.5, Math.min(2, ttlS - 1 - minWindowS)) * 10) / 10,
+    killGraceS: defaults ? 3 : Math.round(between(0.5, Math.min(2, ttlS - 1 - minWindowS)) * 10) / 10,
     faultAtMs: Math.round(between(200, 1500)),
     faultForMs: Math.round(between(low, high) * 1000),
     ignoreTerm: random() < 0.5,
+    shape: random() < 0.5 ? 'plain' : pick(Object.keys(SHAPES).filter((shape) => shape !== 'plain') as Array<keyof typeof SHAPES>),
+    rival: foreignRivals && random() < 0.5 ? pick(['etcdctl lock', 'etcdctl elect'] as const) : 'elect',
   }
 }
 
@@ -228,6 +272,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
   const processes: ResultPromise[] = []
   let proxy: TcpProxy | undefined
   let observer: Observer | undefined
+  const marks: string[] = []
   const groups: number[] = []
   const problems: string[] = []
   try {
@@ -236,13 +281,18 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       scenario.holderEndpoints === 'proxy' ? [proxy!.endpoint] : scenario.holderEndpoints === 'first-member' ? [cluster.endpoints[0]] : cluster.endpoints
     const rivalEndpoints = scenario.holderEndpoints === 'first-member' ? cluster.endpoints.slice(1) : cluster.endpoints
     const name = `chaos-${process.pid}-${Date.now()}`
+    // Every process of each side's command carries its mark (see byMark), whatever group it is in.
+    const [holderMark, rivalMark] = [`ELECT_TEST_ROLE=holder-${name}`, `ELECT_TEST_ROLE=rival-${name}`]
+    marks.push(holderMark, rivalMark)
+    const validity = join(dir, 'validity')
     const timing = ['--ttl', `${trial.ttlS}s`]
     const deaf = {NODE_OPTIONS: `--require ${join(dirname(fileURLToPath(import.meta.url)), 'inject', 'deaf-watch.cjs')}`}
     // Two machines: each a runtime directory, where a standing scenario's campaigns lend their leadership.
     const machine = (side: 'holder' | 'rival') => ({ELECT_RUNTIME_DIR: join(dir, `${side}-machine`)})
     const start = (endpoints: string[], args: string[], waiting = false, side: 'holder' | 'rival' = waiting ? 'rival' : 'holder') => {
       const child = execa(...electProcess(...args), {
-        reject: false, stdin: 'ignore', env: {ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...(waiting && options.deafWatches && deaf)}, timeout: 120_000,
+        reject: false, stdin: 'ignore', timeout: 120_000,
+        env: {ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...(waiting && options.deafWatches && deaf), ...(side === 'holder' && {ELECT_TEST_VALIDITY: validity})},
       })
       processes.push(child)
       return child
@@ -265,7 +315,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const job = scenario.standing ? ['--job', 'chaos'] : []
     const holderLog = join(dir, 'holder')
     const finishFile = join(dir, 'holder-may-finish')
-    const holderCommand = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile)
+    const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
+    const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, finishFile))]
     const holder = electHolder
       ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
@@ -282,8 +333,16 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     groups.push(holderPid)
 
     const rivalLog = join(dir, 'rival')
-    const rival = start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...recorder(rivalLog, 0.3)], true)
-    observer = new Observer(holderPid, () => rival.pid)
+    const rivalCommand = ['env', rivalMark, ...recorder(rivalLog, 0.3)]
+    const etcdctlRival = (file: string, args: string[]) => execa(file, args, {reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000})
+    const rival =
+      trial.rival === 'elect' || scenario.standing
+        ? start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...rivalCommand], true)
+        : trial.rival === 'etcdctl lock'
+          ? etcdctlRival(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...rivalCommand])
+          : etcdctlRival('sh', ['-c', ETCDCTL_ELECT_RIVAL, join(dir, 'rival.fifo'), cluster.binaries.etcdctl, rivalEndpoints.join(','), `elect/${name}`, ...rivalCommand])
+    if (trial.rival !== 'elect' && !scenario.standing) processes.push(rival)
+    observer = new Observer(byMark(holderMark), byMark(rivalMark))
     // Standing: the rival attaches to its machine's queued campaign, and has no key to wait for.
     if (scenario.standing) await sleep(500)
     else if (!(await waitFor(async () => (await candidates()).length === 2, 30_000))) throw new Error('the rival never queued')
@@ -298,6 +357,19 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     }
     const [holderKey] = await candidates()
     const holderLease = holderKey.split('/').at(-1)!
+    // The ordering check's eyes: when etcd says the holder's key was deleted (the watch hears it no
+    // sooner than it happened).
+    let keyDeletedSeenAt: number | undefined
+    const keyWatch = execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, 'watch', '--prefix', `elect/${name}`], {
+      reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
+    })
+    processes.push(keyWatch)
+    let watched = ''
+    keyWatch.stdout!.on('data', (chunk: Buffer) => {
+      watched += chunk.toString()
+      const lines = watched.split('\n')
+      if (lines.some((line, index) => line === holderKey && lines[index - 1] === 'DELETE')) keyDeletedSeenAt ??= Date.now()
+    })
 
     await sleep(trial.faultAtMs)
     const aliveAtFault = observer.poll()
@@ -310,7 +382,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
 
     const [holderResult, rivalResult] = await Promise.all([holder, rival])
     observer.poll()
-    const exitOf = (result: typeof holderResult) => result.exitCode ?? (result.signal === 'SIGKILL' ? 137 : undefined)
+    const exitOf = (result: {exitCode?: number; signal?: string}) => result.exitCode ?? (result.signal === 'SIGKILL' ? 137 : undefined)
     const holderExit = exitOf(holderResult)
     const rivalExit = exitOf(rivalResult)
     const rivalStart = readEvents(rivalLog).find((event) => event.event === 'start')
@@ -324,11 +396,35 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     if (!rivalStart) problems.push(`the rival never ran its command (exit ${rivalExit}): ${rivalResult.stderr}`)
     if (electHolder && holderExit !== scenario.holderExit) problems.push(`holder exited ${holderExit}, not ${scenario.holderExit}: ${holderResult.stderr}`)
     if (rivalExit !== 0) problems.push(`rival exited ${rivalExit}: ${rivalResult.stderr}`)
-    if (electHolder && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
+    if (electHolder && (trial.rival === 'elect' || scenario.standing) && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
     if (!scenario.loses && holderEnd && holderEnd.at < faultEndedAt) problems.push('the holder\'s command ended before the fault did')
     const handoverMs = observer.rivalSeenAt !== undefined && observer.holderGoneAt !== undefined ? observer.rivalSeenAt - observer.holderGoneAt : undefined
     if (!scenario.loses && handoverMs !== undefined && handoverMs > bound)
       problems.push(`the waiter started ${handoverMs} ms after the holder's end (bound ${bound} ms)`)
+
+    if (scenario.standing && leadingCampaign && scenario.campaignExit !== undefined) {
+      const ended = await Promise.race([leadingCampaign, sleep(trial.ttlS * 1000 + 15_000).then(() => undefined)])
+      const campaignExit = ended && exitOf(ended)
+      if (campaignExit !== scenario.campaignExit) problems.push(`the leading campaign exited ${campaignExit ?? 'not at all'}, not ${scenario.campaignExit}: ${ended?.stderr ?? ''}`)
+    }
+
+    // The direct check: the holder's whole job was dead before the earliest moment the server could
+    // expire the lease it ran under (the last acknowledged renewal's send time plus the TTL granted).
+    const leaseId = BigInt(`0x${holderLease}`).toString()
+    const validUntil = Math.max(
+      ...(existsSync(validity) ? readFileSync(validity, 'utf8') : '').split('\n').filter((line) => line.startsWith(`${leaseId} `)).map((line) => Number(line.split(' ')[1])),
+    )
+    const expiryMarginMs = electHolder && Number.isFinite(validUntil) && observer.holderGoneAt !== undefined ? validUntil - observer.holderGoneAt : undefined
+    if (electHolder) {
+      if (!Number.isFinite(validUntil)) problems.push('no validity of the holder\'s lease was traced')
+      else if (observer.holderSeenAliveAt !== undefined && observer.holderSeenAliveAt > validUntil)
+        problems.push(`the holder's job was alive ${observer.holderSeenAliveAt - validUntil} ms after its lease could have expired`)
+      else if (expiryMarginMs === undefined || expiryMarginMs < 0) problems.push('the holder\'s job was not shown dead before its lease could expire')
+    }
+    // The ordering check: no key went while a process of its job lived (a candidate that is not elect
+    // starts the moment it goes). Where the fault takes the key from outside, it goes first by design.
+    const orderingViolated = !scenario.keyTakenFromOutside && keyDeletedSeenAt !== undefined && (observer.holderSeenAliveAt ?? 0) > keyDeletedSeenAt
+    if (orderingViolated) problems.push(`the holder's key was deleted while its job lived: seen alive ${observer.holderSeenAliveAt! - keyDeletedSeenAt!} ms after`)
 
     let campaignMs: number | undefined
     if (campaign) {
@@ -348,11 +444,11 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const pollMargin = observer.marginMs
     const rivalWitness = rivalStart && witnessOf(rivalStart)
     const provenApartBy = pollMargin !== undefined && pollMargin >= 0 ? 'polls' : rivalWitness === 'free' ? 'lock' : undefined
-    const overlap = observer.overlapSeen || (rivalStart !== undefined && rivalWitness !== 'free') || (observer.rivalSeenAt !== undefined && !provenApartBy)
+    const overlap = orderingViolated || observer.overlapSeen || (rivalStart !== undefined && rivalWitness !== 'free') || (observer.rivalSeenAt !== undefined && !provenApartBy)
     const marginMs = provenApartBy === 'polls' ? pollMargin : undefined
     // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
     const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)
-    return {scenario: scenarioName, trial, overlap, provenApartBy, falseKill, marginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
+    return {scenario: scenarioName, trial, overlap, provenApartBy, falseKill, marginMs, expiryMarginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
   } finally {
     observer?.stop()
     for (const child of processes) {
@@ -361,9 +457,43 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       await child.catch(() => undefined)
     }
     for (const group of groups) signalGroup(group, 'SIGKILL')
+    killMarked(marks)
     await proxy?.close()
     await cluster.stop()
     rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+/**
+ * A rival that is not elect: `etcdctl elect` on the same prefix, which runs nothing itself. It prints
+ * the leader's key once elected; the command starts then, and etcdctl resigns when it ends.
+ * Arguments: <fifo> <etcdctl> <endpoints> <election> <command...>
+ */
+const ETCDCTL_ELECT_RIVAL = `fifo=$0 etcdctl=$1 endpoints=$2 election=$3; shift 3
+mkfifo "$fifo"
+ETCDCTL_API=3 "$etcdctl" --endpoints="$endpoints" elect "$election" rival > "$fifo" & elected=$!
+exec 3< "$fifo"
+read -r _ <&3
+"$@" 3<&-
+status=$?
+kill "$elected"; wait "$elected"
+exit $status`
+
+/** Whatever a trial left running of its commands, found by their marks (see byMark). */
+function killMarked(marks: string[]): void {
+  for (const row of listProcesses()) {
+    let environ = ''
+    try {
+      environ = `\0${readFileSync(`/proc/${row.pid}/environ`, 'latin1')}`
+    } catch {
+      continue
+    }
+    if (!marks.some((mark) => environ.includes(`\0${mark}\0`))) continue
+    try {
+      process.kill(row.pid, 'SIGKILL')
+    } catch {
+      // gone meanwhile
+    }
   }
 }
 
