@@ -11,7 +11,7 @@ import {MetricsFile} from '../metrics-file.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
-  static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE and ELECT_VALUE set. If leadership is lost, the whole group gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen.
+  static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE, ELECT_VALUE and ELECT_RUN_ID set. If leadership is lost, the command's whole job (every process it started, in whatever group or session: a cgroup of its own where elect may make one) gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen. When <cmd> ends, whatever it left running is stopped the same way.
 
 Every run that starts <cmd> leaves a record in etcd of where, when and how it ended (see elect runs); a skip writes nothing. --metrics-file keeps this server's last run and skip for Prometheus.
 
@@ -31,7 +31,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     value: Flags.string({description: 'this candidate\'s value, shown by who-leads (default: host name)'}),
     ttl: duration({description: 'lease TTL: how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
     wait: Flags.string({description: 'how long to wait to be elected: 0, a duration, or forever', default: '0'}),
-    'kill-signal': Flags.string({description: 'signal sent to the command\'s group on lost leadership', default: 'SIGTERM'}),
+    'kill-signal': Flags.string({description: 'signal sent to the command\'s whole job on lost leadership', default: 'SIGTERM'}),
     'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
     job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),

@@ -170,6 +170,11 @@ trap 'request=kill trapped=1' USR2
     kill_at=$((now + grace))
   }
   while :; do
+    # A guard killed from outside leaves the job unguarded: it goes at once, and so does the watcher.
+    if ! kill -0 $$ 2> /dev/null; then
+      signal_job KILL
+      exit
+    fi
     uptime_cs
     ((!stopping && now >= deadline)) && stop the leadership deadline passed
     if ((stopping)); then
