@@ -61,7 +61,9 @@ export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFi
  * The recorder inside takes it as 'inherited'.
  */
 export function withWitness(log: string, argv: string[]): string[] {
-  return ['sh', '-c', 'exec 9>> "$0"; flock -n 9 || exit 99; exec "$@"', join(dirname(log), 'witness.lock'), ...argv]
+  // Its output goes nowhere (the recorder writes to its log): a process that an elect under test let
+  // escape must not hold that elect's pipes open, and so the trial, until it ends.
+  return ['sh', '-c', 'exec 9>> "$0"; flock -n 9 || exit 99; exec "$@" < /dev/null > /dev/null 2>&1', join(dirname(log), 'witness.lock'), ...argv]
 }
 
 /** What a recorder's "start" event says of the witness lock: "free", "held" (see recorder()). */
