@@ -10,7 +10,7 @@ afterEach(cleanup)
 // (run-if-leader), a wrong password, a missing certificate file, TLS to a plain server and plain to a
 // TLS server (security), nothing to resign (campaign-resign), Ctrl-C while waiting (run-if-leader).
 describe('bad input and unusable etcd', () => {
-  it.each([
+  it.each<[string, string[], number, RegExp]>([
     ['an unknown flag', ['who-leads', 'x', '--bogus'], 2, /^elect: Nonexistent flag: --bogus\nSee: elect who-leads --help$/],
     ['a missing name', ['who-leads'], 2, /^elect: Missing 1 required arg:/],
     ['a name with a slash', ['who-leads', 'a/b'], 2, /^elect: invalid election name "a\/b"/],
@@ -44,10 +44,13 @@ describe('bad input and unusable etcd', () => {
         ['a TTL longer than etcd grants', ['run-if-leader', 'x', '--ttl', '99999999999', '--', 'true'], /^elect: --ttl 99999999999s is longer than etcd grants a lease \(2500000h\)$/],
         ['a campaign TTL longer than etcd grants', ['campaign', 'x', '--ttl', '99999999999'], /^elect: --ttl 99999999999s is longer than etcd grants a lease/],
         ['a --cacert that is not PEM', ['who-leads', 'x', '--cacert', 'NOT_PEM'], /^elect: --cacert \S+ is not a PEM file with a certificate in it$/],
-        ['a --key that is not PEM', ['who-leads', 'x', '--cert', 'NOT_PEM', '--key', 'NOT_PEM'], /^elect: --cert \S+ is not a PEM file with a certificate in it$/],
+        ['a --cert that is not PEM', ['who-leads', 'x', '--cert', 'NOT_PEM', '--key', 'NOT_PEM'], /^elect: --cert \S+ is not a PEM file with a certificate in it$/],
         ['a duration too long to keep', ['run-if-leader', 'x', '--wait', '99999999999999999999d', '--', 'true'], /^elect: --wait "99999999999999999999d" is not 0, a duration/],
       ] as Array<[string, string[], RegExp]>
-    ).map(([what, argv, message]) => [what, [...argv.slice(0, argv.indexOf('--') === -1 ? argv.length : argv.indexOf('--')), '--endpoints', '127.0.0.1:1', ...(argv.includes('--') ? argv.slice(argv.indexOf('--')) : [])], 2, message] as const),
+    ).map(([what, argv, message]): [string, string[], number, RegExp] => {
+      const end = argv.includes('--') ? argv.indexOf('--') : argv.length
+      return [what, [...argv.slice(0, end), '--endpoints', '127.0.0.1:1', ...argv.slice(end)], 2, message]
+    }),
   ])('%s is a usage error: one line, exit 2', async (_, argv, code, message) => {
     const notPem = join(tempDir(), 'not.pem')
     writeFileSync(notPem, 'hello\n')
