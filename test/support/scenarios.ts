@@ -46,8 +46,9 @@ export const SHAPES = {
   'timeout(1) in a shell': (argv: string[]) => ['sh', '-c', 'timeout 300 "$@"', 'shape', ...argv],
   'setsid -w': (argv: string[]) => ['setsid', '-w', ...argv],
   'set -m': (argv: string[]) => ['bash', '-c', 'set -m; "$@" & wait $!', 'shape', ...argv],
-  // The daemon runs on its own; the command waits for the finish file, as the daemon does.
-  'a double-forked daemon': (argv: string[], finishFile: string) => ['sh', '-c', `(setsid "$@" &); while [ ! -e '${finishFile}' ]; do sleep 0.05; done`, 'shape', ...argv],
+  // The daemon runs on its own; the command waits until the daemon's recorder has recorded its end
+  // (one that waited for the finish file too could end first, and its end stop the daemon early).
+  'a double-forked daemon': (argv: string[], log: string) => ['sh', '-c', `(setsid "$@" &); until grep -q '^end ' '${log}' 2> /dev/null; do sleep 0.05; done`, 'shape', ...argv],
 }
 
 export interface TrialOptions {
@@ -316,7 +317,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const holderLog = join(dir, 'holder')
     const finishFile = join(dir, 'holder-may-finish')
     const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
-    const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, finishFile))]
+    const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog))]
     const holder = electHolder
       ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
