@@ -112,6 +112,21 @@ describe.each(Object.entries(MODES))('the whole job, found by %s', (mode, env) =
     expect(Date.now() - killedAt).toBeLessThan(10_000)
   })
 
+  it('the guard SIGKILLed from outside: the job goes at once, its cgroup too, and elect exits 75', async () => {
+    const name = uniqueName('guard-killed')
+    const {holder, pid} = await startEscaping(name, SHAPES['a daemon that double-forks'], env)
+    const cgroupLine = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((line) => line.startsWith('0::'))!
+    const guard = listProcesses().find((row) => row.ppid === holder.pid && row.alive)!
+    process.kill(guard.pid, 'SIGKILL')
+    const result = await holder
+    expect([result.exitCode, result.stderr]).toEqual([75, `elect: lost leadership of ${name}: the guard process died; the command was stopped`])
+    expect(await waitFor(() => !alive(pid), 5000, 10)).toBe(true)
+    if (mode === 'cgroup') {
+      const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.includes(' - cgroup2 '))!.split(' ')[4]
+      expect(await waitFor(() => !existsSync(`${mount}${cgroupLine.slice(3)}`), 5000)).toBe(true)
+    }
+  })
+
   it('a process of the job that ignores SIGTERM after the command ended gets SIGKILL once the grace is over, not later', async () => {
     const name = uniqueName('leftover-ignores-term')
     const pidFile = join(tempDir(), 'escaped.pid')

@@ -173,6 +173,8 @@ trap 'request=kill trapped=1' USR2
     # A guard killed from outside leaves the job unguarded: it goes at once, and so does the watcher.
     if ! kill -0 $$ 2> /dev/null; then
       signal_job KILL
+      for ((i = 0; i < 20; i++)); do job_alive || break; sleep 0.05; done
+      [[ -z $cgroup ]] || rmdir "$cgroup"
       exit
     fi
     uptime_cs
