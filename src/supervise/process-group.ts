@@ -61,7 +61,7 @@ export interface Job {
  */
 export function jobMembers(job: Job, processes = listProcesses()): number[] {
   const mark = `\0ELECT_RUN_ID=${job.runId}\0`
-  const members = new Set(processes.filter((info) => info.pgrp === job.pid || environ(info.pid).includes(mark)).map((info) => info.pid))
+  const members = new Set(processes.filter((info) => info.pgrp === job.pid || environOf(info.pid).includes(mark)).map((info) => info.pid))
   for (let added = true; added; ) {
     added = false
     for (const info of processes)
@@ -104,7 +104,7 @@ function cgroupProcesses(cgroup: string): number[] {
 }
 
 /** A process's environment as it was started, NUL-framed on both sides; empty where it may not be read. */
-function environ(pid: number): string {
+export function environOf(pid: number): string {
   try {
     return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`
   } catch {

@@ -4,8 +4,7 @@
 // gone; the rival started after the *start* of the last scan that did not find it. So (start of the
 // last scan without the rival) - (end of the first scan without the holder) is a strict lower bound
 // of the gap between them, and a scan that finds both alive is an overlap, proven.
-import {readFileSync} from 'node:fs'
-import {listProcesses, type ProcessInfo} from '../../src/supervise/process-group.js'
+import {environOf, listProcesses, type ProcessInfo} from '../../src/supervise/process-group.js'
 
 /** Tells the processes of one side apart, given every process /proc shows and a reader of environments. */
 export type Side = (row: ProcessInfo, rows: ProcessInfo[], environ: (pid: number) => string) => boolean
@@ -52,7 +51,7 @@ export class Observer {
     const rows = listProcesses().filter((row) => row.alive)
     const environs = new Map<number, string>()
     const environ = (pid: number) => {
-      if (!environs.has(pid)) environs.set(pid, readEnviron(pid))
+      if (!environs.has(pid)) environs.set(pid, environOf(pid))
       return environs.get(pid)!
     }
     const holderAlive = rows.some((row) => this.holder(row, rows, environ))
@@ -78,13 +77,5 @@ export class Observer {
 
   stop(): void {
     clearInterval(this.timer)
-  }
-}
-
-function readEnviron(pid: number): string {
-  try {
-    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`
-  } catch {
-    return ''
   }
 }

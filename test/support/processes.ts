@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export {groupAlive, listProcesses, signalGroup} from '../../src/supervise/process-group.js'
+export {environOf, groupAlive, listProcesses, signalGroup} from '../../src/supervise/process-group.js'
 
 /** The clone's top directory. */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')

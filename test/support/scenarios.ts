@@ -13,7 +13,7 @@ import {RECHECK_MS} from '../../src/election/watch.js'
 import {type Cluster, startCluster} from './etcd.js'
 import {byMark, Observer} from './observer.js'
 import {TcpProxy} from './proxy.js'
-import {electProcess, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from './processes.js'
+import {electProcess, environOf, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from './processes.js'
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
@@ -484,14 +484,9 @@ exit $status`
 
 /** Whatever a trial left running of its commands, found by their marks (see byMark). */
 function killMarked(marks: string[]): void {
-  for (const row of listProcesses()) {
-    let environ = ''
-    try {
-      environ = `\0${readFileSync(`/proc/${row.pid}/environ`, 'latin1')}`
-    } catch {
-      continue
-    }
-    if (!marks.some((mark) => environ.includes(`\0${mark}\0`))) continue
+  const rows = listProcesses()
+  for (const row of rows) {
+    if (!marks.some((mark) => byMark(mark)(row, rows, environOf))) continue
     try {
       process.kill(row.pid, 'SIGKILL')
     } catch {
