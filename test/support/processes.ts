@@ -27,7 +27,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   return false
 }
 
-export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
+// A deadline already past sleeps 0 ms: Node 24 prints a TimeoutNegativeWarning for a negative delay
+// (the rolling restart's slots, when a restart took longer than its slot, put one in the matrix's log).
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math.max(0, ms)))
 
 /**
  * A command for run-if-leader that records "start <ms> <pid> <ELECT_REV> <witness>" in `log` and runs for
