@@ -94,3 +94,18 @@ describe('bad input and unusable etcd', () => {
     expect(result.stdout).toBe('')
   })
 })
+
+describe('Node\'s own warnings', () => {
+  it('never reach a user\'s terminal or cron mail: stderr holds nothing but what the job wrote', async () => {
+    const result = await elect(['run-if-leader', uniqueName('warn'), '--', 'sh', '-c', 'echo out; echo err >&2'], {inject: {nodeWarning: true}})
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toBe('out')
+    expect(result.stderr).toBe('err')
+  })
+
+  it('are shown with ELECT_DEBUG (so the injected one is real)', async () => {
+    const result = await elect(['run-if-leader', uniqueName('warn'), '--', 'true'], {inject: {nodeWarning: true}, env: {ELECT_DEBUG: '1'}})
+    expect(result.exitCode).toBe(0)
+    expect(result.stderr).toMatch(/\(node:\d+\) TimeoutNegativeWarning: a delay of -1 ms/)
+  })
+})

@@ -26,7 +26,7 @@ export interface ElectOptions {
   env?: Record<string, string | undefined>
   timeoutMs?: number
   /** Faults injected into this elect process only (test/support/inject/). */
-  inject?: {deafWatch?: boolean; clockOffsetMs?: number}
+  inject?: {deafWatch?: boolean; clockOffsetMs?: number; nodeWarning?: boolean}
 }
 
 const injectDir = join(dirname(fileURLToPath(import.meta.url)), 'inject')
@@ -70,6 +70,7 @@ function electEnv(options: ElectOptions) {
   const preload = [
     options.inject?.deafWatch && `--require ${join(injectDir, 'deaf-watch.cjs')}`,
     options.inject?.clockOffsetMs !== undefined && `--require ${join(injectDir, 'clock.cjs')}`,
+    options.inject?.nodeWarning && `--require ${join(injectDir, 'node-warning.cjs')}`,
   ].filter(Boolean)
   return {
     ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','),
