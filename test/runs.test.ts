@@ -76,7 +76,9 @@ describe('run records', () => {
   it('a run whose elect was killed shows as running until its lease is gone, then as stale', async () => {
     const name = uniqueName('stale')
     const log = join(tempDir(), 'events')
-    const {holder} = await startHolder(name, log, ['--ttl', '2s', '--kill-grace', '0.5s'])
+    // A short TTL, for the lease to go soon after; a 2.5 s fencing window, which a busy machine's
+    // renewals keep (one of 0.5 s was lost before the command started, at a load of 13 on 2 cores).
+    const {holder} = await startHolder(name, log, ['--ttl', '4s', '--kill-grace', '0.5s'])
     holder.kill('SIGKILL')
     await holder
     const [record] = await runs(name)
