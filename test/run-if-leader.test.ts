@@ -343,13 +343,16 @@ describe('run-if-leader when etcd stalls', () => {
     const waiterLog = join(tempDir(), 'waiter')
     const proxy = await TcpProxy.start(cluster().endpoints[0])
     try {
-      const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 5))
-      // Fencing window: 10 s - 8 s grace - 1 s margin = 1 s; the cut lasts 3 s, well inside the TTL.
-      const waiter = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '8s', '--wait', 'forever', '--', ...recorder(waiterLog, 0.2)], {endpoints: [proxy.endpoint]})
-      expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2)).toBe(true)
+      // The holder runs until the test lets it finish: the waiter must be queued behind it first.
+      const finish = join(tempDir(), 'finish')
+      const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 120, false, finish))
+      // Fencing window: 10 s - 6 s grace - 1 s margin = 3 s; the cut lasts 4.5 s, well inside the TTL.
+      const waiter = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '6s', '--wait', 'forever', '--', ...recorder(waiterLog, 0.2)], {endpoints: [proxy.endpoint]})
+      expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2, 30_000)).toBe(true)
       proxy.cut()
-      await sleep(3000)
+      await sleep(4500)
       proxy.heal()
+      writeFileSync(finish, '')
       expect((await holder).exitCode).toBe(0)
       const result = await waiter
       expect([result.exitCode, result.stderr]).toEqual([0, ''])
