@@ -111,10 +111,11 @@ describe('run-if-leader under a campaign of its machine', () => {
   it('a job whose kill grace takes most of the campaign\'s TTL runs its full length: the campaign renews for its window', async () => {
     const name = uniqueName('attach-narrow')
     const a = machine()
-    await leadingCampaign(name, a, 'A', ['--ttl', '5s'])
+    await leadingCampaign(name, a, 'A', ['--ttl', '12s'])
     const log = join(tempDir(), 'job')
-    // The job's window is 5 - 3 - 1 = 1 s; the campaign alone would renew every (5 - 1) / 3 s.
-    const result = await elect(['run-if-leader', name, '--job', 'narrow', '--kill-grace', '3s', '--', ...recorder(log, 4)], a)
+    // The job's window is 12 - 8 - 1 = 3 s (wide enough for a busy machine's renewals); the campaign
+    // alone would renew every (12 - 1) / 3 = 3.7 s, after it had closed.
+    const result = await elect(['run-if-leader', name, '--job', 'narrow', '--kill-grace', '8s', '--', ...recorder(log, 6)], a)
     expect([result.exitCode, result.stderr]).toEqual([0, ''])
     expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'end'])
   })
