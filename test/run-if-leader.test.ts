@@ -304,9 +304,10 @@ describe('run-if-leader and its connection to etcd', () => {
     const waiterLog = join(tempDir(), 'waiter')
     const proxy = await TcpProxy.start(cluster().endpoints[0])
     try {
-      const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 2))
-      // --ttl 3s, --kill-grace 1s: a keepalive round every 1/3 s, a dozen in all, waiting and running.
-      const waiter = startElect(['run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(waiterLog, 2)], {endpoints: [proxy.endpoint]})
+      const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 3))
+      // --ttl 4s, --kill-grace 0.5s: a keepalive round every 0.83 s (a 2.5 s window, which a busy
+      // machine keeps), about seven in all, waiting and running.
+      const waiter = startElect(['run-if-leader', name, '--ttl', '4s', '--kill-grace', '0.5s', '--wait', 'forever', '--', ...recorder(waiterLog, 3)], {endpoints: [proxy.endpoint]})
       expect((await holder).exitCode).toBe(0)
       const result = await waiter
       expect([result.exitCode, result.stderr]).toEqual([0, ''])
@@ -386,7 +387,7 @@ describe('run-if-leader when etcd stalls', () => {
     const dir = tempDir()
     const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '4s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
     const rivalLog = join(dir, 'rival')
-    const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '4s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
+    const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '5s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout === 'holder\nrival')).toBe(true)
     const observer = new Observer(byGroup(pid), underElect(() => rival.pid))
     try {
