@@ -385,7 +385,7 @@ describe('run-if-leader when etcd stalls', () => {
   it('resign --force while the holder is frozen: the waiting rival starts only after the holder\'s group is dead', async () => {
     const name = uniqueName('frozen-force')
     const dir = tempDir()
-    const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '4s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
+    const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '5s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
     const rivalLog = join(dir, 'rival')
     const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '5s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout === 'holder\nrival')).toBe(true)

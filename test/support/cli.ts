@@ -111,7 +111,7 @@ export function startElect(args: string[], options: ElectOptions = {}) {
  */
 export async function startHolder(name: string, log: string, flags: string[] = [], command = recorder(log), options: ElectOptions = {}) {
   const holder = startElect(['run-if-leader', name, ...flags, '--', ...command], options)
-  expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'), 10_000)).toBe(true)
+  expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'))).toBe(true)
   const [pid, revision] = readEvents(log).find((event) => event.event === 'start')!.extra.split(' ').map(Number)
   trackGroup(pid)
   return {holder, pid, revision}

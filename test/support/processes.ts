@@ -16,8 +16,11 @@ export function electProcess(...args: string[]): [string, string[]] {
   return /\.c?js$/.test(electBin) ? ['node', [electBin, ...args]] : [electBin, args]
 }
 
-/** Polls until `check` holds, at most `timeoutMs`; returns whether it did. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, intervalMs = 20): Promise<boolean> {
+/**
+ * Polls until `check` holds, at most `timeoutMs`; returns whether it did. 20 s by default: a check
+ * that spawns elect or etcdctl takes a second or more a round on a busy machine.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 20_000, intervalMs = 20): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   for (let attempt = 0; attempt < timeoutMs / intervalMs + 1; attempt++) {
     if (await check()) return true
