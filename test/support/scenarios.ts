@@ -421,7 +421,11 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     if (observer.holderGoneAt === undefined) problems.push('the holder\'s group outlived the trial')
     if (!rivalStart) problems.push(`the rival never ran its command (exit ${rivalExit}): ${rivalResult.stderr}`)
     if (electHolder && holderExit !== scenario.holderExit) problems.push(`holder exited ${holderExit}, not ${scenario.holderExit}: ${holderResult.stderr}`)
-    if (rivalExit !== 0) problems.push(`rival exited ${rivalExit}: ${rivalResult.stderr}`)
+    // etcdctl gives up on a request the fault made time out (its unlock, as the raft leader died or
+    // froze during the handover: seen twice in 20 trials under load); how it exits after its command
+    // ran is its own affair. elect must exit 0.
+    const rivalGaveUp = scenario.atHandover && trial.rival !== 'elect' && rivalStart !== undefined && /request timed out|context deadline exceeded/.test(rivalResult.stderr)
+    if (rivalExit !== 0 && !rivalGaveUp) problems.push(`rival exited ${rivalExit}: ${rivalResult.stderr}`)
     if (electHolder && (trial.rival === 'elect' || scenario.standing) && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
     if (!scenario.loses && !scenario.atHandover && holderEnd && holderEnd.at < faultEndedAt) problems.push('the holder\'s command ended before the fault did')
     const handoverMs = observer.rivalSeenAt !== undefined && observer.holderGoneAt !== undefined ? observer.rivalSeenAt - observer.holderGoneAt : undefined
