@@ -6,6 +6,7 @@ import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} f
 import {leaseHex} from './election/keys.js'
 import {ended, recordsBeyond, type RunRecord} from './election/records.js'
 import {Session} from './election/session.js'
+import {persistently} from './etcd/connection.js'
 import {ExitCode} from './exit-codes.js'
 import {Supervisor} from './supervise/supervisor.js'
 
@@ -152,7 +153,10 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     // Only now is the command's group dead: the next run may start. One transaction frees the job and
     // (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the
     // leases after it deletes whatever that transaction could not.
-    const released = won?.candidacy.release(won.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'}).catch(() => undefined)
+    // A release lost to an etcd blip would leave the successor waiting for the leases to expire.
+    const releasing = won
+    const release = () => releasing!.candidacy.release(releasing!.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'})
+    const released = releasing && persistently(release, options.callTimeoutMs).catch(() => undefined)
     prepared?.supervisor.cancel()
     for (const signal of SIGNALS) process.off(signal, onSignal)
     await candidacy?.stopWatching()

@@ -2,7 +2,7 @@ import {EventEmitter} from 'node:events'
 import {appendFileSync} from 'node:fs'
 import type {Etcd3} from 'etcd3'
 import {MAX_TIMER_MS, monotonicMs} from '../clock.js'
-import {cancelStream} from '../etcd/connection.js'
+import {cancelStream, persistently} from '../etcd/connection.js'
 
 export interface SessionOptions {
   ttlMs: number
@@ -102,7 +102,8 @@ export class Session extends EventEmitter {
     clearTimeout(this.fenceTimer)
     clearTimeout(this.keepaliveTimer)
     try {
-      await this.client.leaseClient.leaseRevoke({ID: this.leaseId}, {deadline: Date.now() + this.options.callTimeoutMs})
+      const {callTimeoutMs} = this.options
+      await persistently(() => this.client.leaseClient.leaseRevoke({ID: this.leaseId}, {deadline: Date.now() + callTimeoutMs}), callTimeoutMs)
     } catch (error) {
       // A lease that is already gone is what we wanted; anything else leaves the lease to expire by TTL.
       if (!/not found|LeaseInvalid/i.test(String(error))) throw error

@@ -142,6 +142,24 @@ function retryRecoverable(attempts: number, onSuccess: () => void): Policy {
 
 const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCInternal/
 
+/**
+ * Calls again while etcd is unreachable (a member restarting, a leader being elected), for up to
+ * `withinMs` in all: for what must not be lost to a blip, as a release, whose loss leaves the
+ * successor to wait for the lease to expire (a whole TTL, which a restarted etcd starts anew).
+ */
+export async function persistently<T>(call: () => Promise<T>, withinMs: number): Promise<T> {
+  const giveUpAt = Date.now() + withinMs
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      const pauseMs = Math.min(500, 100 * attempt)
+      if (!isTransient(error) || Date.now() + pauseMs >= giveUpAt) throw error
+      await new Promise((resolve) => setTimeout(resolve, pauseMs))
+    }
+  }
+}
+
 /** etcd could not be reached or did not answer in time: worth trying again, perhaps elsewhere. */
 export function isTransient(error: unknown): boolean {
   return error instanceof HostCooling || (error instanceof Error && TRANSIENT.test(error.constructor.name))
