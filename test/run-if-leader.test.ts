@@ -327,9 +327,9 @@ describe('run-if-leader when etcd stalls', () => {
     try {
       // Fencing window: 10 s - 1 s grace - 1 s margin = 8 s; the stall lasts 3 s.
       const {holder} = await startHolder(name, log, ['--ttl', '10s', '--kill-grace', '1s'], recorder(log, 6), {endpoints: [proxy.endpoint]})
-      proxy.cut()
+      await proxy.cut()
       await sleep(3000)
-      proxy.heal()
+      await proxy.heal()
       const result = await holder
       expect([result.exitCode, result.stderr]).toEqual([0, ''])
       expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'end'])
@@ -353,9 +353,9 @@ describe('run-if-leader when etcd stalls', () => {
       // loop starved the waiter's connection through it on a busy machine (it never queued in 30 s).
       const queued = async () => (await elect(['who-leads', name, '--candidates'])).stdout.split('\n').filter(Boolean).length === 2
       expect(await waitFor(queued, 30_000)).toBe(true)
-      proxy.cut()
+      await proxy.cut()
       await sleep(4500)
-      proxy.heal()
+      await proxy.heal()
       writeFileSync(finish, '')
       expect((await holder).exitCode).toBe(0)
       const result = await waiter
@@ -372,7 +372,7 @@ describe('run-if-leader when etcd stalls', () => {
     const proxy = await TcpProxy.start(cluster().endpoints[0])
     try {
       const {holder} = await startHolder(name, log, ['--ttl', '60s', '--command-timeout', '1s'], recorder(log), {endpoints: [proxy.endpoint]})
-      proxy.cut()
+      await proxy.cut()
       const signalledAt = Date.now()
       holder.kill('SIGTERM')
       const result = await holder
@@ -388,7 +388,7 @@ describe('run-if-leader when etcd stalls', () => {
   it('resign --force while the holder is frozen: the waiting rival starts only after the holder\'s group is dead', async () => {
     const name = uniqueName('frozen-force')
     const dir = tempDir()
-    const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '5s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
+    const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '10s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
     const rivalLog = join(dir, 'rival')
     const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '5s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout === 'holder\nrival')).toBe(true)

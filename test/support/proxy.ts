@@ -1,69 +1,72 @@
 // A TCP proxy on loopback whose link can be cut the way a network partition cuts it: connections
 // stay open, but nothing gets through in either direction (held, not dropped) until it is healed.
-import {createServer, connect, type Server, type Socket} from 'node:net'
+// It forwards in a child process (proxy-process.cjs): in the test's own process, a synchronous
+// /proc scan or etcdctl call held up the proxied elect's traffic on a busy machine, as a partition
+// the test never made.
+import {type ChildProcess, spawn} from 'node:child_process'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
-interface Link {
-  client: Socket
-  upstream: Socket
-  held: Array<{to: Socket; chunk: Buffer}>
-}
+const script = join(dirname(fileURLToPath(import.meta.url)), 'proxy-process.cjs')
 
 export class TcpProxy {
-  private links = new Set<Link>()
-  private isCut = false
   /** Connections accepted since the start. */
   accepted = 0
+  private waiting = new Map<string, () => void>()
 
   private constructor(
-    private readonly server: Server,
+    private readonly child: ChildProcess,
     readonly endpoint: string,
   ) {}
 
   static async start(target: string): Promise<TcpProxy> {
-    const [host, port] = target.split(':')
-    let proxy: TcpProxy
-    const server = createServer((client) => {
-      proxy.accepted++
-      const upstream = connect(Number(port), host)
-      const link: Link = {client, upstream, held: []}
-      proxy.links.add(link)
-      const forward = (to: Socket) => (chunk: Buffer) => {
-        if (proxy.isCut) link.held.push({to, chunk})
-        else to.write(chunk)
-      }
-      client.on('data', forward(upstream))
-      upstream.on('data', forward(client))
-      const close = () => {
-        client.destroy()
-        upstream.destroy()
-        proxy.links.delete(link)
-      }
-      client.on('close', close).on('error', close)
-      upstream.on('close', close).on('error', close)
+    const child = spawn(process.execPath, [script, target], {stdio: ['pipe', 'pipe', 'inherit']})
+    let proxy: TcpProxy | undefined
+    const port = await new Promise<number>((resolve, reject) => {
+      let buffered = ''
+      child.once('exit', (code) => reject(new Error(`the proxy exited (${code}) before it listened`)))
+      child.stdout!.setEncoding('utf8')
+      child.stdout!.on('data', (chunk: string) => {
+        buffered += chunk
+        for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, newline)
+          buffered = buffered.slice(newline + 1)
+          if (line.startsWith('port ')) resolve(Number(line.slice(5)))
+          else if (line === 'accepted' && proxy) proxy.accepted++
+          else proxy?.answered(line)
+        }
+      })
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const {port: listening} = server.address() as {port: number}
-    proxy = new TcpProxy(server, `127.0.0.1:${listening}`)
+    proxy = new TcpProxy(child, `127.0.0.1:${port}`)
     return proxy
   }
 
-  cut(): void {
-    this.isCut = true
+  /** Holds everything from now on, in both directions, until heal(). */
+  cut(): Promise<void> {
+    return this.tell('cut')
   }
 
-  heal(): void {
-    this.isCut = false
-    for (const link of this.links) {
-      for (const {to, chunk} of link.held.splice(0)) to.write(chunk)
-    }
+  /** Lets through what was held, and all that follows. */
+  heal(): Promise<void> {
+    return this.tell('heal')
   }
 
   async close(): Promise<void> {
-    for (const link of this.links) {
-      link.client.destroy()
-      link.upstream.destroy()
-    }
-    this.links.clear()
-    await new Promise((resolve) => this.server.close(resolve))
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    const exited = new Promise((resolve) => this.child.once('exit', resolve))
+    this.child.kill('SIGKILL')
+    await exited
+  }
+
+  private tell(command: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.set(command, resolve)
+      this.child.stdin!.write(`${command}\n`)
+    })
+  }
+
+  private answered(command: string): void {
+    this.waiting.get(command)?.()
+    this.waiting.delete(command)
   }
 }

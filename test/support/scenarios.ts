@@ -119,9 +119,9 @@ export const SCENARIOS: Record<string, Scenario> = {
   partition: {
     members: 1, loses: true, holderExit: 75, holderEndpoints: 'proxy', faultForTtls: [1.2, 2],
     fault: async ({proxy, trial}) => {
-      proxy!.cut()
+      await proxy!.cut()
       await sleep(trial.faultForMs)
-      proxy!.heal()
+      await proxy!.heal()
     },
   },
   'elect SIGKILLed': {
@@ -400,9 +400,12 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       await sleep(trial.ttlS * 1000)
       writeFileSync(finishFile, '')
     }
-    // A standing leadership that survived hands over only when its campaign stops.
+    // A standing leadership that survived hands over only when its campaign stops: its handover is
+    // timed from then, not from the job's end (the harness's own wait for elect's exit lies between).
+    let campaignStoppedAt: number | undefined
     if (scenario.standing && !scenario.loses) {
       await holder
+      campaignStoppedAt = Date.now()
       leadingCampaign!.kill('SIGTERM')
     }
 
@@ -428,7 +431,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     if (rivalExit !== 0 && !rivalGaveUp) problems.push(`rival exited ${rivalExit}: ${rivalResult.stderr}`)
     if (electHolder && (trial.rival === 'elect' || scenario.standing) && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
     if (!scenario.loses && !scenario.atHandover && holderEnd && holderEnd.at < faultEndedAt) problems.push('the holder\'s command ended before the fault did')
-    const handoverMs = observer.rivalSeenAt !== undefined && observer.holderGoneAt !== undefined ? observer.rivalSeenAt - observer.holderGoneAt : undefined
+    const handoverFrom = campaignStoppedAt ?? observer.holderGoneAt
+    const handoverMs = observer.rivalSeenAt !== undefined && handoverFrom !== undefined ? observer.rivalSeenAt - handoverFrom : undefined
     const handoverBound = scenario.atHandover ? bound + trial.ttlS * 1000 : bound
     if (!scenario.loses && handoverMs !== undefined && handoverMs > handoverBound)
       problems.push(`the waiter started ${handoverMs} ms after the holder's end (bound ${handoverBound} ms)`)
