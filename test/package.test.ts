@@ -63,3 +63,15 @@ describe('the npm package', () => {
     expect(cached()).toHaveLength(1)
   })
 })
+
+describe('the development install', () => {
+  it('has a decision in package.json\'s allowScripts for every dependency with an install script, so npm ci warns of none', () => {
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {packages: Record<string, {hasInstallScript?: boolean}>}
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, entry]) => entry.hasInstallScript)
+      .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length))
+    const {allowScripts} = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {allowScripts: Record<string, boolean>}
+    expect(withScripts.length).toBeGreaterThan(0)
+    expect([...new Set(withScripts)].sort()).toEqual(Object.keys(allowScripts).sort())
+  })
+})
