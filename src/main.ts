@@ -13,7 +13,7 @@ import Resign from './commands/resign.js'
 import RunIfLeader from './commands/run-if-leader.js'
 import Runs from './commands/runs.js'
 import WhoLeads from './commands/who-leads.js'
-import commandNotFound from './hooks/command-not-found.js'
+import commandNotFound from './cli/command-not-found.js'
 
 // help and autocomplete are bundled too, rather than loaded as plugins from node_modules at every start.
 export const COMMANDS = {

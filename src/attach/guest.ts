@@ -76,12 +76,6 @@ export class Attachment extends EventEmitter {
     })
   }
 
-  /**
-   * Nothing to do: the campaign fenced its lease before it lent it, and the run's guard stops the job
-   * by the validity the campaign relays.
-   */
-  async fence(): Promise<void> {}
-
   /** Tells the campaign the job's group is dead, and hangs up. */
   done(): void {
     this.closing = true

@@ -1,6 +1,6 @@
 import {chmodSync, unlinkSync} from 'node:fs'
 import {connect, createServer, type Server, type Socket} from 'node:net'
-import {after} from '../clock.js'
+import {after} from '../time/clock.js'
 import {type Grant, type GuestMessage, type Hello, receive, send} from './protocol.js'
 
 interface Guest {

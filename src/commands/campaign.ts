@@ -1,13 +1,14 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
+import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
 import {RuntimeDirError} from '../attach/runtime-dir.js'
-import {after} from '../clock.js'
+import {after} from '../time/clock.js'
 import {connect} from '../etcd/connection.js'
-import {formatDuration} from '../duration.js'
-import {ElectError, ExitCode, UsageError} from '../exit-codes.js'
-import {SAFETY_MARGIN_MS} from '../guarded-run.js'
-import {type Self, type StandingEnd, standForLeadership} from '../standing.js'
-import {highlight, type Spinner, startSpinner} from '../terminal.js'
+import {formatDuration} from '../time/duration.js'
+import {ElectError, ExitCode, UsageError} from '../cli/exit-codes.js'
+import {SAFETY_MARGIN_MS} from '../lease/fence.js'
+import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
+import {identity} from '../election/election.js'
+import {highlight, type Spinner, startSpinner} from '../cli/terminal.js'
 
 export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
@@ -32,7 +33,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     const {args, flags} = await this.parse(Campaign)
     const name = this.electionName(args.name)
     const value = this.candidateValue(flags.value ?? thisHost())
-    this.leaseTtl(flags.ttl, SAFETY_MARGIN_MS, () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`))
+    this.leaseTtl(flags.ttl, 0, () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`))
     const connection = this.connectionOptions(flags)
     const event = (kind: string, details: object = {}) => flags.json && this.data({event: kind, name, value, ...details})
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
@@ -40,14 +41,14 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort(signal))
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     const client = await connect(connection)
-    let self = {}
+    let self: ReturnType<typeof identity> | undefined
     let spinner: Spinner | undefined
     try {
       const end: StandingEnd = await standForLeadership(client, {
         prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: connection.commandTimeoutMs, signal: stop.signal,
       }, {
         waiting: async (candidate) => {
-          self = candidate
+          self = identity(candidate)
           event('waiting', self)
           spinner = await startSpinner(`waiting to lead ${name}`)
         },
@@ -56,7 +57,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
           spinner?.stop()
           cancelTimeout?.()
           if (flags.json) event('elected', self)
-          else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${(self as Self).revision})`)
+          else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${self!.revision})`)
         },
       })
       switch (end.kind) {

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
-import {after} from '../clock.js'
+import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
+import {after} from '../time/clock.js'
 import {AbortedError, Election} from '../election/election.js'
 import {connect} from '../etcd/connection.js'
-import {ElectError, ExitCode} from '../exit-codes.js'
+import {ElectError, ExitCode} from '../cli/exit-codes.js'
 
 export default class Resign extends BaseCommand {
   static summary = 'Ask the leader of an election to step down'

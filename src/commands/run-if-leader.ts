@@ -1,13 +1,14 @@
 import {Args, Flags} from '@oclif/core'
 import {constants} from 'node:os'
-import {BaseCommand, duration, exitCodesHelp, thisHost} from '../base-command.js'
-import {formatDuration, parseDuration} from '../duration.js'
+import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
+import {formatDuration, parseDuration} from '../time/duration.js'
 import {onceSlot} from '../election/election.js'
 import {connect} from '../etcd/connection.js'
-import {ExitCode, UsageError} from '../exit-codes.js'
-import {type GuardedRunResult, guardedRun, SAFETY_MARGIN_MS} from '../guarded-run.js'
+import {ExitCode, UsageError} from '../cli/exit-codes.js'
+import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
+import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/guest.js'
-import {MetricsFile} from '../metrics-file.js'
+import {MetricsFile} from '../cli/metrics-file.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
@@ -53,7 +54,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const job = flags.job === undefined ? undefined : this.electionName(flags.job, 'job name')
     const waitMs = parseWait(flags.wait)
     const killSignal = parseSignal(flags['kill-signal'])
-    this.leaseTtl(flags.ttl, flags['kill-grace'] + SAFETY_MARGIN_MS, () => ttlTooShort('--ttl', flags.ttl, flags['kill-grace']))
+    this.leaseTtl(flags.ttl, flags['kill-grace'], () => ttlTooShort('--ttl', flags.ttl, flags['kill-grace']))
     const value = this.candidateValue(flags.value ?? thisHost())
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
     const metrics = flags['metrics-file'] === undefined ? undefined : new MetricsFile(flags['metrics-file'], {name, job: job ?? ''})
@@ -68,7 +69,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     if (warning) this.say(warning)
     // The campaign's line is closed whatever happens, or it would keep this process alive.
     const hangUp = () => campaign instanceof Attachment && campaign.close()
-    if (campaign instanceof Attachment && campaign.hello.ttlMs <= flags['kill-grace'] + SAFETY_MARGIN_MS) {
+    if (campaign instanceof Attachment && !leavesRoom(campaign.hello.ttlMs, flags['kill-grace'])) {
       hangUp()
       throw ttlTooShort("the campaign's --ttl", campaign.hello.ttlMs, flags['kill-grace'])
     }

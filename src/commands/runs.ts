@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp} from '../base-command.js'
-import {formatDuration} from '../duration.js'
+import {BaseCommand, duration, exitCodesHelp} from '../cli/base-command.js'
+import {formatDuration} from '../time/duration.js'
 import {Election} from '../election/election.js'
-import type {RunRecord} from '../election/records.js'
+import type {RunRecord} from '../jobs/records.js'
 import {connect} from '../etcd/connection.js'
-import {ExitCode} from '../exit-codes.js'
-import {isInteractive} from '../terminal.js'
+import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
+import {ExitCode} from '../cli/exit-codes.js'
+import {isInteractive} from '../cli/terminal.js'
 
 /** A record as shown: a run still marked running whose lease is gone ended without saying how. */
 type Shown = RunRecord & {stale?: true}
@@ -41,8 +42,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
       const shown: Shown[] = await Promise.all(
         records.map(async (record) => {
           if (record.outcome !== 'running') return record
-          const {TTL} = await client.leaseClient.leaseTimeToLive({ID: BigInt(`0x${record.lease}`).toString()})
-          return Number(TTL) < 0 ? {...record, stale: true as const} : record
+          return (await secondsLeft(client, leaseIdOfHex(record.lease))) < 0 ? {...record, stale: true as const} : record
         }),
       )
       if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`)

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, exitCodesHelp} from '../base-command.js'
-import {type Candidate, Election} from '../election/election.js'
-import {leaseHex} from '../election/keys.js'
+import {BaseCommand, exitCodesHelp} from '../cli/base-command.js'
+import {type Candidate, Election, identity} from '../election/election.js'
+import {secondsLeft} from '../lease/leases.js'
 import {connect} from '../etcd/connection.js'
-import {ExitCode} from '../exit-codes.js'
+import {ExitCode} from '../cli/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
   static summary = 'Print who leads an election'
@@ -30,10 +30,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     if (flags.is !== undefined) this.candidateValue(flags.is, '--is')
     const client = await connect(this.connectionOptions(flags))
     const election = new Election(client, this.electionPrefix(flags), name)
-    const describe = async (candidate: Candidate) => {
-      const {TTL} = await client.leaseClient.leaseTimeToLive({ID: candidate.leaseId})
-      return {value: candidate.value, key: candidate.key, lease: leaseHex(candidate.leaseId), revision: candidate.createRevision, ttl: Number(TTL)}
-    }
+    const describe = async (candidate: Candidate) => ({value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)})
     try {
       if (flags.watch) {
         const stop = new AbortController()

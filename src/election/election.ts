@@ -1,8 +1,10 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse} from 'etcd3'
+import {isLeaseGone} from '../etcd/connection.js'
+import {leaseHex} from '../lease/leases.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
-import {type RunRecord, readRuns} from './records.js'
-import type {Session} from './session.js'
+import {type RunRecord, readRuns} from '../jobs/records.js'
+import type {Session} from '../lease/session.js'
 import {AbortedError, type KeyRange, type Reading, readUntil} from './watch.js'
 
 export {AbortedError} from './watch.js'
@@ -35,6 +37,11 @@ export interface Candidate {
   leaseId: string
   /** The fencing token: it grows with every new leader. */
   createRevision: number
+}
+
+/** A candidate as elect shows it (campaign's events, who-leads --json): its lease in hex, as etcdctl shows leases. */
+export function identity(candidate: Candidate): {key: string; lease: string; revision: number} {
+  return {key: candidate.key, lease: leaseHex(candidate.leaseId), revision: candidate.createRevision}
 }
 
 /** A --once-per slot: the period, and which period of it (floor(local time / period)) this run is in. */
@@ -159,7 +166,7 @@ export class Election {
       })
       return response.succeeded
     } catch (error) {
-      if (/lease not found|LeaseInvalid/i.test(String(error))) return false
+      if (isLeaseGone(error)) return false
       throw error
     }
   }

@@ -1,6 +1,7 @@
 // The key layout is etcd's Go concurrency.Election layout, so etcdctl elect and elect share queues.
 // Everything else elect stores sits beside the election prefix, behind a ':' that names can't contain,
 // so it never counts as a candidate and can't collide with another election's keys.
+import {leaseHex} from '../lease/leases.js'
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
@@ -64,10 +65,6 @@ export class ElectionKeys {
   onceMarker(slot: string, job?: string): string {
     return `${this.prefix}${this.name}:once${job === undefined ? '' : `@${job}`}/${slot}`
   }
-}
-
-export function leaseHex(leaseId: string): string {
-  return BigInt(leaseId).toString(16)
 }
 
 /** The end of the key range of every key that starts with `prefix`. */

@@ -165,6 +165,11 @@ export function isTransient(error: unknown): boolean {
   return error instanceof HostCooling || (error instanceof Error && TRANSIENT.test(error.constructor.name))
 }
 
+/** etcd says the lease is gone (revoked, or expired): what a revoke wanted, and a leadership that is over. */
+export function isLeaseGone(error: unknown): boolean {
+  return /lease not found|LeaseInvalid/i.test(error instanceof Error ? `${error.constructor.name} ${error.message}` : String(error))
+}
+
 /**
  * Turns what etcd3 throws into the one-line reason a user needs, when the cause is that etcd
  * can't be used at all; returns undefined for every other error.

@@ -2,7 +2,7 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {createInterface} from 'node:readline'
 import type {Readable, Writable} from 'node:stream'
-import {uptimeDeadline} from '../clock.js'
+import {uptimeDeadline} from '../time/clock.js'
 import {guardScript} from './guard-script.js'
 import {type Job, killJob} from './process-group.js'
 

@@ -1,9 +1,10 @@
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {Command, Flags, type Interfaces} from '@oclif/core'
-import {formatDuration, parseDuration} from './duration.js'
-import {type ConnectionOptions, describeUnavailable, usesTls} from './etcd/connection.js'
-import {validateName} from './election/keys.js'
+import {formatDuration, parseDuration} from '../time/duration.js'
+import {type ConnectionOptions, describeUnavailable, usesTls} from '../etcd/connection.js'
+import {validateName} from '../election/keys.js'
+import {leavesRoom} from '../lease/fence.js'
 import {ElectError, EXIT_CODES_HELP, ExitCode, UsageError} from './exit-codes.js'
 
 function flagDuration(input: string): number {
@@ -134,10 +135,10 @@ export abstract class BaseCommand extends Command {
     return value
   }
 
-  /** --ttl: what etcd can grant, and beyond `atLeastMs`. */
-  protected leaseTtl(ttlMs: number, atLeastMs: number, tooShort: () => UsageError): number {
+  /** --ttl: what etcd can grant, and room for a holder with `killGraceMs` before its fence. */
+  protected leaseTtl(ttlMs: number, killGraceMs: number, tooShort: () => UsageError): number {
     if (ttlMs > MAX_TTL_MS) throw new UsageError(`--ttl ${formatDuration(ttlMs)} is longer than etcd grants a lease (${formatDuration(MAX_TTL_MS)})`)
-    if (ttlMs <= atLeastMs) throw tooShort()
+    if (!leavesRoom(ttlMs, killGraceMs)) throw tooShort()
     return ttlMs
   }
 

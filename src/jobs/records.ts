@@ -1,5 +1,5 @@
 import type {Etcd3, IRangeRequest} from 'etcd3'
-import {type ElectionKeys, prefixEnd} from './keys.js'
+import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted'
 

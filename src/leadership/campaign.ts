@@ -1,10 +1,9 @@
 import type {Etcd3} from 'etcd3'
-import {AttachHost, CampaignRunsHere, NO_HOST} from './attach/host.js'
-import {ensurePrivateDir, runtimeDir, socketPath} from './attach/runtime-dir.js'
-import {AbortedError, type Candidacy, Election} from './election/election.js'
-import {leaseHex} from './election/keys.js'
-import {Session} from './election/session.js'
-import {SAFETY_MARGIN_MS} from './guarded-run.js'
+import {AttachHost, CampaignRunsHere, NO_HOST} from '../attach/host.js'
+import {ensurePrivateDir, runtimeDir, socketPath} from '../attach/runtime-dir.js'
+import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
+import {Session} from '../lease/session.js'
+import {attachedJobsEndWithinMs, fenceLeadMs} from '../lease/fence.js'
 
 export interface StandingOptions {
   prefix: string
@@ -14,12 +13,6 @@ export interface StandingOptions {
   callTimeoutMs: number
   /** Aborted with 'timeout' (--timeout while waiting) or a signal name (step down). */
   signal: AbortSignal
-}
-
-export interface Self {
-  key: string
-  lease: string
-  revision: number
 }
 
 export type StandingEnd =
@@ -36,7 +29,7 @@ export type StandingEnd =
 export async function standForLeadership(
   client: Etcd3,
   options: StandingOptions,
-  events: {waiting(self: Self): Promise<void>; elected(self: Self): Promise<void>; notice(message: string): void},
+  events: {waiting(self: Candidate): Promise<void>; elected(self: Candidate): Promise<void>; notice(message: string): void},
 ): Promise<StandingEnd> {
   const election = new Election(client, options.prefix, options.name)
   const {clusterId} = await election.peek()
@@ -46,7 +39,7 @@ export async function standForLeadership(
   // run-if-leaders here stay with the first.
   const host = await AttachHost.open(socketPath(dir, options.prefix, options.name), {
     clusterId, prefix: options.prefix, name: options.name, value: options.value, pid: process.pid, ttlMs: options.ttlMs,
-  }, (killGraceMs) => session!.demand(killGraceMs + SAFETY_MARGIN_MS)).catch((error) => {
+  }, (killGraceMs) => session!.demand(fenceLeadMs(killGraceMs))).catch((error) => {
     if (!(error instanceof CampaignRunsHere)) throw error
     events.notice(`${error.message}; this one will not lend its leadership to run-if-leader`)
     return NO_HOST
@@ -55,13 +48,12 @@ export async function standForLeadership(
   const stop = AbortSignal.any([options.signal, lost.signal])
   let session: Session | undefined
   let candidacy: Candidacy | undefined
-  // The jobs get their kill grace and the safety margin to report their groups dead.
-  const endJobs = (reason: string) => host.end(reason, host.longestGraceMs + SAFETY_MARGIN_MS + 1000)
+  const endJobs = (reason: string) => host.end(reason, attachedJobsEndWithinMs(host.longestGraceMs))
   try {
-    session = await Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: SAFETY_MARGIN_MS, callTimeoutMs: options.callTimeoutMs})
+    session = await Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: fenceLeadMs(), callTimeoutMs: options.callTimeoutMs})
     session.once('lost', (reason) => lost.abort(reason))
     candidacy = await election.enqueue(session, options.value)
-    const self = {key: candidacy.self.key, lease: leaseHex(session.leaseId), revision: candidacy.self.createRevision}
+    const {self} = candidacy
     await events.waiting(self)
     try {
       await candidacy.waitUntilLeader(stop)
@@ -77,7 +69,7 @@ export async function standForLeadership(
     await candidacy.watchLeadership()
     const leading = session
     leading.on('renewed', (validUntil: number) => host.renewed(validUntil))
-    host.lead({key: self.key, revision: self.revision, leaseId: leading.leaseId, value: options.value}, leading.validUntil)
+    host.lead({key: self.key, revision: self.createRevision, leaseId: self.leaseId, value: self.value}, leading.validUntil)
     await events.elected(self)
 
     const leadership = candidacy

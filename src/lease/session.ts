@@ -1,8 +1,8 @@
 import {EventEmitter} from 'node:events'
 import {appendFileSync} from 'node:fs'
 import type {Etcd3} from 'etcd3'
-import {MAX_TIMER_MS, monotonicMs} from '../clock.js'
-import {cancelStream, persistently} from '../etcd/connection.js'
+import {MAX_TIMER_MS, monotonicMs} from '../time/clock.js'
+import {cancelStream, isLeaseGone, persistently} from '../etcd/connection.js'
 
 export interface SessionOptions {
   ttlMs: number
@@ -106,7 +106,7 @@ export class Session extends EventEmitter {
       await persistently(() => this.client.leaseClient.leaseRevoke({ID: this.leaseId}, {deadline: Date.now() + callTimeoutMs}), callTimeoutMs)
     } catch (error) {
       // A lease that is already gone is what we wanted; anything else leaves the lease to expire by TTL.
-      if (!/not found|LeaseInvalid/i.test(String(error))) throw error
+      if (!isLeaseGone(error)) throw error
     }
   }
 

@@ -1,21 +1,14 @@
-import type {EventEmitter} from 'node:events'
 import type {Etcd3} from 'etcd3'
-import type {Attachment} from './attach/guest.js'
-import {after} from './clock.js'
-import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from './election/election.js'
-import {leaseHex} from './election/keys.js'
-import {ended, recordsBeyond, type RunRecord} from './election/records.js'
-import {Session} from './election/session.js'
-import {persistently} from './etcd/connection.js'
-import {ExitCode} from './exit-codes.js'
-import {Supervisor} from './supervise/supervisor.js'
-
-/**
- * What must fit between "the lease might be gone" and the command's kill sequence beyond --kill-grace:
- * timer lateness, signal delivery, process teardown. The command's group is dead this long before
- * the server could expire the lease.
- */
-export const SAFETY_MARGIN_MS = 1000
+import type {Attachment} from '../attach/guest.js'
+import {after} from '../time/clock.js'
+import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from '../election/election.js'
+import {leaseHex} from '../lease/leases.js'
+import {ended, recordsBeyond, type RunRecord} from '../jobs/records.js'
+import {fenceLeadMs, jobDeadline, type LeaseView} from '../lease/fence.js'
+import {Session} from '../lease/session.js'
+import {persistently} from '../etcd/connection.js'
+import {ExitCode} from '../cli/exit-codes.js'
+import {Supervisor} from '../supervise/supervisor.js'
 
 export interface GuardedRunOptions {
   prefix: string
@@ -46,14 +39,6 @@ export type GuardedRunResult =
   | {kind: 'lost-before-start'; reason: string}
 
 type Log = (message: string) => void
-
-/** What tells a run whether its leadership's lease still certainly holds: a Session, or the campaign it borrowed from. */
-interface LeaseView extends EventEmitter {
-  readonly validUntil: number
-  readonly lost?: string
-  /** Count the lease as lost once its fence lead is reached, from now on (see Session.fence). */
-  fence(): Promise<void>
-}
 
 /** What a run makes ahead of its turn: the lease its running marker will hold, and its guard. */
 interface Prepared {
@@ -87,8 +72,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   if (campaign && !lender) campaign.close()
   if (!lender && leader && options.waitMs === 0) return {kind: 'skipped', leader}
 
-  const fenceLeadMs = options.killGraceMs + SAFETY_MARGIN_MS
-  const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs, callTimeoutMs: options.callTimeoutMs})
+  const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: fenceLeadMs(options.killGraceMs), callTimeoutMs: options.callTimeoutMs})
   // From the first lease until the release, a signal must never meet the default death: while
   // waiting it withdraws the candidacy; once the command runs, the supervision decides.
   const interrupted = new AbortController()
@@ -142,7 +126,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
       return {kind: 'skipped', slotDone: true}
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    const result = await supervise(won, prepare().supervisor, options, fenceLeadMs, log, (handler) => {
+    const result = await supervise(won, prepare().supervisor, options, log, (handler) => {
       onSignalWhileRunning = handler
       // A signal that came while the command was being started is its first.
       if (interrupted.signal.aborted) handler(interrupted.signal.reason)
@@ -213,7 +197,7 @@ async function win(
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
   if (options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', leader: candidacy.leaderWhenQueued}
-  const won = await claim(candidacy, session, options, prepare(), signal)
+  const won = await claim(candidacy, session, session, options, prepare(), signal)
   // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
   if ('kind' in won && won.kind === 'lost-before-start') {
     await session.confirm()
@@ -243,17 +227,19 @@ async function borrow(
   if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
-  return claim(candidacy, lender, options, prepare(), signal)
+  return claim(candidacy, lender, undefined, options, prepare(), signal)
 }
 
 /**
  * Claims the job's running marker for this run on a lease of the run's own, once this candidate leads
  * and no other run of the job can be running (or skips, without --wait, if one may be), and fences
- * both leases.
+ * the leases this run holds: its run lease and, unless borrowed, the leadership's (a campaign fences
+ * its own before it lends it).
  */
 async function claim(
   candidacy: Candidacy,
   leaderLease: LeaseView,
+  ownLeaderLease: Session | undefined,
   options: GuardedRunOptions,
   prepared: Prepared,
   signal: AbortSignal,
@@ -278,7 +264,7 @@ async function claim(
   if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
   if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
   // From here a command relies on both leases: each must be certainly valid, or it never starts.
-  await Promise.all([leaderLease.fence(), runLease.fence()])
+  await Promise.all([runLease.fence(), ownLeaderLease?.fence()])
   const lost = leaderLease.lost ?? runLease.lost
   if (lost) {
     // Nothing ran: the claim's record goes (the marker goes with the run lease, revoked on the way out).
@@ -292,7 +278,6 @@ async function supervise(
   {candidacy, leaderLease, runLease, record}: Won,
   supervisor: Supervisor,
   options: GuardedRunOptions,
-  fenceLeadMs: number,
   log: Log,
   onSignals: (handler: (signal: NodeJS.Signals) => void) => void,
 ): Promise<GuardedRunResult> {
@@ -301,7 +286,7 @@ async function supervise(
   const alreadyLost = leases.find((lease) => lease.lost)?.lost
   if (alreadyLost) return {kind: 'lost-before-start', reason: alreadyLost}
   // The command may run only while both leases are certainly valid.
-  const deadline = () => Math.min(leaderLease.validUntil, runLease.validUntil) - fenceLeadMs
+  const deadline = () => jobDeadline(leases, options.killGraceMs)
   await supervisor.start(deadline(), {
     ELECT_KEY: self.key,
     ELECT_REV: String(self.createRevision),

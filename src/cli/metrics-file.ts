@@ -1,6 +1,6 @@
 import {accessSync, constants, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {dirname} from 'node:path'
-import type {RunRecord} from './election/records.js'
+import type {RunRecord} from '../jobs/records.js'
 
 const METRICS = {
   elect_last_run_start_timestamp_seconds: 'When the last run of the job on this server started, in Unix time.',
