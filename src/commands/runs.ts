@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
-import {Election} from '../election/election.js'
-import type {RunRecord} from '../jobs/records.js'
+import {ElectionKeys} from '../election/keys.js'
+import {readRuns, type RunRecord} from '../jobs/records.js'
 import {connect} from '../etcd/connection.js'
 import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
 import {ExitCode} from '../cli/exit-codes.js'
@@ -37,8 +37,8 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const job = flags.job === undefined ? null : this.electionName(flags.job, 'job name')
     const client = await connect(this.connectionOptions(flags))
     try {
-      const election = new Election(client, this.electionPrefix(flags), name)
-      const records = await election.runs(job, flags['succeeded-within'] === undefined ? flags.limit : 0)
+      const keys = new ElectionKeys(this.electionPrefix(flags), name)
+      const records = await readRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0)
       const shown: Shown[] = await Promise.all(
         records.map(async (record) => {
           if (record.outcome !== 'running') return record

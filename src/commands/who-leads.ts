@@ -3,6 +3,7 @@ import {BaseCommand, exitCodesHelp} from '../cli/base-command.js'
 import {type Candidate, Election, identity} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import {connect} from '../etcd/connection.js'
+import {runningJobs} from '../jobs/running.js'
 import {ExitCode} from '../cli/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
@@ -49,7 +50,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
       }
       const leader = await election.leader()
       if (flags.json) {
-        const jobs = (await election.runningJobs()).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
+        const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
         this.data({name, leader: leader ? await describe(leader) : null, jobs})
       }
       if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader

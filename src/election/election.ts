@@ -1,35 +1,12 @@
 import {EventEmitter} from 'node:events'
-import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse} from 'etcd3'
+import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
 import {isLeaseGone} from '../etcd/connection.js'
 import {leaseHex} from '../lease/leases.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
-import {type RunRecord, readRuns} from '../jobs/records.js'
 import type {Session} from '../lease/session.js'
 import {AbortedError, type KeyRange, type Reading, readUntil} from './watch.js'
 
 export {AbortedError} from './watch.js'
-
-export interface RunningJob {
-  /** undefined: the election's own job (run-if-leader without --job). */
-  job?: string
-  value: string
-  /** ISO 8601, by the clock of the server that runs it. */
-  since: string
-  /** The fencing token of the leadership it runs under. */
-  revision: number
-}
-
-export interface ClaimOptions {
-  job?: string
-  wait: boolean
-  signal?: AbortSignal
-  /** The run's record as of now (the claim), written with the claim, and the older records it replaces. */
-  record?: () => RunRecord
-  prune?: string[]
-}
-
-/** What claimRunning found: the job is ours to run, another run of it holds it, or the leadership is gone. */
-export type Claim = 'claimed' | 'busy' | 'lost'
 
 export interface Candidate {
   key: string
@@ -42,16 +19,6 @@ export interface Candidate {
 /** A candidate as elect shows it (campaign's events, who-leads --json): its lease in hex, as etcdctl shows leases. */
 export function identity(candidate: Candidate): {key: string; lease: string; revision: number} {
   return {key: candidate.key, lease: leaseHex(candidate.leaseId), revision: candidate.createRevision}
-}
-
-/** A --once-per slot: the period, and which period of it (floor(local time / period)) this run is in. */
-export interface OnceSlot {
-  periodMs: number
-  label: string
-}
-
-export function onceSlot(periodMs: number, nowMs = Date.now()): OnceSlot {
-  return {periodMs, label: `${periodMs}/${Math.floor(nowMs / periodMs)}`}
 }
 
 /**
@@ -74,34 +41,16 @@ export class Election {
   }
 
   /**
-   * The leader and whether a once-per slot already ran, in one read-only transaction: etcd serves it
-   * without a raft proposal, so an invocation that skips writes nothing.
+   * The leader, and whether each of `alsoRead` exists (a once-per slot's marker), in one read-only
+   * transaction: etcd serves it without a raft proposal, so an invocation that skips writes nothing.
    */
-  async peek(slot?: OnceSlot, job?: string): Promise<{leader?: Candidate; slotDone: boolean; clusterId: string}> {
+  async peek(alsoRead: string[] = []): Promise<{leader?: Candidate; exist: boolean[]; clusterId: string}> {
     const response = await this.client.kv.txn({
       compare: [],
-      success: [
-        {request_range: queueRequest(this.keys, 1)},
-        ...(slot ? [{request_range: {key: Buffer.from(this.keys.onceMarker(slot.label, job))}}] : []),
-      ],
+      success: [{request_range: queueRequest(this.keys, 1)}, ...alsoRead.map((key) => ({request_range: {key: Buffer.from(key)}}))],
     })
-    const [leader, marker] = response.responses.map((op) => op.response_range.kvs[0])
-    return {leader: leader && toCandidate(leader), slotDone: Boolean(marker), clusterId: String(response.header.cluster_id)}
-  }
-
-  /**
-   * Marks a once-per slot done, unless it already is; true if this call marked it. The marker has a
-   * lease of its own that outlives the slot on any server whose clock is up to a period behind.
-   */
-  async markSlotDone(slot: OnceSlot, by: string, job?: string): Promise<boolean> {
-    const lease = await this.client.leaseClient.leaseGrant({TTL: Math.ceil((2 * slot.periodMs) / 1000) + 60, ID: 0})
-    const key = Buffer.from(this.keys.onceMarker(slot.label, job))
-    const response = await this.client.kv.txn({
-      compare: [{key, target: 'Create', result: 'Equal', create_revision: 0}],
-      success: [{request_put: {key, value: Buffer.from(by), lease: lease.ID}}],
-    })
-    if (!response.succeeded) await this.client.leaseClient.leaseRevoke({ID: lease.ID}).catch(() => undefined)
-    return response.succeeded
+    const [leader, ...others] = response.responses.map((op) => op.response_range.kvs[0])
+    return {leader: leader && toCandidate(leader), exist: others.map(Boolean), clusterId: String(response.header.cluster_id)}
   }
 
   /** Candidates in election order (leader first), and the store revision they were read at. */
@@ -134,26 +83,6 @@ export class Election {
   /** The candidacy of a candidate that another process holds: to follow its leadership, or to run a job under it. */
   follow(candidate: Candidate): Candidacy {
     return new Candidacy(this.client, this.keys, candidate)
-  }
-
-  /** The jobs whose commands run now, by their running markers. */
-  async runningJobs(): Promise<RunningJob[]> {
-    const prefix = this.keys.runningJobs
-    const response = await this.client.kv.range({key: Buffer.from(prefix), range_end: prefixEnd(prefix)})
-    return response.kvs.flatMap((kv) => {
-      try {
-        const {value, since, revision} = JSON.parse(kv.value.toString())
-        const job = kv.key.toString().slice(prefix.length + 1) || undefined
-        return [{job, value, since, revision}]
-      } catch {
-        return []
-      }
-    })
-  }
-
-  /** The records of `job`'s runs (null: every job's), newest first. */
-  runs(job: string | null | undefined, limit: number): Promise<RunRecord[]> {
-    return readRuns(this.client, this.keys, job, limit)
   }
 
   /** Asks the leader to step down. False when that leader is already gone. */
@@ -221,7 +150,7 @@ export class Candidacy extends EventEmitter {
 
   constructor(
     private readonly client: Etcd3,
-    private readonly keys: ElectionKeys,
+    readonly keys: ElectionKeys,
     readonly self: Candidate,
   ) {
     super()
@@ -271,29 +200,9 @@ export class Candidacy extends EventEmitter {
     ended.then(([event, detail]) => this.end(event, detail), () => undefined)
   }
 
-  /**
-   * Waits, unless `wait` is false, until this candidate leads and no other run of `job` can be
-   * running, then marks this run as running, on `runSession`'s lease. That lease is not the leader's,
-   * so revoking the leader's lease or deleting its key (both end the leadership) leaves the marker
-   * until the run has stopped its command and released, or until the run lease expires, which the
-   * run's guard never outlives. Without `wait`, a marker held by another run means 'busy'.
-   *
-   * The claim's transaction proves all of it: this candidate's key is still its own, no candidate key
-   * is older, no marker exists. It is tried at once and whenever a key this waits on changes (most
-   * often: the candidate ahead is gone), so a handover costs the successor one round trip; the
-   * periodic rechecks only read, so a waiting queue proposes nothing.
-   */
-  async claimRunning(runSession: Session, options: ClaimOptions): Promise<Claim> {
-    const markerKey = this.keys.running(options.job)
-    const marker = Buffer.from(markerKey)
-    const own = Buffer.from(this.self.key)
+  /** Holds in a transaction only while this candidate leads: its key is its own and no candidate key is older. */
+  leadsCompares(): ICompare[] {
     const candidates = candidatesRange(this.keys)
-    // What decides the claim, read alone or when the claim fails: the marker, this key, the one just ahead.
-    const situation: IRequestOp[] = [
-      {request_range: {key: marker}},
-      {request_range: {key: own}},
-      {request_range: this.predecessorRequest()},
-    ]
     // A compare with a range end holds only if it holds for every key in the range (etcd 3.3+).
     const nobodyAhead: ICompare & {range_end?: Buffer} = {
       key: Buffer.from(candidates.key),
@@ -302,85 +211,32 @@ export class Candidacy extends EventEmitter {
       result: 'Greater',
       create_revision: this.self.createRevision - 1,
     }
-    const attempt = () => {
-      const runningSince = {value: this.self.value, since: new Date().toISOString(), revision: this.self.createRevision}
-      return this.client.kv.txn({
-        compare: [
-          {key: marker, target: 'Create', result: 'Equal', create_revision: 0},
-          {key: own, target: 'Create', result: 'Equal', create_revision: this.self.createRevision},
-          nobodyAhead,
-        ],
-        success: [
-          {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
-          ...this.recordOps(runSession, options.job, options.record?.(), options.prune),
-        ],
-        failure: situation,
-      })
-    }
-    /** What `situation`, read at `revision`, means for the claim; undefined: nothing stands in its way. */
-    const decide = (revision: number, [holder, self, ahead]: Array<IKeyValue | undefined>): Reading<Claim> | undefined => {
-      if (!self || Number(self.create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
-      if (ahead) return {revision, watch: [{key: ahead.key.toString()}]}
-      // A claim whose answer was lost, tried again.
-      if (holder?.lease === runSession.leaseId) return {revision, outcome: 'claimed'}
-      if (holder) return options.wait ? {revision, watch: [{key: markerKey}]} : {revision, outcome: 'busy'}
-      return undefined
-    }
-    const found = (response: ITxnResponse) => response.responses.map((op) => op.response_range.kvs[0])
-    let first = true
-    return readUntil<Claim>(
-      this.client,
-      async (changed) => {
-        if (!first && !changed) {
-          const read = await this.client.kv.txn({compare: [], success: situation})
-          const reading = decide(Number(read.header.revision), found(read))
-          if (reading) return reading
-        }
-        first = false
-        // Nothing stands in the way, as far as anyone knows: claim (a failed claim says why it failed).
-        const claim = await attempt()
-        const revision = Number(claim.header.revision)
-        if (claim.succeeded) return {revision, outcome: 'claimed'}
-        const reading = decide(revision, found(claim))
-        if (!reading) throw new Error('etcd refused the claim of the running marker, and nothing that it read says why')
-        return reading
-      },
-      {signal: options.signal},
-    )
+    return [this.ownKeyCompare(), nobodyAhead]
+  }
+
+  /** What says why leadsCompares() failed, read in the same transaction: this candidate's key, and the one just ahead. */
+  standingReads(): IRequestOp[] {
+    return [{request_range: {key: Buffer.from(this.self.key)}}, {request_range: this.predecessorRequest()}]
   }
 
   /**
-   * Ends a run that claimed `job` on `runSession`'s lease: deletes its running marker and, with
-   * `ownLeadership`, this candidate's key, in one transaction, so that a successor waiting for either
-   * hears of both at once. Deletes nothing unless both are still this run's.
+   * What standingReads() found at `revision` means: the leadership is lost, or the candidate ahead
+   * must go first (watch it); undefined: this candidate leads.
    */
-  async release(runSession: Session, options: {job?: string; ownLeadership: boolean; record?: RunRecord | 'discard'}): Promise<void> {
-    const marker = Buffer.from(this.keys.running(options.job))
-    const leaderKey = Buffer.from(this.self.key)
-    // The run's record is rewritten whether or not the rest still is this run's to delete; a run
-    // that claimed the job but never started its command takes its record back.
-    const record =
-      options.record === 'discard'
-        ? [{request_delete_range: {key: Buffer.from(this.keys.runRecord(runSession.leaseId, options.job))}}]
-        : this.recordOps(runSession, options.job, options.record)
-    await this.client.kv.txn({
-      compare: [
-        {key: marker, target: 'Lease', result: 'Equal', lease: runSession.leaseId},
-        ...(options.ownLeadership ? [{key: leaderKey, target: 'Create' as const, result: 'Equal' as const, create_revision: this.self.createRevision}] : []),
-      ],
-      success: [{request_delete_range: {key: marker}}, ...(options.ownLeadership ? [{request_delete_range: {key: leaderKey}}] : []), ...record],
-      failure: record,
-    })
+  readStanding(revision: number, [own, ahead]: Array<IKeyValue | undefined>): Reading<'lost'> | undefined {
+    if (!own || Number(own.create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
+    if (ahead) return {revision, watch: [{key: ahead.key.toString()}]}
+    return undefined
   }
 
-  /** Writes a run's record (no lease: it outlives the run), and deletes the older ones in `prune`. */
-  private recordOps(runSession: Session, job?: string, record?: RunRecord, prune: string[] = []): IRequestOp[] {
-    if (!record) return []
-    const key = this.keys.runRecord(runSession.leaseId, job)
-    return [
-      {request_put: {key: Buffer.from(key), value: Buffer.from(JSON.stringify(record))}},
-      ...prune.filter((old) => old !== key).map((old) => ({request_delete_range: {key: Buffer.from(old)}})),
-    ]
+  /** Holds while this candidate's key is still its own. */
+  ownKeyCompare(): ICompare {
+    return {key: Buffer.from(this.self.key), target: 'Create', result: 'Equal', create_revision: this.self.createRevision}
+  }
+
+  /** Deletes this candidate's key, in a transaction that ends its leadership along with something else. */
+  deleteOwnKey(): IRequestOp {
+    return {request_delete_range: {key: Buffer.from(this.self.key)}}
   }
 
   private end(event: 'lost' | 'resign-requested', detail: string): void {

@@ -1,4 +1,4 @@
-import type {Etcd3, IRangeRequest} from 'etcd3'
+import type {Etcd3, IRangeRequest, IRequestOp} from 'etcd3'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted'
@@ -30,6 +30,24 @@ export interface RunRecord {
 export function ended(record: RunRecord, outcome: Exclude<RunOutcome, 'running'>, status: number, reason?: string): RunRecord {
   const endedAt = new Date()
   return {...record, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(record.startedAt), outcome, status, reason: reason ?? null}
+}
+
+/**
+ * Writes the record of the run on lease `leaseId` (no lease: it outlives the run), and deletes the
+ * older ones in `prune`: operations for the transaction that claims or releases the run.
+ */
+export function writeRecord(keys: ElectionKeys, leaseId: string, job?: string, record?: RunRecord, prune: string[] = []): IRequestOp[] {
+  if (!record) return []
+  const key = keys.runRecord(leaseId, job)
+  return [
+    {request_put: {key: Buffer.from(key), value: Buffer.from(JSON.stringify(record))}},
+    ...prune.filter((old) => old !== key).map((old) => ({request_delete_range: {key: Buffer.from(old)}})),
+  ]
+}
+
+/** Takes back the record of a run that claimed its job but never started its command. */
+export function discardRecord(keys: ElectionKeys, leaseId: string, job?: string): IRequestOp {
+  return {request_delete_range: {key: Buffer.from(keys.runRecord(leaseId, job))}}
 }
 
 /** Records of `job` (null: every job), newest first by when etcd stored their first version. */

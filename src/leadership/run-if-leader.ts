@@ -1,7 +1,9 @@
 import type {Etcd3} from 'etcd3'
 import type {Attachment} from '../attach/guest.js'
 import {after} from '../time/clock.js'
-import {AbortedError, type Candidacy, type Candidate, Election, type OnceSlot} from '../election/election.js'
+import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
+import {markSlotDone, type OnceSlot, slotMarker} from '../jobs/once-per.js'
+import {claimRunning, release} from '../jobs/running.js'
 import {leaseHex} from '../lease/leases.js'
 import {ended, recordsBeyond, type RunRecord} from '../jobs/records.js'
 import {fenceLeadMs, jobDeadline, type LeaseView} from '../lease/fence.js'
@@ -64,7 +66,7 @@ interface Won {
  */
 export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log, campaign?: Attachment | 'silent'): Promise<GuardedRunResult> {
   const election = new Election(client, options.prefix, options.name)
-  const {leader, slotDone, clusterId} = await election.peek(options.slot, options.job)
+  const {leader, exist: [slotDone = false], clusterId} = await election.peek(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])
   if (slotDone) return {kind: 'skipped', slotDone}
   if (campaign === 'silent') return {kind: 'skipped', campaignSilent: true}
   // A campaign of the same election in another etcd cluster has nothing to lend.
@@ -110,19 +112,19 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   try {
     const stop = new AbortController()
     const turn = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
-      if (lender) return borrow(election, lender, leader, options, prepare, log, signal)
+      if (lender) return borrow(client, election, lender, leader, options, prepare, log, signal)
       if (options.waitMs > 0) prepare()
       const session = await leaseOf()
       candidacy = await election.enqueue(session, options.value)
       log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
       session.once('lost', (reason) => stop.abort(reason))
-      return win(candidacy, session, options, prepare, signal)
+      return win(client, candidacy, session, options, prepare, signal)
     })
     if (!('runLease' in turn)) return turn
     won = turn
     candidacy = won.candidacy
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
-    if (options.slot && !(await election.markSlotDone(options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
+    if (options.slot && !(await markSlotDone(client, election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
       return {kind: 'skipped', slotDone: true}
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
@@ -139,8 +141,9 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     // leases after it deletes whatever that transaction could not.
     // A release lost to an etcd blip would leave the successor waiting for the leases to expire.
     const releasing = won
-    const release = () => releasing!.candidacy.release(releasing!.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'})
-    const released = releasing && persistently(release, options.callTimeoutMs).catch(() => undefined)
+    const released =
+      releasing &&
+      persistently(() => release(client, releasing.candidacy, releasing.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'}), options.callTimeoutMs).catch(() => undefined)
     prepared?.supervisor.cancel()
     for (const signal of SIGNALS) process.off(signal, onSignal)
     await candidacy?.stopWatching()
@@ -190,6 +193,7 @@ async function waitForTurn(
 
 /** Skips if another led when this candidate queued and --wait does not say to wait; else claims the job as `claim` does. */
 async function win(
+  client: Etcd3,
   candidacy: Candidacy,
   session: Session,
   options: GuardedRunOptions,
@@ -197,7 +201,7 @@ async function win(
   signal: AbortSignal,
 ): Promise<Won | GuardedRunResult> {
   if (options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', leader: candidacy.leaderWhenQueued}
-  const won = await claim(candidacy, session, session, options, prepare(), signal)
+  const won = await claim(client, candidacy, session, session, options, prepare(), signal)
   // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
   if ('kind' in won && won.kind === 'lost-before-start') {
     await session.confirm()
@@ -211,6 +215,7 @@ async function win(
  * without a write when the campaign does not lead and --wait does not say to wait for it.
  */
 async function borrow(
+  client: Etcd3,
   election: Election,
   lender: Attachment,
   leader: Candidate | undefined,
@@ -227,7 +232,7 @@ async function borrow(
   if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
   const {key, revision, leaseId, value} = outcome.grant
   const candidacy = election.follow({key, value, leaseId, createRevision: revision})
-  return claim(candidacy, lender, undefined, options, prepare(), signal)
+  return claim(client, candidacy, lender, undefined, options, prepare(), signal)
 }
 
 /**
@@ -237,6 +242,7 @@ async function borrow(
  * its own before it lends it).
  */
 async function claim(
+  client: Etcd3,
   candidacy: Candidacy,
   leaderLease: LeaseView,
   ownLeaderLease: Session | undefined,
@@ -260,7 +266,7 @@ async function claim(
       status: null,
       reason: null,
     })
-  const claimed = await candidacy.claimRunning(runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
+  const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
   if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
   if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
   // From here a command relies on both leases: each must be certainly valid, or it never starts.
@@ -268,7 +274,7 @@ async function claim(
   const lost = leaderLease.lost ?? runLease.lost
   if (lost) {
     // Nothing ran: the claim's record goes (the marker goes with the run lease, revoked on the way out).
-    await candidacy.release(runLease, {job: options.job, ownLeadership: false, record: 'discard'}).catch(() => undefined)
+    await release(client, candidacy, runLease, {job: options.job, ownLeadership: false, record: 'discard'}).catch(() => undefined)
     return {kind: 'lost-before-start', reason: lost}
   }
   return {candidacy, leaderLease, runLease, record}
