@@ -1,3 +1,4 @@
+import {EventEmitter} from 'node:events'
 import {existsSync} from 'node:fs'
 import protobuf from 'protobufjs'
 import {describe, expect, it} from 'vitest'
@@ -5,6 +6,10 @@ import {runtimeDir} from '../src/attach/runtime-dir.js'
 import {formatDuration, parseDuration} from '../src/time/duration.js'
 import {ElectionKeys, validateName} from '../src/election/keys.js'
 import {leaseHex} from '../src/lease/leases.js'
+import {attachedJobsEndWithinMs, fenceLeadMs, jobDeadline, leavesRoom, SAFETY_MARGIN_MS} from '../src/lease/fence.js'
+import {failureOf} from '../src/cli/errors.js'
+import {ElectError, UsageError} from '../src/cli/exit-codes.js'
+import {EtcdUnavailableError} from '../src/etcd/connection.js'
 import {etcdPackageDefinition, type PrebuiltType} from '../src/etcd/services.js'
 import {etcdDescriptor, prebuiltTypesSource} from './support/bundle.js'
 
@@ -92,5 +97,51 @@ describe('etcd messages', () => {
     } finally {
       protobuf.util.codegen = generate
     }
+  })
+})
+
+describe('the fence', () => {
+  it('leads a lease\'s expiry by the kill grace and the safety margin', () => {
+    expect(fenceLeadMs(3000)).toBe(3000 + SAFETY_MARGIN_MS)
+    expect(fenceLeadMs()).toBe(SAFETY_MARGIN_MS)
+  })
+
+  it('leaves room to hold a lease only when the TTL exceeds the fence lead', () => {
+    expect(leavesRoom(4001, 3000)).toBe(true)
+    expect(leavesRoom(4000, 3000)).toBe(false)
+    expect(leavesRoom(1000)).toBe(false)
+  })
+
+  it('stops a job by the earliest validity of the leases it relies on, less the fence lead', () => {
+    const lease = (validUntil: number) => Object.assign(new EventEmitter(), {validUntil})
+    expect(jobDeadline([lease(10_000), lease(8000)], 1000)).toBe(8000 - 1000 - SAFETY_MARGIN_MS)
+  })
+
+  it('gives a campaign\'s attached jobs their fence lead and a second to report', () => {
+    expect(attachedJobsEndWithinMs(3000)).toBe(3000 + SAFETY_MARGIN_MS + 1000)
+  })
+})
+
+describe('errors become exit codes', () => {
+  const connection = {endpoints: ['127.0.0.1:2379'], dialTimeoutMs: 2000, commandTimeoutMs: 5000}
+
+  it('an ElectError says its own code, in its first line; a usage error in one line', () => {
+    expect(failureOf(new ElectError('gone\nmore', 75))).toEqual({code: 75, message: 'gone', unexpected: false})
+    expect(failureOf(new UsageError('bad\n  value'))).toEqual({code: 2, message: 'bad value', unexpected: false})
+  })
+
+  it('an oclif parse error keeps its code, in one line with where to read more', () => {
+    const parse = Object.assign(new Error('Parsing --ttl\n\t"x" is not a duration\nSee more help with --help'), {oclif: {exit: 2}})
+    expect(failureOf(parse, 'campaign')).toEqual({code: 2, message: '--ttl: "x" is not a duration\nSee: elect campaign --help', unexpected: false})
+  })
+
+  it('etcd that cannot be used is 69, but only for a command that connected', () => {
+    const unusable = new EtcdUnavailableError('etcd is unreachable at 127.0.0.1:2379')
+    expect(failureOf(unusable, 'who-leads', connection)).toMatchObject({code: 69, message: 'etcd is unreachable at 127.0.0.1:2379'})
+    expect(failureOf(unusable, 'who-leads')).toMatchObject({code: 1, unexpected: true})
+  })
+
+  it('anything else is 1, unexpected, in its first line', () => {
+    expect(failureOf(new Error('boom\nat somewhere'))).toEqual({code: 1, message: 'boom', unexpected: true})
   })
 })

@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
 import {existsSync, lstatSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
+import {ElectError, ExitCode} from '../cli/exit-codes.js'
 
 /**
  * Where a campaign tells the processes of its user on this machine that it runs: $ELECT_RUNTIME_DIR,
@@ -17,7 +18,12 @@ export function runtimeDir(env = process.env): string {
   return existsSync(`/run/user/${uid}`) ? `/run/user/${uid}/elect` : `/tmp/elect-${uid}`
 }
 
-export class RuntimeDirError extends Error {}
+/** A runtime directory elect must not use: exit 1, with the reason and what to do. */
+export class RuntimeDirError extends ElectError {
+  constructor(message: string) {
+    super(message, ExitCode.error)
+  }
+}
 
 /** Creates the directory if need be, and checks that only this user can enter it. */
 export function ensurePrivateDir(dir: string): void {

@@ -2,10 +2,11 @@ import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {formatDuration, parseDuration} from '../time/duration.js'
-import {type ConnectionOptions, describeUnavailable, usesTls} from '../etcd/connection.js'
+import type {ConnectionOptions} from '../etcd/connection.js'
 import {validateName} from '../election/keys.js'
 import {leavesRoom} from '../lease/fence.js'
-import {ElectError, EXIT_CODES_HELP, ExitCode, UsageError} from './exit-codes.js'
+import {report} from './errors.js'
+import {EXIT_CODES_HELP, UsageError} from './exit-codes.js'
 
 function flagDuration(input: string): number {
   try {
@@ -59,17 +60,9 @@ export abstract class BaseCommand extends Command {
     return code
   }
 
-  async catch(error: Error & {oclif?: {exit?: number}}): Promise<void> {
-    const expected = error instanceof ElectError
-    const unavailable = expected || !this.connection ? undefined : describeUnavailable(error, this.connection.endpoints, usesTls(this.connection))
-    const parseError = error.oclif?.exit !== undefined
-    const code = expected ? (error as ElectError).exitCode : unavailable ? ExitCode.unavailable : parseError ? error.oclif!.exit! : ExitCode.error
-    if (code === 0) return
-    let message = unavailable ?? (parseError || code === ExitCode.usage ? oneLine(error.message) : error.message.split('\n')[0])
-    if (parseError) message += `\nSee: elect ${this.id} --help`
-    process.stderr.write(`elect: ${message}\n`)
-    if (!expected && !unavailable && !parseError && process.env.ELECT_DEBUG) process.stderr.write(`${error.stack}\n`)
-    process.exitCode = code
+  async catch(error: Error): Promise<void> {
+    const code = report(error, this.id, this.connection)
+    if (code !== 0) process.exitCode = code
   }
 
   private connection?: ConnectionOptions
@@ -159,17 +152,6 @@ export function thisHost(): string {
 
 export function exitCodesHelp(codes: Array<number | string>): string {
   return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(6)} ${EXIT_CODES_HELP[code]}`)].join('\n')
-}
-
-/** oclif's parse errors span lines ("Parsing --ttl\n\t<why>\nSee more help with --help"): make them one. */
-function oneLine(message: string): string {
-  return message
-    .split('\n')
-    .filter((line) => !/^See more help with/.test(line))
-    .map((line) => line.trim())
-    .join(' ')
-    .replace(/^Parsing (--\S+)\s+/, '$1: ')
-    .replace(/\s+/g, ' ')
 }
 
 /** Read now, so that a wrong file is named as such, not reported later as a server that did not answer TLS. */

@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
-import {RuntimeDirError} from '../attach/runtime-dir.js'
 import {after} from '../time/clock.js'
 import {connect} from '../etcd/connection.js'
 import {formatDuration} from '../time/duration.js'
-import {ElectError, ExitCode, UsageError} from '../cli/exit-codes.js'
+import {ExitCode, UsageError} from '../cli/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
 import {identity} from '../election/election.js'
@@ -75,9 +74,6 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
       }
       const exhaustive: never = end
       return exhaustive
-    } catch (error) {
-      if (error instanceof RuntimeDirError) throw new ElectError(error.message, ExitCode.error)
-      throw error
     } finally {
       spinner?.stop()
       cancelTimeout?.()

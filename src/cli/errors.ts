@@ -1,0 +1,51 @@
+// The one place errors become exit codes and the line a user reads: every command's catch, and the
+// hook for a command that does not exist, report through here.
+import {type ConnectionOptions, describeUnavailable, usesTls} from '../etcd/connection.js'
+import {ElectError, ExitCode} from './exit-codes.js'
+
+export interface Failure {
+  code: number
+  /** One line (two for a parse error, with where to read more); none for a code of 0. */
+  message?: string
+  /** An error nobody expected: its stack is worth showing with ELECT_DEBUG. */
+  unexpected: boolean
+}
+
+/**
+ * What an error thrown by a command means for its user: an ElectError says so itself; etcd that
+ * cannot be used at all is 69 with its reason; oclif's parse errors keep their exit code in one line;
+ * anything else is 1.
+ */
+export function failureOf(error: Error & {oclif?: {exit?: number}}, commandId?: string, connection?: ConnectionOptions): Failure {
+  if (error instanceof ElectError) return {code: error.exitCode, message: error.exitCode === ExitCode.usage ? oneLine(error.message) : firstLine(error.message), unexpected: false}
+  // Only a command that has its connection can have met etcd (and a local socket's ECONNREFUSED is not etcd's).
+  const unavailable = connection && describeUnavailable(error, connection.endpoints, usesTls(connection))
+  if (unavailable) return {code: ExitCode.unavailable, message: unavailable, unexpected: false}
+  const parseExit = error.oclif?.exit
+  if (parseExit !== undefined) return {code: parseExit, message: parseExit === 0 ? undefined : `${oneLine(error.message)}\nSee: elect ${commandId} --help`, unexpected: false}
+  return {code: ExitCode.error, message: firstLine(error.message), unexpected: true}
+}
+
+/** Writes the failure's line on stderr and returns its exit code. */
+export function report(error: Error, commandId?: string, connection?: ConnectionOptions): number {
+  const failure = failureOf(error, commandId, connection)
+  if (failure.code === 0) return 0
+  process.stderr.write(`elect: ${failure.message}\n`)
+  if (failure.unexpected && process.env.ELECT_DEBUG) process.stderr.write(`${error.stack}\n`)
+  return failure.code
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]
+}
+
+/** oclif's parse errors span lines ("Parsing --ttl\n\t<why>\nSee more help with --help"): make them one. */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .filter((line) => !/^See more help with/.test(line))
+    .map((line) => line.trim())
+    .join(' ')
+    .replace(/^Parsing (--\S+)\s+/, '$1: ')
+    .replace(/\s+/g, ' ')
+}
