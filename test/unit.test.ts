@@ -8,6 +8,8 @@ import {ElectionKeys, validateName} from '../src/election/keys.js'
 import {leaseHex} from '../src/lease/leases.js'
 import {attachedJobsEndWithinMs, fenceLeadMs, jobDeadline, leavesRoom, SAFETY_MARGIN_MS} from '../src/lease/fence.js'
 import {failureOf} from '../src/cli/errors.js'
+import {Candidacy} from '../src/election/election.js'
+import {claimReading} from '../src/jobs/running.js'
 import {ElectError, UsageError} from '../src/cli/exit-codes.js'
 import {EtcdUnavailableError} from '../src/etcd/connection.js'
 import {etcdPackageDefinition, type PrebuiltType} from '../src/etcd/services.js'
@@ -143,5 +145,38 @@ describe('errors become exit codes', () => {
 
   it('anything else is 1, unexpected, in its first line', () => {
     expect(failureOf(new Error('boom\nat somewhere'))).toEqual({code: 1, message: 'boom', unexpected: true})
+  })
+})
+
+describe('the claim\'s outcomes, from what its transaction read', () => {
+  const keys = new ElectionKeys('elect/', 'claims')
+  const self = {key: keys.candidate('123'), value: 'me', leaseId: '123', createRevision: 10}
+  const candidacy = new Candidacy(undefined as never, keys, self)
+  const kv = (key: string, lease: string, createRevision: number) => ({key: Buffer.from(key), lease, create_revision: String(createRevision)}) as never
+  const own = kv(self.key, '123', 10)
+  const ahead = kv(keys.candidate('99'), '99', 8)
+  const marker = (lease: string) => kv(keys.running(), lease, 9)
+  const decide = (found: unknown[], wait = false) => claimReading(candidacy, '456', {wait}, 20, found as never)
+
+  it('is lost once the candidate\'s key is gone or was made again', () => {
+    expect(decide([undefined, undefined, undefined])).toEqual({revision: 20, outcome: 'lost'})
+    expect(decide([undefined, kv(self.key, '123', 11), undefined])).toEqual({revision: 20, outcome: 'lost'})
+  })
+
+  it('waits for the candidate just ahead, whatever the marker says', () => {
+    expect(decide([marker('1'), own, ahead])).toEqual({revision: 20, watch: [{key: keys.candidate('99')}]})
+  })
+
+  it('is claimed when the marker is already this run\'s (a claim whose answer was lost)', () => {
+    expect(decide([marker('456'), own, undefined])).toEqual({revision: 20, outcome: 'claimed'})
+  })
+
+  it('is busy while another run holds the marker, or waits for it with --wait', () => {
+    expect(decide([marker('1'), own, undefined])).toEqual({revision: 20, outcome: 'busy'})
+    expect(decide([marker('1'), own, undefined], true)).toEqual({revision: 20, watch: [{key: keys.running()}]})
+  })
+
+  it('says nothing stands in the way when this candidate leads and nobody runs the job', () => {
+    expect(decide([undefined, own, undefined])).toBeUndefined()
   })
 })

@@ -59,8 +59,7 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
  * queue proposes nothing.
  */
 export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSession: Session, options: ClaimOptions): Promise<Claim> {
-  const markerKey = candidacy.keys.running(options.job)
-  const marker = Buffer.from(markerKey)
+  const marker = Buffer.from(candidacy.keys.running(options.job))
   const {self} = candidacy
   // What decides the claim, read alone or when the claim fails: the marker, then the candidacy's standing.
   const situation: IRequestOp[] = [{request_range: {key: marker}}, ...candidacy.standingReads()]
@@ -75,15 +74,7 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
       failure: situation,
     })
   }
-  /** What `situation`, read at `revision`, means for the claim; undefined: nothing stands in its way. */
-  const decide = (revision: number, [holder, ...standing]: Array<IKeyValue | undefined>): Reading<Claim> | undefined => {
-    const notLeading = candidacy.readStanding(revision, standing)
-    if (notLeading) return notLeading
-    // A claim whose answer was lost, tried again.
-    if (holder?.lease === runSession.leaseId) return {revision, outcome: 'claimed'}
-    if (holder) return options.wait ? {revision, watch: [{key: markerKey}]} : {revision, outcome: 'busy'}
-    return undefined
-  }
+  const decide = (revision: number, found: Array<IKeyValue | undefined>) => claimReading(candidacy, runSession.leaseId, options, revision, found)
   const found = (response: ITxnResponse) => response.responses.map((op) => op.response_range.kvs[0])
   let first = true
   return readUntil<Claim>(
@@ -105,6 +96,25 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
     },
     {signal: options.signal},
   )
+}
+
+/**
+ * What the claim's situation (the marker, then the candidacy's standing reads), read at `revision`,
+ * means for a run on lease `runLeaseId`; undefined: nothing stands in its way.
+ */
+export function claimReading(
+  candidacy: Candidacy,
+  runLeaseId: string,
+  options: {job?: string; wait: boolean},
+  revision: number,
+  [holder, ...standing]: Array<IKeyValue | undefined>,
+): Reading<Claim> | undefined {
+  const notLeading = candidacy.readStanding(revision, standing)
+  if (notLeading) return notLeading
+  // A claim whose answer was lost, tried again.
+  if (holder?.lease === runLeaseId) return {revision, outcome: 'claimed'}
+  if (holder) return options.wait ? {revision, watch: [{key: candidacy.keys.running(options.job)}]} : {revision, outcome: 'busy'}
+  return undefined
 }
 
 /**
