@@ -91,6 +91,9 @@ describe('TLS', () => {
 
 describe('auth', () => {
   const asAlice = (extra: Record<string, string> = {}) => ({endpoints: authServer.endpoints, env: extra})
+  // etcd checks a password with bcrypt: on a busy machine the login alone outlasted the default 2 s
+  // --dial-timeout ("no answer before the deadline", CI run 4 at a load of 13).
+  const patient = (args: string[]) => [args[0], args[1], '--dial-timeout', '10s', ...args.slice(2)]
 
   it('works inside the prefix its role grants, with the password from --user, the environment or a file', async () => {
     const passwordFile = join(tempDir(), 'password')
@@ -101,13 +104,13 @@ describe('auth', () => {
       [[], {ETCDCTL_USER: 'alice', ETCDCTL_PASSWORD: PASSWORD}],
       [['--user', 'alice', '--password-file', passwordFile], {}],
     ] as const) {
-      const result = await elect(['run-if-leader', uniqueName('auth'), ...args, '--', 'echo', 'ran'], asAlice(env))
+      const result = await elect(patient(['run-if-leader', uniqueName('auth'), ...args, '--', 'echo', 'ran']), asAlice(env))
       expect([result.exitCode, result.stdout, result.stderr]).toEqual([0, 'ran', ''])
     }
   })
 
   it('is refused outside that prefix: exit 69, and the job never runs', async () => {
-    const result = await elect(['run-if-leader', 'x', '--prefix', 'other/', '--user', `alice:${PASSWORD}`, '--', 'echo', 'ran'], asAlice())
+    const result = await elect(patient(['run-if-leader', 'x', '--prefix', 'other/', '--user', `alice:${PASSWORD}`, '--', 'echo', 'ran']), asAlice())
     expect(result.exitCode).toBe(69)
     expect(result.stdout).toBe('')
     expect(result.stderr).toMatch(/denied access: the user's role does not grant this key range/)
@@ -116,9 +119,9 @@ describe('auth', () => {
   it('never shows the password: not on a failed login, not with --verbose, not in JSON', async () => {
     const wrong = `${PASSWORD}-but-wrong`
     const outputs = await Promise.all([
-      elect(['who-leads', 'x', '--user', `alice:${wrong}`, '--json'], asAlice()),
-      elect(['run-if-leader', 'x', '--user', 'alice', '--verbose', '--', 'true'], asAlice({ELECT_PASSWORD: wrong})),
-      elect(['campaign', 'x', '--user', 'alice', '--password', wrong, '--json'], asAlice()),
+      elect(patient(['who-leads', 'x', '--user', `alice:${wrong}`, '--json']), asAlice()),
+      elect(patient(['run-if-leader', 'x', '--user', 'alice', '--verbose', '--', 'true']), asAlice({ELECT_PASSWORD: wrong})),
+      elect(patient(['campaign', 'x', '--user', 'alice', '--password', wrong, '--json']), asAlice()),
     ])
     for (const result of outputs) {
       expect(result.exitCode).toBe(69)
@@ -130,12 +133,12 @@ describe('auth', () => {
   it('keeps campaign, who-leads --watch and run-if-leader working across token expiry and an etcd restart', async () => {
     const name = uniqueName('tokens')
     const user = ['--user', `alice:${PASSWORD}`]
-    const holder = startElect(['run-if-leader', name, ...user, '--value', 'holder', '--ttl', '10s', '--', 'sleep', '60'], asAlice())
+    const holder = startElect(patient(['run-if-leader', name, ...user, '--value', 'holder', '--ttl', '10s', '--', 'sleep', '60']), asAlice())
     const leads = async (value: string) =>
-      (await elect(['who-leads', name, ...user], asAlice())).stdout === value
+      (await elect(patient(['who-leads', name, ...user]), asAlice())).stdout === value
     expect(await waitFor(() => leads('holder'))).toBe(true)
-    const waiter = startElect(['campaign', name, ...user, '--value', 'waiter', '--json'], asAlice())
-    const watcher = startElect(['who-leads', name, ...user, '--watch'], asAlice())
+    const waiter = startElect(patient(['campaign', name, ...user, '--value', 'waiter', '--json']), asAlice())
+    const watcher = startElect(patient(['who-leads', name, ...user, '--watch']), asAlice())
     let watched = ''
     watcher.stdout!.on('data', (chunk) => (watched += chunk))
     expect(await waitFor(() => watched === 'holder\n')).toBe(true)
