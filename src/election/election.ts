@@ -89,7 +89,7 @@ export class Election {
   async requestResign(leader: Candidate, requester: string): Promise<boolean> {
     try {
       const response = await this.client.kv.txn({
-        compare: [{key: Buffer.from(leader.key), target: 'Create', result: 'Equal', create_revision: leader.createRevision}],
+        compare: [stillHeld(leader)],
         // On the leader's own lease, so the request disappears with the leadership it addresses.
         success: [{request_put: {key: Buffer.from(this.keys.resignRequest(leader.leaseId)), value: Buffer.from(requester), lease: leader.leaseId}}],
       })
@@ -106,7 +106,7 @@ export class Election {
    */
   async removeLeader(leader: Candidate): Promise<void> {
     await this.client.kv.txn({
-      compare: [{key: Buffer.from(leader.key), target: 'Create', result: 'Equal', create_revision: leader.createRevision}],
+      compare: [stillHeld(leader)],
       success: [{request_delete_range: {key: Buffer.from(leader.key)}}],
     })
   }
@@ -231,7 +231,7 @@ export class Candidacy extends EventEmitter {
 
   /** Holds while this candidate's key is still its own. */
   ownKeyCompare(): ICompare {
-    return {key: Buffer.from(this.self.key), target: 'Create', result: 'Equal', create_revision: this.self.createRevision}
+    return stillHeld(this.self)
   }
 
   /** Deletes this candidate's key, in a transaction that ends its leadership along with something else. */
@@ -269,6 +269,11 @@ function candidatesRange(keys: ElectionKeys): KeyRange {
 function queueRequest(keys: ElectionKeys, limit: number): IRangeRequest {
   const {key, rangeEnd} = candidatesRange(keys)
   return {key: Buffer.from(key), range_end: rangeEnd, sort_target: 'Create', sort_order: 'Ascend', limit}
+}
+
+/** Holds in a transaction while `candidate`'s key is the one it created (not deleted, nor made again). */
+function stillHeld(candidate: Candidate): ICompare {
+  return {key: Buffer.from(candidate.key), target: 'Create', result: 'Equal', create_revision: candidate.createRevision}
 }
 
 function sameCandidate(a: Candidate | undefined, b: Candidate | undefined): boolean {

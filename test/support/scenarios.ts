@@ -10,6 +10,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {RECHECK_MS} from '../../src/election/watch.js'
+import {leaseIdOfHex} from '../../src/lease/leases.js'
 import {type Cluster, startCluster} from './etcd.js'
 import {byMark, Observer} from './observer.js'
 import {TcpProxy} from './proxy.js'
@@ -447,7 +448,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
 
     // The direct check: the holder's whole job was dead before the earliest moment the server could
     // expire the lease it ran under (the last acknowledged renewal's send time plus the TTL granted).
-    const leaseId = BigInt(`0x${holderLease}`).toString()
+    const leaseId = leaseIdOfHex(holderLease)
     const validUntil = Math.max(
       ...(existsSync(validity) ? readFileSync(validity, 'utf8') : '').split('\n').filter((line) => line.startsWith(`${leaseId} `)).map((line) => Number(line.split(' ')[1])),
     )
