@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs'
-import {hostname} from 'node:os'
+import {constants, hostname} from 'node:os'
 import {Command, Flags, type Interfaces} from '@oclif/core'
 import {formatDuration, parseDuration} from '../time/duration.js'
 import type {ConnectionOptions} from '../etcd/connection.js'
@@ -24,6 +24,32 @@ export const positiveDuration = Flags.custom<number>({
     const ms = flagDuration(input)
     if (ms <= 0) throw new UsageError(`"${input}" must be longer than 0`)
     return ms
+  },
+})
+
+/** --wait: how long to wait to be elected, as given (for the line that says it ran out) and in ms (0: not at all; Infinity: forever). */
+export interface Wait {
+  text: string
+  ms: number
+}
+
+export const wait = Flags.custom<Wait>({
+  parse: async (text) => {
+    if (text === 'forever') return {text, ms: Number.POSITIVE_INFINITY}
+    try {
+      return {text, ms: parseDuration(text)}
+    } catch {
+      throw new UsageError(`--wait "${text}" is not 0, a duration (as in 30s, 5m) or forever`)
+    }
+  },
+})
+
+/** A signal by name, with or without SIG, in either case. */
+export const signal = Flags.custom<NodeJS.Signals>({
+  parse: async (text, _context, options) => {
+    const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals
+    if (!(name in constants.signals)) throw new UsageError(`--${options.name} "${text}" is not a signal name, as in SIGTERM or INT`)
+    return name
   },
 })
 

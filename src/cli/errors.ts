@@ -39,13 +39,16 @@ function firstLine(message: string): string {
   return message.split('\n')[0]
 }
 
-/** oclif's parse errors span lines ("Parsing --ttl\n\t<why>\nSee more help with --help"): make them one. */
+/**
+ * oclif's parse errors span lines ("Parsing --ttl\n\t<why>\nSee more help with --help"): make them
+ * one, naming the flag once ("--ttl: <why>", or just <why> where it names the flag itself).
+ */
 function oneLine(message: string): string {
   return message
     .split('\n')
     .filter((line) => !/^See more help with/.test(line))
     .map((line) => line.trim())
     .join(' ')
-    .replace(/^Parsing (--\S+)\s+/, '$1: ')
+    .replace(/^Parsing (--\S+)\s+(\1\b)?/, (_parsing, flag: string, namedAgain?: string) => (namedAgain ? flag : `${flag}: `))
     .replace(/\s+/g, ' ')
 }

@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import {constants} from 'node:os'
-import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
-import {formatDuration, parseDuration} from '../time/duration.js'
+import {BaseCommand, duration, exitCodesHelp, signal, thisHost, wait} from '../cli/base-command.js'
+import {formatDuration} from '../time/duration.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {connect} from '../etcd/connection.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
-import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
+import {type GuardedRunResult, guardedRun, type Skip} from '../leadership/run-if-leader.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/guest.js'
 import {MetricsFile} from '../cli/metrics-file.js'
@@ -31,8 +31,8 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
   static flags = {
     value: Flags.string({description: 'this candidate\'s value, shown by who-leads (default: host name)'}),
     ttl: duration({description: 'lease TTL: how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
-    wait: Flags.string({description: 'how long to wait to be elected: 0, a duration, or forever', default: '0'}),
-    'kill-signal': Flags.string({description: 'signal sent to the command\'s whole job on lost leadership', default: 'SIGTERM'}),
+    wait: wait({description: 'how long to wait to be elected: 0, a duration, or forever', default: {text: '0', ms: 0}, defaultHelp: async () => '0'}),
+    'kill-signal': signal({description: 'signal sent to the command\'s whole job on lost leadership', default: 'SIGTERM'}),
     'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
     job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
@@ -52,8 +52,6 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     if (!command) throw new UsageError('nothing to run after "--": elect run-if-leader <name> -- <cmd> [args...]')
     const name = this.electionName(args.name)
     const job = flags.job === undefined ? undefined : this.electionName(flags.job, 'job name')
-    const waitMs = parseWait(flags.wait)
-    const killSignal = parseSignal(flags['kill-signal'])
     this.leaseTtl(flags.ttl, flags['kill-grace'], () => ttlTooShort('--ttl', flags.ttl, flags['kill-grace']))
     const value = this.candidateValue(flags.value ?? thisHost())
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
@@ -79,8 +77,8 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     })
     try {
       const result: GuardedRunResult = await guardedRun(client, {
-        prefix, name, value, ttlMs: flags.ttl, waitMs, job,
-        killSignal, killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
+        prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
+        killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'],
       }, log, campaign)
       if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
@@ -94,10 +92,10 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
       switch (result.kind) {
         case 'skipped':
           // A campaign that does not answer is a fault to see; the other skips are the normal case.
-          if (verbose || process.stderr.isTTY || result.campaignSilent) this.say(`skipped: ${skipReason(result, name, job, flags['once-per'])}`)
+          if (verbose || process.stderr.isTTY || result.because === 'campaign-silent') this.say(`skipped: ${skipReason(result, name, job, flags['once-per'])}`)
           return flags['skip-exit-code']
         case 'timed-out':
-          this.say(`not elected leader of ${name} within --wait ${flags.wait}`)
+          this.say(`not elected leader of ${name} within --wait ${flags.wait.text}`)
           return ExitCode.timedOut
         case 'interrupted':
           this.say(`${result.signal} while waiting to lead ${name}; withdrew`)
@@ -125,24 +123,16 @@ function ttlTooShort(whose: string, ttlMs: number, killGraceMs: number): UsageEr
 /** How long a campaign of this machine has to say hello before it counts as frozen. */
 const CAMPAIGN_HELLO_TIMEOUT_MS = 2000
 
-function skipReason(result: Extract<GuardedRunResult, {kind: 'skipped'}>, name: string, job?: string, oncePer?: number): string {
-  if (result.slotDone) return `${job === undefined ? name : `job ${job}`} already ran in this --once-per ${formatDuration(oncePer!)} slot`
-  if (result.jobRunning) return `${job === undefined ? name : `job ${job}`} is still running`
-  if (result.campaignSilent) return `the campaign for ${name} on this machine does not answer`
-  return `${result.leader?.value ?? 'another candidate'} leads ${name}`
-}
-
-function parseWait(text: string): number {
-  if (text === 'forever') return Number.POSITIVE_INFINITY
-  try {
-    return parseDuration(text)
-  } catch {
-    throw new UsageError(`--wait "${text}" is not 0, a duration (as in 30s, 5m) or forever`)
+function skipReason(skip: Skip, name: string, job?: string, oncePer?: number): string {
+  const what = job === undefined ? name : `job ${job}`
+  switch (skip.because) {
+    case 'slot-done':
+      return `${what} already ran in this --once-per ${formatDuration(oncePer!)} slot`
+    case 'job-running':
+      return `${what} is still running`
+    case 'campaign-silent':
+      return `the campaign for ${name} on this machine does not answer`
+    case 'another-leads':
+      return `${skip.leader?.value ?? 'another candidate'} leads ${name}`
   }
-}
-
-function parseSignal(text: string): NodeJS.Signals {
-  const signal = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals
-  if (!(signal in constants.signals)) throw new UsageError(`--kill-signal "${text}" is not a signal name, as in SIGTERM or INT`)
-  return signal
 }

@@ -11,6 +11,7 @@ import {Session} from '../lease/session.js'
 import {persistently} from '../etcd/connection.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {Supervisor} from '../supervise/supervisor.js'
+import {RunSignals} from './signals.js'
 
 export interface GuardedRunOptions {
   prefix: string
@@ -32,8 +33,19 @@ export interface GuardedRunOptions {
   keepRuns: number
 }
 
+/** Why a run wrote nothing and ran nothing. */
+export type Skip =
+  /** Another candidate leads (or, with a campaign on this machine, the campaign does not lead). */
+  | {kind: 'skipped'; because: 'another-leads'; leader?: Candidate}
+  /** --once-per: a run of this slot already started somewhere. */
+  | {kind: 'skipped'; because: 'slot-done'}
+  /** A run of this job is still running (or may be), and --wait does not say to wait for it. */
+  | {kind: 'skipped'; because: 'job-running'}
+  /** The campaign on this machine accepted but did not say hello: frozen, trusted neither way. */
+  | {kind: 'skipped'; because: 'campaign-silent'}
+
 export type GuardedRunResult =
-  | {kind: 'skipped'; leader?: Candidate; slotDone?: boolean; jobRunning?: boolean; campaignSilent?: boolean}
+  | Skip
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
   | {kind: 'ran'; status: number; lost?: string; interruptedBy?: NodeJS.Signals; leader: Candidate; record: RunRecord}
@@ -41,6 +53,22 @@ export type GuardedRunResult =
   | {kind: 'lost-before-start'; reason: string}
 
 type Log = (message: string) => void
+
+/** The leadership a command runs under, and the lease its running marker holds. */
+interface Won {
+  kind: 'won'
+  candidacy: Candidacy
+  leaderLease: LeaseView
+  runLease: Session
+  /** Written with the claim, as a run that started; the release rewrites it with how it ended. */
+  record: RunRecord
+}
+
+/** Why a wait for a turn was stopped: --wait ran out, a signal, or the lease it waited with was lost. */
+type StopReason = {kind: 'wait'} | {kind: 'signal'; signal: NodeJS.Signals} | {kind: 'lost'; reason: string}
+
+/** How the wait for a turn ended: this run may start its command, or it ends as it says. */
+type Turn = Won | GuardedRunResult
 
 /** What a run makes ahead of its turn: the lease its running marker will hold, and its guard. */
 interface Prepared {
@@ -50,52 +78,194 @@ interface Prepared {
   prune: Promise<string[]>
 }
 
-/** The leadership a command runs under, and the lease its running marker holds. */
-interface Won {
-  candidacy: Candidacy
-  leaderLease: LeaseView
-  runLease: Session
-  /** Written with the claim, as a run that started; the release rewrites it with how it ended. */
-  record: RunRecord
-}
-
 /**
  * run-if-leader: win the election (or, where a campaign of this election runs on this machine,
  * borrow its leadership), run the command under a guard while the lease is certainly held, and
- * release only after the command's whole process group is dead.
+ * release only after the command's whole job is dead.
  */
 export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log, campaign?: Attachment | 'silent'): Promise<GuardedRunResult> {
   const election = new Election(client, options.prefix, options.name)
   const {leader, exist: [slotDone = false], clusterId} = await election.peek(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])
-  if (slotDone) return {kind: 'skipped', slotDone}
-  if (campaign === 'silent') return {kind: 'skipped', campaignSilent: true}
+  if (slotDone) return {kind: 'skipped', because: 'slot-done'}
+  if (campaign === 'silent') return {kind: 'skipped', because: 'campaign-silent'}
   // A campaign of the same election in another etcd cluster has nothing to lend.
   const lender = campaign?.hello.clusterId === clusterId ? campaign : undefined
   if (campaign && !lender) campaign.close()
-  if (!lender && leader && options.waitMs === 0) return {kind: 'skipped', leader}
+  if (!lender && leader && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', leader}
+  return new Run(client, election, options, log, lender).perform(leader)
+}
 
-  const grant = () => Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: fenceLeadMs(options.killGraceMs), callTimeoutMs: options.callTimeoutMs})
-  // From the first lease until the release, a signal must never meet the default death: while
-  // waiting it withdraws the candidacy; once the command runs, the supervision decides.
-  const interrupted = new AbortController()
-  let onSignalWhileRunning: ((signal: NodeJS.Signals) => void) | undefined
-  const onSignal = (signal: NodeJS.Signals) => (onSignalWhileRunning ? onSignalWhileRunning(signal) : interrupted.abort(signal))
-  for (const signal of SIGNALS) process.on(signal, onSignal)
-  // Every grant is kept, settled or not, so that the release revokes whatever was granted.
-  const grants: Array<Promise<Session>> = []
-  const leaseOf = () => {
-    const granted = grant()
+/** One run from its first lease to its release: what it holds, so that the release frees all of it. */
+class Run {
+  private readonly signals = new RunSignals()
+  /** Every grant is kept, settled or not, so that the release revokes whatever was granted. */
+  private readonly grants: Array<Promise<Session>> = []
+  private prepared?: Prepared
+  private candidacy?: Candidacy
+  private won?: Won
+  /** How the run ended; a claimed run that never started its command leaves no record. */
+  private endedRecord?: RunRecord
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly election: Election,
+    private readonly options: GuardedRunOptions,
+    private readonly log: Log,
+    private readonly lender: Attachment | undefined,
+  ) {}
+
+  async perform(leader: Candidate | undefined): Promise<GuardedRunResult> {
+    const {options, log} = this
+    this.signals.listen()
+    try {
+      const turn = await this.waitForTurn((stop, signal) => (this.lender ? this.borrow(this.lender, leader, signal) : this.campaign(stop, signal)))
+      if (turn.kind !== 'won') return turn
+      this.won = turn
+      const {candidacy} = turn
+      // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
+      if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
+        return {kind: 'skipped', because: 'slot-done'}
+      const interruptedBy = this.signals.caught
+      if (interruptedBy) return {kind: 'interrupted', signal: interruptedBy}
+      log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
+      const result = await supervise(turn, this.prepare().supervisor, options, log, this.signals)
+      if (result.kind === 'ran') this.endedRecord = result.record
+      return result
+    } finally {
+      await this.release()
+    }
+  }
+
+  /**
+   * Runs `getThere` under --wait's bound and the run's signals, and turns the reason it was stopped
+   * for into the result that reason stands for. `stop` is also aborted when the lease the run waits
+   * with is lost.
+   */
+  private async waitForTurn(getThere: (stop: AbortController, signal: AbortSignal) => Promise<Turn>): Promise<Turn> {
+    const stop = new AbortController()
+    const stopWith = (reason: StopReason) => stop.abort(reason)
+    const cancelSignals = this.signals.whileWaiting((signal) => stopWith({kind: 'signal', signal}))
+    // --wait bounds the wait for leadership; with --wait 0 there is none (a queue ahead means a skip).
+    const {waitMs} = this.options
+    const cancelWait = waitMs > 0 && Number.isFinite(waitMs) ? after(waitMs, () => stopWith({kind: 'wait'})) : undefined
+    try {
+      if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason))
+      const result = await getThere(stop, stop.signal)
+      // A signal that came as the claim succeeded must not be lost before the command starts.
+      if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason))
+      return result
+    } catch (error) {
+      if (!(error instanceof AbortedError)) throw error
+      const why: StopReason = stop.signal.reason
+      switch (why.kind) {
+        case 'wait':
+          return {kind: 'timed-out'}
+        case 'signal':
+          return {kind: 'interrupted', signal: why.signal}
+        case 'lost':
+          return {kind: 'lost-before-start', reason: why.reason}
+      }
+      const exhaustive: never = why
+      return exhaustive
+    } finally {
+      cancelWait?.()
+      cancelSignals()
+    }
+  }
+
+  /**
+   * Campaigns with a lease of its own. Skips if another led when this candidate queued and --wait
+   * does not say to wait; else claims the job as `claim` does.
+   */
+  private async campaign(stop: AbortController, signal: AbortSignal): Promise<Turn> {
+    if (this.options.waitMs > 0) this.prepare()
+    const session = await this.lease()
+    const candidacy = (this.candidacy = await this.election.enqueue(session, this.options.value))
+    this.log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
+    session.once('lost', (reason: string) => stop.abort({kind: 'lost', reason} satisfies StopReason))
+    if (this.options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', because: 'another-leads', leader: candidacy.leaderWhenQueued}
+    const turn = await this.claim(candidacy, session, session, signal)
+    // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
+    if (turn.kind === 'lost-before-start') {
+      await session.confirm()
+      if (session.lost) return {kind: 'lost-before-start', reason: session.lost}
+    }
+    return turn
+  }
+
+  /**
+   * Runs under the leadership of the campaign on this machine: never a candidate key of its own. Skips
+   * without a write when the campaign does not lead and --wait does not say to wait for it.
+   */
+  private async borrow(lender: Attachment, leader: Candidate | undefined, signal: AbortSignal): Promise<Turn> {
+    if (this.options.waitMs > 0) this.prepare()
+    this.log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
+    const outcome = await lender.attach({wait: this.options.waitMs > 0, killGraceMs: this.options.killGraceMs, signal})
+    if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason))
+    if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', leader}
+    if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
+    const {key, revision, leaseId, value} = outcome.grant
+    const candidacy = this.election.follow({key, value, leaseId, createRevision: revision})
+    return this.claim(candidacy, lender, undefined, signal)
+  }
+
+  /**
+   * Claims the job's running marker for this run on a lease of the run's own, once this candidate
+   * leads and no other run of the job can be running (or skips, without --wait, if one may be), and
+   * fences the leases this run holds: its run lease and, unless borrowed, the leadership's (a campaign
+   * fences its own before it lends it).
+   */
+  private async claim(candidacy: Candidacy, leaderLease: LeaseView, ownLeaderLease: Session | undefined, signal: AbortSignal): Promise<Turn> {
+    const {client, options} = this
+    const prepared = this.prepare()
+    const [runLease, prune] = await Promise.all([prepared.runLease, prepared.prune])
+    const {self} = candidacy
+    let record!: RunRecord
+    const recordNow = () =>
+      (record = {
+        job: options.job ?? null,
+        value: self.value,
+        rev: self.createRevision,
+        lease: leaseHex(runLease.leaseId),
+        startedAt: new Date().toISOString(),
+        endedAt: null,
+        durationMs: null,
+        outcome: 'running',
+        status: null,
+        reason: null,
+      })
+    const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
+    if (claimed === 'busy') return {kind: 'skipped', because: 'job-running'}
+    if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
+    // From here a command relies on both leases: each must be certainly valid, or it never starts.
+    await Promise.all([runLease.fence(), ownLeaderLease?.fence()])
+    const lost = leaderLease.lost ?? runLease.lost
+    if (lost) {
+      // Nothing ran: the claim's record goes (the marker goes with the run lease, revoked on the way out).
+      await release(client, candidacy, runLease, {job: options.job, ownLeadership: false, record: 'discard'}).catch(() => undefined)
+      return {kind: 'lost-before-start', reason: lost}
+    }
+    return {kind: 'won', candidacy, leaderLease, runLease, record}
+  }
+
+  /** A lease for this run, kept for the release. */
+  private lease(): Promise<Session> {
+    const {client, options} = this
+    const granted = Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: fenceLeadMs(options.killGraceMs), callTimeoutMs: options.callTimeoutMs})
     granted.catch(() => undefined) // a grant nobody awaited yet must not fail the process
-    grants.push(granted)
+    this.grants.push(granted)
     return granted
   }
-  // A run that waits makes its own lease and its guard while it waits, not on the way from elected to
-  // running. One that may skip (without --wait) makes them once it knows it will run: a fleet of cron
-  // fires must not cost etcd a lease for every server that finds another ahead.
-  let prepared: Prepared | undefined
-  const prepare = (): Prepared =>
-    (prepared ??= {
-      runLease: leaseOf(),
+
+  /**
+   * A run that waits makes its own lease and its guard while it waits, not on the way from elected to
+   * running. One that may skip (without --wait) makes them once it knows it will run: a fleet of cron
+   * fires must not cost etcd a lease for every server that finds another ahead.
+   */
+  private prepare(): Prepared {
+    const {client, election, options} = this
+    return (this.prepared ??= {
+      runLease: this.lease(),
       prune: recordsBeyond(client, election.keys, options.job, options.keepRuns).catch(() => []),
       supervisor: Supervisor.prepare({
         command: options.command,
@@ -105,188 +275,36 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
         env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
       }),
     })
-  let candidacy: Candidacy | undefined
-  let won: Won | undefined
-  /** How the run ended; a claimed run that never started its command leaves no record. */
-  let endedRecord: RunRecord | undefined
-  try {
-    const stop = new AbortController()
-    const turn = await waitForTurn(options, interrupted.signal, stop, async (signal) => {
-      if (lender) return borrow(client, election, lender, leader, options, prepare, log, signal)
-      if (options.waitMs > 0) prepare()
-      const session = await leaseOf()
-      candidacy = await election.enqueue(session, options.value)
-      log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
-      session.once('lost', (reason) => stop.abort(reason))
-      return win(client, candidacy, session, options, prepare, signal)
-    })
-    if (!('runLease' in turn)) return turn
-    won = turn
-    candidacy = won.candidacy
-    // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
-    if (options.slot && !(await markSlotDone(client, election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
-      return {kind: 'skipped', slotDone: true}
-    if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
-    log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    const result = await supervise(won, prepare().supervisor, options, log, (handler) => {
-      onSignalWhileRunning = handler
-      // A signal that came while the command was being started is its first.
-      if (interrupted.signal.aborted) handler(interrupted.signal.reason)
-    })
-    if (result.kind === 'ran') endedRecord = result.record
-    return result
-  } finally {
-    // Only now is the command's group dead: the next run may start. One transaction frees the job and
-    // (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the
-    // leases after it deletes whatever that transaction could not.
+  }
+
+  /**
+   * Only now is the command's whole job dead: the next run may start. One transaction frees the job and
+   * (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the leases
+   * after it deletes whatever that transaction could not.
+   */
+  private async release(): Promise<void> {
+    const {client, options, won, lender} = this
     // A release lost to an etcd blip would leave the successor waiting for the leases to expire.
-    const releasing = won
     const released =
-      releasing &&
-      persistently(() => release(client, releasing.candidacy, releasing.runLease, {job: options.job, ownLeadership: !lender, record: endedRecord ?? 'discard'}), options.callTimeoutMs).catch(() => undefined)
-    prepared?.supervisor.cancel()
-    for (const signal of SIGNALS) process.off(signal, onSignal)
-    await candidacy?.stopWatching()
+      won &&
+      persistently(() => release(client, won.candidacy, won.runLease, {job: options.job, ownLeadership: !lender, record: this.endedRecord ?? 'discard'}), options.callTimeoutMs).catch(
+        () => undefined,
+      )
+    this.prepared?.supervisor.cancel()
+    this.signals.unlisten()
+    await (won?.candidacy ?? this.candidacy)?.stopWatching()
     await released
-    const leases = (await Promise.allSettled(grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
-    await Promise.all(
-      leases.map((lease) => lease.close().catch((error) => log(`could not revoke a lease, it will expire by itself: ${error.message}`))),
-    )
+    const leases = (await Promise.allSettled(this.grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
+    await Promise.all(leases.map((lease) => lease.close().catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${error.message}`))))
     lender?.done()
   }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
-
-/**
- * Runs `getThere` under --wait's bound and the run's signals, and turns their abort into the result
- * it stands for. `stop` is also aborted (with a reason) when the lease the run waits with is lost.
- */
-async function waitForTurn(
-  options: GuardedRunOptions,
-  interrupted: AbortSignal,
-  stop: AbortController,
-  getThere: (signal: AbortSignal) => Promise<Won | GuardedRunResult>,
-): Promise<Won | GuardedRunResult> {
-  const onInterrupt = () => stop.abort(interrupted.reason)
-  if (interrupted.aborted) onInterrupt()
-  interrupted.addEventListener('abort', onInterrupt)
-  // --wait bounds the wait for leadership; with --wait 0 there is none (a queue ahead means a skip).
-  const cancelWait = options.waitMs > 0 && Number.isFinite(options.waitMs) ? after(options.waitMs, () => stop.abort('wait')) : undefined
-  try {
-    if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
-    const result = await getThere(stop.signal)
-    // A signal that came as the claim succeeded must not be lost before the command starts.
-    if (stop.signal.aborted) throw new AbortedError(String(stop.signal.reason))
-    return result
-  } catch (error) {
-    if (!(error instanceof AbortedError)) throw error
-    const why = stop.signal.reason
-    if (why === 'wait') return {kind: 'timed-out'}
-    if (SIGNALS.includes(why)) return {kind: 'interrupted', signal: why}
-    return {kind: 'lost-before-start', reason: String(why)}
-  } finally {
-    cancelWait?.()
-    interrupted.removeEventListener('abort', onInterrupt)
-  }
+function stopReasonText(reason: StopReason): string {
+  return reason.kind === 'lost' ? reason.reason : reason.kind === 'signal' ? reason.signal : 'wait'
 }
 
-/** Skips if another led when this candidate queued and --wait does not say to wait; else claims the job as `claim` does. */
-async function win(
-  client: Etcd3,
-  candidacy: Candidacy,
-  session: Session,
-  options: GuardedRunOptions,
-  prepare: () => Prepared,
-  signal: AbortSignal,
-): Promise<Won | GuardedRunResult> {
-  if (options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', leader: candidacy.leaderWhenQueued}
-  const won = await claim(client, candidacy, session, session, options, prepare(), signal)
-  // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
-  if ('kind' in won && won.kind === 'lost-before-start') {
-    await session.confirm()
-    if (session.lost) return {kind: 'lost-before-start', reason: session.lost}
-  }
-  return won
-}
-
-/**
- * Runs under the leadership of the campaign on this machine: never a candidate key of its own. Skips
- * without a write when the campaign does not lead and --wait does not say to wait for it.
- */
-async function borrow(
-  client: Etcd3,
-  election: Election,
-  lender: Attachment,
-  leader: Candidate | undefined,
-  options: GuardedRunOptions,
-  prepare: () => Prepared,
-  log: Log,
-  signal: AbortSignal,
-): Promise<Won | GuardedRunResult> {
-  if (options.waitMs > 0) prepare()
-  log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
-  const outcome = await lender.attach({wait: options.waitMs > 0, killGraceMs: options.killGraceMs, signal})
-  if (outcome.kind === 'aborted') throw new AbortedError(String(signal.reason))
-  if (outcome.kind === 'not-leading') return {kind: 'skipped', leader}
-  if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
-  const {key, revision, leaseId, value} = outcome.grant
-  const candidacy = election.follow({key, value, leaseId, createRevision: revision})
-  return claim(client, candidacy, lender, undefined, options, prepare(), signal)
-}
-
-/**
- * Claims the job's running marker for this run on a lease of the run's own, once this candidate leads
- * and no other run of the job can be running (or skips, without --wait, if one may be), and fences
- * the leases this run holds: its run lease and, unless borrowed, the leadership's (a campaign fences
- * its own before it lends it).
- */
-async function claim(
-  client: Etcd3,
-  candidacy: Candidacy,
-  leaderLease: LeaseView,
-  ownLeaderLease: Session | undefined,
-  options: GuardedRunOptions,
-  prepared: Prepared,
-  signal: AbortSignal,
-): Promise<Won | GuardedRunResult> {
-  const [runLease, prune] = await Promise.all([prepared.runLease, prepared.prune])
-  const {self} = candidacy
-  let record!: RunRecord
-  const recordNow = () =>
-    (record = {
-      job: options.job ?? null,
-      value: self.value,
-      rev: self.createRevision,
-      lease: leaseHex(runLease.leaseId),
-      startedAt: new Date().toISOString(),
-      endedAt: null,
-      durationMs: null,
-      outcome: 'running',
-      status: null,
-      reason: null,
-    })
-  const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
-  if (claimed === 'busy') return {kind: 'skipped', jobRunning: true}
-  if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
-  // From here a command relies on both leases: each must be certainly valid, or it never starts.
-  await Promise.all([runLease.fence(), ownLeaderLease?.fence()])
-  const lost = leaderLease.lost ?? runLease.lost
-  if (lost) {
-    // Nothing ran: the claim's record goes (the marker goes with the run lease, revoked on the way out).
-    await release(client, candidacy, runLease, {job: options.job, ownLeadership: false, record: 'discard'}).catch(() => undefined)
-    return {kind: 'lost-before-start', reason: lost}
-  }
-  return {candidacy, leaderLease, runLease, record}
-}
-
-async function supervise(
-  {candidacy, leaderLease, runLease, record}: Won,
-  supervisor: Supervisor,
-  options: GuardedRunOptions,
-  log: Log,
-  onSignals: (handler: (signal: NodeJS.Signals) => void) => void,
-): Promise<GuardedRunResult> {
+async function supervise({candidacy, leaderLease, runLease, record}: Won, supervisor: Supervisor, options: GuardedRunOptions, log: Log, signals: RunSignals): Promise<GuardedRunResult> {
   const {self} = candidacy
   const leases = [leaderLease, runLease]
   const alreadyLost = leases.find((lease) => lease.lost)?.lost
@@ -319,7 +337,7 @@ async function supervise(
 
   /** The first signal: passed on; a second kills the group. */
   let interruptedBy: NodeJS.Signals | undefined
-  const onSignal = (signal: NodeJS.Signals) => {
+  signals.whileRunning((signal) => {
     if (interruptedBy === undefined) {
       interruptedBy = signal
       log(`${signal}: passing it to the command`)
@@ -327,8 +345,7 @@ async function supervise(
     } else {
       supervisor.stop('SIGKILL', `second ${signal}`)
     }
-  }
-  onSignals(onSignal)
+  })
   try {
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
