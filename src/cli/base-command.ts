@@ -1,8 +1,9 @@
-import {readFileSync} from 'node:fs'
 import {constants, hostname} from 'node:os'
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
+import type {Etcd3} from 'etcd3'
 import {formatDuration, parseDuration} from '../time/duration.js'
-import type {ConnectionOptions} from '../etcd/connection.js'
+import {connect, type ConnectionOptions} from '../etcd/connection.js'
+import {type ConnectionFlags, connectionOptionsFrom} from '../etcd/options.js'
 import {validateName} from '../election/keys.js'
 import {leavesRoom} from '../lease/fence.js'
 import {report} from './errors.js'
@@ -93,40 +94,20 @@ export abstract class BaseCommand extends Command {
 
   private connection?: ConnectionOptions
 
-  protected connectionOptions(flags: Interfaces.InferredFlags<typeof BaseCommand.baseFlags>): ConnectionOptions {
-    const env = process.env
-    const endpoints = (flags.endpoints ?? env.ELECT_ENDPOINTS ?? env.ETCDCTL_ENDPOINTS ?? '127.0.0.1:2379')
-      .split(',')
-      .map((endpoint) => endpoint.trim())
-      .filter(Boolean)
-    for (const endpoint of endpoints) {
-      if (!/^(https?:\/\/)?[^\s/:]+:\d{1,5}$/.test(endpoint) && !/^(https?:\/\/)?\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(endpoint))
-        throw new UsageError(`malformed endpoint "${endpoint}": use host:port, as in 127.0.0.1:2379`)
-    }
-    if (endpoints.length === 0) throw new UsageError('no etcd endpoint given: use --endpoints host:port')
-    const caFile = flags.cacert ?? env.ELECT_CACERT ?? env.ETCDCTL_CACERT
-    const certFile = flags.cert ?? env.ELECT_CERT ?? env.ETCDCTL_CERT
-    const keyFile = flags.key ?? env.ELECT_KEY_FILE ?? env.ETCDCTL_KEY
-    if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together: give both for mutual TLS, or neither')
-    for (const [flag, file, kind] of [['--cacert', caFile, 'CERTIFICATE'], ['--cert', certFile, 'CERTIFICATE'], ['--key', keyFile, 'PRIVATE KEY']]) {
-      if (file) mustBePem(flag!, file, kind!)
-    }
-    let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
-    let password = flags.password ?? env.ELECT_PASSWORD ?? env.ETCDCTL_PASSWORD
-    if (flags['password-file']) password = readPasswordFile(flags['password-file'])
-    if (user?.includes(':')) [user, password] = [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)]
-    if (password !== undefined && !user) throw new UsageError('a password needs a user: add --user')
-    this.connection = {
-      endpoints,
-      caFile,
-      certFile,
-      keyFile,
-      user,
-      password,
-      dialTimeoutMs: flags['dial-timeout'],
-      commandTimeoutMs: flags['command-timeout'],
-    }
+  /** The connection the flags and the environment describe, kept so that a failure of etcd is reported as one. */
+  protected connectionOptions(flags: ConnectionFlags): ConnectionOptions {
+    this.connection = connectionOptionsFrom(flags)
     return this.connection
+  }
+
+  /** Connects as the flags say, hands the client to `use`, and closes it whatever happens. */
+  protected async withEtcd<T>(flags: ConnectionFlags, use: (client: Etcd3) => Promise<T>): Promise<T> {
+    const client = await connect(this.connectionOptions(flags))
+    try {
+      return await use(client)
+    } finally {
+      client.close()
+    }
   }
 
   protected electionPrefix(flags: {prefix?: string}): string {
@@ -178,23 +159,4 @@ export function thisHost(): string {
 
 export function exitCodesHelp(codes: Array<number | string>): string {
   return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(6)} ${EXIT_CODES_HELP[code]}`)].join('\n')
-}
-
-/** Read now, so that a wrong file is named as such, not reported later as a server that did not answer TLS. */
-function mustBePem(flag: string, path: string, kind: string): void {
-  let text: string
-  try {
-    text = readFileSync(path, 'latin1')
-  } catch (error) {
-    throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
-  if (!new RegExp(`-----BEGIN [A-Z0-9 ]*${kind}-----`).test(text)) throw new UsageError(`${flag} ${path} is not a PEM file with a ${kind.toLowerCase()} in it`)
-}
-
-function readPasswordFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
-  } catch (error) {
-    throw new UsageError(`cannot read --password-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
-  }
 }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
-import {connect} from '../etcd/connection.js'
 import {formatDuration} from '../time/duration.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
@@ -33,18 +32,16 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     const name = this.electionName(args.name)
     const value = this.candidateValue(flags.value ?? thisHost())
     this.leaseTtl(flags.ttl, 0, () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`))
-    const connection = this.connectionOptions(flags)
     const event = (kind: string, details: object = {}) => flags.json && this.data({event: kind, name, value, ...details})
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort(signal))
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
-    const client = await connect(connection)
     let self: ReturnType<typeof identity> | undefined
     let spinner: Spinner | undefined
     try {
-      const end: StandingEnd = await standForLeadership(client, {
-        prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: connection.commandTimeoutMs, signal: stop.signal,
+      const end: StandingEnd = await this.withEtcd(flags, (client) => standForLeadership(client, {
+        prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: flags['command-timeout'], signal: stop.signal,
       }, {
         waiting: async (candidate) => {
           self = identity(candidate)
@@ -58,7 +55,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
           if (flags.json) event('elected', self)
           else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${self!.revision})`)
         },
-      })
+      }))
       switch (end.kind) {
         case 'timed-out':
           event('timed-out', self)
@@ -77,7 +74,6 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     } finally {
       spinner?.stop()
       cancelTimeout?.()
-      client.close()
     }
   }
 }

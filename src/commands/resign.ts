@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
 import {AbortedError, Election} from '../election/election.js'
-import {connect} from '../etcd/connection.js'
 import {ElectError, ExitCode} from '../cli/exit-codes.js'
 
 export default class Resign extends BaseCommand {
@@ -27,35 +26,49 @@ ${exitCodesHelp([0, 1, 2, 3, 69, 124])}`
     const {args, flags} = await this.parse(Resign)
     const name = this.electionName(args.name)
     const wanted = flags.value === undefined ? (flags.force ? undefined : thisHost()) : this.candidateValue(flags.value)
-    const client = await connect(this.connectionOptions(flags))
-    const election = new Election(client, this.electionPrefix(flags), name)
+    const resignation = await this.withEtcd(flags, (client) =>
+      resignLeader(new Election(client, this.electionPrefix(flags), name), name, {wanted, force: flags.force, timeoutMs: flags.timeout}),
+    )
+    if (flags.json) this.data(resignation)
+    else this.say(`${resignation.value} ${resignation.forced ? 'was removed as' : 'stepped down as'} leader of ${name}`)
+    return ExitCode.ok
+  }
+}
+
+/** Who stepped down, and whether its key had to be deleted for it. */
+interface Resignation {
+  name: string
+  value: string
+  key: string
+  revision: number
+  forced: boolean
+}
+
+/**
+ * Asks the leader (the one whose value is `wanted`, or any) to step down and waits for its key to go;
+ * with `force`, deletes the key of a leader that does not within the time-out.
+ */
+async function resignLeader(election: Election, name: string, {wanted, force, timeoutMs}: {wanted?: string; force: boolean; timeoutMs: number}): Promise<Resignation> {
+  const leader = await election.leader()
+  if (!leader || (wanted !== undefined && leader.value !== wanted)) {
+    const who = leader ? `${leader.value} leads it` : 'nobody leads it'
+    throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.noLeader)
+  }
+  const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)
+  let forced = false
+  if (requested) {
+    const timeout = new AbortController()
+    const cancelTimeout = after(timeoutMs, () => timeout.abort('timeout'))
     try {
-      const leader = await election.leader()
-      if (!leader || (wanted !== undefined && leader.value !== wanted)) {
-        const who = leader ? `${leader.value} leads it` : 'nobody leads it'
-        throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.noLeader)
-      }
-      const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)
-      let forced = false
-      if (requested) {
-        const timeout = new AbortController()
-        const cancelTimeout = after(flags.timeout, () => timeout.abort('timeout'))
-        try {
-          await election.waitUntilGone(leader, timeout.signal)
-        } catch (error) {
-          if (!(error instanceof AbortedError)) throw error
-          if (!flags.force) throw new ElectError(`${leader.value} did not step down from ${name} within --timeout`, ExitCode.timedOut)
-          await election.removeLeader(leader)
-          forced = true
-        } finally {
-          cancelTimeout()
-        }
-      }
-      if (flags.json) this.data({name, value: leader.value, key: leader.key, revision: leader.createRevision, forced})
-      else this.say(`${leader.value} ${forced ? 'was removed as' : 'stepped down as'} leader of ${name}`)
-      return ExitCode.ok
+      await election.waitUntilGone(leader, timeout.signal)
+    } catch (error) {
+      if (!(error instanceof AbortedError)) throw error
+      if (!force) throw new ElectError(`${leader.value} did not step down from ${name} within --timeout`, ExitCode.timedOut)
+      await election.removeLeader(leader)
+      forced = true
     } finally {
-      client.close()
+      cancelTimeout()
     }
   }
+  return {name, value: leader.value, key: leader.key, revision: leader.createRevision, forced}
 }

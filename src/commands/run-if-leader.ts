@@ -3,7 +3,6 @@ import {constants} from 'node:os'
 import {BaseCommand, duration, exitCodesHelp, signal, thisHost, wait} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {onceSlot} from '../jobs/once-per.js'
-import {connect} from '../etcd/connection.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
 import {type GuardedRunResult, guardedRun, type Skip} from '../leadership/run-if-leader.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
@@ -58,7 +57,8 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const metrics = flags['metrics-file'] === undefined ? undefined : new MetricsFile(flags['metrics-file'], {name, job: job ?? ''})
     const unwritable = metrics?.whyUnwritable()
     if (unwritable) throw new UsageError(`cannot write --metrics-file ${metrics!.path}: ${unwritable}`)
-    const connection = this.connectionOptions(flags)
+    // Connection flags that cannot work are a usage error before a campaign on this machine is asked.
+    this.connectionOptions(flags)
     const verbose = flags.verbose
     const log = (message: string) => verbose && this.say(message)
 
@@ -71,16 +71,12 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
       hangUp()
       throw ttlTooShort("the campaign's --ttl", campaign.hello.ttlMs, flags['kill-grace'])
     }
-    const client = await connect(connection).catch((error) => {
-      hangUp()
-      throw error
-    })
     try {
-      const result: GuardedRunResult = await guardedRun(client, {
+      const result: GuardedRunResult = await this.withEtcd(flags, (client) => guardedRun(client, {
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
-        killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
+        killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: flags['command-timeout'], command, args: commandArgs,
         slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'],
-      }, log, campaign)
+      }, log, campaign))
       if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
         try {
           if (result.kind === 'ran') metrics.ran(result.record)
@@ -89,29 +85,34 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
           this.say(`could not write --metrics-file ${metrics.path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
         }
       }
-      switch (result.kind) {
-        case 'skipped':
-          // A campaign that does not answer is a fault to see; the other skips are the normal case.
-          if (verbose || process.stderr.isTTY || result.because === 'campaign-silent') this.say(`skipped: ${skipReason(result, name, job, flags['once-per'])}`)
-          return flags['skip-exit-code']
-        case 'timed-out':
-          this.say(`not elected leader of ${name} within --wait ${flags.wait.text}`)
-          return ExitCode.timedOut
-        case 'interrupted':
-          this.say(`${result.signal} while waiting to lead ${name}; withdrew`)
-          return 128 + constants.signals[result.signal]
-        case 'lost-before-start':
-          this.say(`lost the lease while waiting to lead ${name}: ${result.reason}; the command never started`)
-          return ExitCode.lost
-        case 'ran':
-          if (result.lost) this.say(`lost leadership of ${name}: ${result.lost}; the command was stopped`)
-          else if (result.status === ExitCode.notFound) this.say(`command not found: ${command}`)
-          else if (result.status === ExitCode.notExecutable) this.say(`cannot execute ${command}: permission denied`)
-          return result.status
-      }
+      return this.render(result, {name, job, command, wait: flags.wait.text, oncePer: flags['once-per'], skipExitCode: flags['skip-exit-code'], verbose})
     } finally {
       hangUp()
-      client.close()
+    }
+  }
+
+  /** What a run's result means for its user: a line on stderr where it is worth one, and the exit status. */
+  private render(result: GuardedRunResult, how: {name: string; job?: string; command: string; wait: string; oncePer?: number; skipExitCode: number; verbose: boolean}): number {
+    const {name, command} = how
+    switch (result.kind) {
+      case 'skipped':
+        // A campaign that does not answer is a fault to see; the other skips are the normal case.
+        if (how.verbose || process.stderr.isTTY || result.because === 'campaign-silent') this.say(`skipped: ${skipReason(result, name, how.job, how.oncePer)}`)
+        return how.skipExitCode
+      case 'timed-out':
+        this.say(`not elected leader of ${name} within --wait ${how.wait}`)
+        return ExitCode.timedOut
+      case 'interrupted':
+        this.say(`${result.signal} while waiting to lead ${name}; withdrew`)
+        return 128 + constants.signals[result.signal]
+      case 'lost-before-start':
+        this.say(`lost the lease while waiting to lead ${name}: ${result.reason}; the command never started`)
+        return ExitCode.lost
+      case 'ran':
+        if (result.lost) this.say(`lost leadership of ${name}: ${result.lost}; the command was stopped`)
+        else if (result.status === ExitCode.notFound) this.say(`command not found: ${command}`)
+        else if (result.status === ExitCode.notExecutable) this.say(`cannot execute ${command}: permission denied`)
+        return result.status
     }
   }
 }

@@ -3,7 +3,7 @@ import {BaseCommand, duration, exitCodesHelp} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {ElectionKeys} from '../election/keys.js'
 import {readRuns, type RunRecord} from '../jobs/records.js'
-import {connect} from '../etcd/connection.js'
+import type {Etcd3} from 'etcd3'
 import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {isInteractive} from '../cli/terminal.js'
@@ -35,23 +35,12 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const {args, flags} = await this.parse(Runs)
     const name = this.electionName(args.name)
     const job = flags.job === undefined ? null : this.electionName(flags.job, 'job name')
-    const client = await connect(this.connectionOptions(flags))
-    try {
-      const keys = new ElectionKeys(this.electionPrefix(flags), name)
-      const records = await readRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0)
-      const shown: Shown[] = await Promise.all(
-        records.map(async (record) => {
-          if (record.outcome !== 'running') return record
-          return (await secondsLeft(client, leaseIdOfHex(record.lease))) < 0 ? {...record, stale: true as const} : record
-        }),
-      )
-      if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`)
-      if (flags.json) for (const record of shown) this.data(record)
-      else this.table(shown.map(columns), isInteractive(process.stdout))
-      return ExitCode.ok
-    } finally {
-      client.close()
-    }
+    const keys = new ElectionKeys(this.electionPrefix(flags), name)
+    const shown = await this.withEtcd(flags, (client) => shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0))
+    if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`)
+    if (flags.json) for (const record of shown) this.data(record)
+    else this.table(shown.map(columns), isInteractive(process.stdout))
+    return ExitCode.ok
   }
 
   private verdict(records: Shown[], withinMs: number, what: string): number {
@@ -76,6 +65,17 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const widths = all[0].map((_, column) => Math.max(...all.map((row) => row[column].length)))
     for (const row of all) this.data(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd())
   }
+}
+
+/** The job's records, newest first (at most `limit`, 0 for all), each running one whose lease is gone marked stale. */
+async function shownRuns(client: Etcd3, keys: ElectionKeys, job: string | null, limit: number): Promise<Shown[]> {
+  const records = await readRuns(client, keys, job, limit)
+  return Promise.all(
+    records.map(async (record) => {
+      if (record.outcome !== 'running') return record
+      return (await secondsLeft(client, leaseIdOfHex(record.lease))) < 0 ? {...record, stale: true as const} : record
+    }),
+  )
 }
 
 function columns(record: Shown): string[] {

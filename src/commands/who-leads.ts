@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, exitCodesHelp} from '../cli/base-command.js'
 import {type Candidate, Election, identity} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
-import {connect} from '../etcd/connection.js'
+import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'
 import {ExitCode} from '../cli/exit-codes.js'
 
@@ -29,39 +29,44 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const {args, flags} = await this.parse(WhoLeads)
     const name = this.electionName(args.name)
     if (flags.is !== undefined) this.candidateValue(flags.is, '--is')
-    const client = await connect(this.connectionOptions(flags))
-    const election = new Election(client, this.electionPrefix(flags), name)
-    const describe = async (candidate: Candidate) => ({value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)})
-    try {
-      if (flags.watch) {
-        const stop = new AbortController()
-        for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort())
-        await election.observe((leader) => {
-          if (flags.json) this.data({name, leader: leader ? {value: leader.value, key: leader.key, revision: leader.createRevision} : null})
-          else this.data(leader?.value ?? '')
-        }, stop.signal)
-        return ExitCode.ok
-      }
+    return this.withEtcd(flags, async (client) => {
+      const election = new Election(client, this.electionPrefix(flags), name)
+      if (flags.watch) return this.watch(election, name, flags.json)
       if (flags.candidates) {
         const {candidates} = await election.queue()
-        if (flags.json) this.data({name, candidates: await Promise.all(candidates.map(describe))})
+        if (flags.json) this.data({name, candidates: await Promise.all(candidates.map((candidate) => described(client, candidate)))})
         else for (const candidate of candidates) this.data(candidate.value)
         return candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }
       const leader = await election.leader()
-      if (flags.json) {
-        const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
-        this.data({name, leader: leader ? await describe(leader) : null, jobs})
-      }
+      if (flags.json) this.data(await leadership(client, election, name, leader))
       if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader
-      if (!leader) {
-        if (!flags.json) this.say(`nobody leads ${name}`)
-        return ExitCode.noLeader
-      }
-      if (!flags.json) this.data(leader.value)
-      return ExitCode.ok
-    } finally {
-      client.close()
-    }
+      if (flags.json) return leader ? ExitCode.ok : ExitCode.noLeader
+      if (leader) this.data(leader.value)
+      else this.say(`nobody leads ${name}`)
+      return leader ? ExitCode.ok : ExitCode.noLeader
+    })
   }
+
+  /** The leader now and after every change, one line each, until a signal. */
+  private async watch(election: Election, name: string, json: boolean): Promise<number> {
+    const stop = new AbortController()
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort())
+    await election.observe((leader) => {
+      if (json) this.data({name, leader: leader ? {value: leader.value, key: leader.key, revision: leader.createRevision} : null})
+      else this.data(leader?.value ?? '')
+    }, stop.signal)
+    return ExitCode.ok
+  }
+}
+
+/** A candidate as --json shows it: its value, key, lease, create revision and the seconds its lease has left. */
+async function described(client: Etcd3, candidate: Candidate) {
+  return {value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)}
+}
+
+/** The election as --json shows it: the leader and the jobs running under it. */
+async function leadership(client: Etcd3, election: Election, name: string, leader: Candidate | undefined) {
+  const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
+  return {name, leader: leader ? await described(client, leader) : null, jobs}
 }

@@ -1,0 +1,62 @@
+// Where elect finds etcd and how it proves who it is: the connection flags, else elect's own
+// environment, else etcdctl's, so that a shell set up for etcdctl works for elect too.
+import {readFileSync} from 'node:fs'
+import {UsageError} from '../cli/exit-codes.js'
+import type {ConnectionOptions} from './connection.js'
+
+export interface ConnectionFlags {
+  endpoints?: string
+  cacert?: string
+  cert?: string
+  key?: string
+  user?: string
+  password?: string
+  'password-file'?: string
+  'dial-timeout': number
+  'command-timeout': number
+}
+
+/** The connection the flags and the environment describe; a usage error for what cannot work, before any dial. */
+export function connectionOptionsFrom(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
+  const endpoints = (flags.endpoints ?? env.ELECT_ENDPOINTS ?? env.ETCDCTL_ENDPOINTS ?? '127.0.0.1:2379')
+    .split(',')
+    .map((endpoint) => endpoint.trim())
+    .filter(Boolean)
+  for (const endpoint of endpoints) {
+    if (!/^(https?:\/\/)?[^\s/:]+:\d{1,5}$/.test(endpoint) && !/^(https?:\/\/)?\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(endpoint))
+      throw new UsageError(`malformed endpoint "${endpoint}": use host:port, as in 127.0.0.1:2379`)
+  }
+  if (endpoints.length === 0) throw new UsageError('no etcd endpoint given: use --endpoints host:port')
+  const caFile = flags.cacert ?? env.ELECT_CACERT ?? env.ETCDCTL_CACERT
+  const certFile = flags.cert ?? env.ELECT_CERT ?? env.ETCDCTL_CERT
+  const keyFile = flags.key ?? env.ELECT_KEY_FILE ?? env.ETCDCTL_KEY
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together: give both for mutual TLS, or neither')
+  for (const [flag, file, kind] of [['--cacert', caFile, 'CERTIFICATE'], ['--cert', certFile, 'CERTIFICATE'], ['--key', keyFile, 'PRIVATE KEY']]) {
+    if (file) mustBePem(flag!, file, kind!)
+  }
+  let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
+  let password = flags.password ?? env.ELECT_PASSWORD ?? env.ETCDCTL_PASSWORD
+  if (flags['password-file']) password = readPasswordFile(flags['password-file'])
+  if (user?.includes(':')) [user, password] = [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)]
+  if (password !== undefined && !user) throw new UsageError('a password needs a user: add --user')
+  return {endpoints, caFile, certFile, keyFile, user, password, dialTimeoutMs: flags['dial-timeout'], commandTimeoutMs: flags['command-timeout']}
+}
+
+/** Read now, so that a wrong file is named as such, not reported later as a server that did not answer TLS. */
+function mustBePem(flag: string, path: string, kind: string): void {
+  let text: string
+  try {
+    text = readFileSync(path, 'latin1')
+  } catch (error) {
+    throw new UsageError(`cannot read ${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+  if (!new RegExp(`-----BEGIN [A-Z0-9 ]*${kind}-----`).test(text)) throw new UsageError(`${flag} ${path} is not a PEM file with a ${kind.toLowerCase()} in it`)
+}
+
+function readPasswordFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+  } catch (error) {
+    throw new UsageError(`cannot read --password-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
+  }
+}
