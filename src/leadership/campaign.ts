@@ -4,6 +4,7 @@ import {ensurePrivateDir, runtimeDir, socketPath} from '../attach/runtime-dir.js
 import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
 import {Session} from '../lease/session.js'
 import {attachedJobsEndWithinMs, fenceLeadMs} from '../lease/fence.js'
+import {grantOf} from './lending.js'
 
 export interface StandingOptions {
   prefix: string
@@ -69,7 +70,7 @@ export async function standForLeadership(
     await candidacy.watchLeadership()
     const leading = session
     leading.on('renewed', (validUntil: number) => host.renewed(validUntil))
-    host.lead({key: self.key, revision: self.createRevision, leaseId: self.leaseId, value: self.value}, leading.validUntil)
+    host.lead(grantOf(self), leading.validUntil)
     await events.elected(self)
 
     const leadership = candidacy

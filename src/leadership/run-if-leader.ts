@@ -11,6 +11,7 @@ import {Session} from '../lease/session.js'
 import {persistently} from '../etcd/connection.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {Supervisor} from '../supervise/supervisor.js'
+import {candidateOf} from './lending.js'
 import {RunSignals} from './signals.js'
 
 export interface GuardedRunOptions {
@@ -204,8 +205,7 @@ class Run {
     if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason))
     if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', leader}
     if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
-    const {key, revision, leaseId, value} = outcome.grant
-    const candidacy = this.election.follow({key, value, leaseId, createRevision: revision})
+    const candidacy = this.election.follow(candidateOf(outcome.grant))
     return this.claim(candidacy, lender, undefined, signal)
   }
 
