@@ -1,5 +1,5 @@
-import type {Etcd3, IWatchRequest, IWatchResponse} from 'etcd3'
-import {cancelStream, isTransient} from '../etcd/connection.js'
+import type {Etcd3, IWatchResponse} from 'etcd3'
+import {cancelStream, isTransient, openWatchStream, type WatchStream} from '../etcd/connection.js'
 
 /**
  * Watches are hints; etcd's state is the truth. Every wait in the protocol is a read of what it
@@ -91,9 +91,7 @@ class Hint {
     readonly ranges: KeyRange[],
     fromRevision: number,
   ) {
-    // The raw Watch RPC of etcd3's connection pool: endpoints, TLS and auth as for every other call.
-    const watchClient = (client as unknown as {watchClient: {watch(): Promise<WatchStream>}}).watchClient
-    watchClient.watch().then(
+    openWatchStream(client).then(
       (stream) => {
         if (this.closed) return cancelStream(stream)
         this.stream = stream
@@ -148,14 +146,6 @@ class Hint {
     this.broken = true
     this.wake?.(false)
   }
-}
-
-interface WatchStream {
-  write(request: IWatchRequest): unknown
-  end(): unknown
-  cancel(): void
-  on(event: 'data', listener: (response: IWatchResponse) => void): unknown
-  on(event: 'error' | 'end', listener: (error?: Error) => void): unknown
 }
 
 function sameRanges(a: KeyRange[], b: KeyRange[]): boolean {

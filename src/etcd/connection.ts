@@ -1,5 +1,5 @@
 import {readFileSync} from 'node:fs'
-import type {Etcd3, IOptions} from 'etcd3'
+import type {Etcd3, IOptions, IWatchRequest, IWatchResponse} from 'etcd3'
 
 export interface ConnectionOptions {
   endpoints: string[]
@@ -69,6 +69,19 @@ function authenticateEachWatchStream(client: Etcd3): void {
   }
 }
 
+export interface WatchStream {
+  write(request: IWatchRequest): unknown
+  end(): unknown
+  cancel(): void
+  on(event: 'data', listener: (response: IWatchResponse) => void): unknown
+  on(event: 'error' | 'end', listener: (error?: Error) => void): unknown
+}
+
+/** A raw Watch stream of etcd3's connection pool (endpoints, TLS and auth as for every other call), bypassing its watch manager (see election/watch.ts). */
+export function openWatchStream(client: Etcd3): Promise<WatchStream> {
+  return (client as unknown as {watchClient: {watch(): Promise<WatchStream>}}).watchClient.watch()
+}
+
 /**
  * Cancels a stream of ours (a watch, a keepalive round) that has served its purpose. etcd3 takes an
  * error on a stream that is still writable for a failure of the member, and closes every channel to
@@ -123,21 +136,28 @@ function coolingHosts(count: number, coolMs = 1000): (host: string) => Policy {
     }) as unknown as Policy
 }
 
+/** etcd3's global policy: each call tried up to `attempts` times while its failure is transient. */
 function retryRecoverable(attempts: number, onSuccess: () => void): Policy {
   return {
     async execute(fn: () => Promise<unknown>) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const result = await fn()
-          onSuccess()
-          return result
-        } catch (error) {
-          if (attempt >= attempts || !isTransient(error)) throw error
-          await new Promise((resolve) => setTimeout(resolve, 50 * attempt))
-        }
-      }
+      const result = await retryTransient(fn, (attempt) => 50 * attempt, (attempt) => attempt < attempts)
+      onSuccess()
+      return result
     },
   } as unknown as Policy
+}
+
+/** Calls again, after `pauseMs(attempt)`, while the failure is transient and `mayRetry` allows another. */
+async function retryTransient<T>(call: () => Promise<T>, pauseMs: (attempt: number) => number, mayRetry: (attempt: number, pauseMs: number) => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call()
+    } catch (error) {
+      const pause = pauseMs(attempt)
+      if (!isTransient(error) || !mayRetry(attempt, pause)) throw error
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
+  }
 }
 
 const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCInternal/
@@ -149,15 +169,7 @@ const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCIn
  */
 export async function persistently<T>(call: () => Promise<T>, withinMs: number): Promise<T> {
   const giveUpAt = Date.now() + withinMs
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call()
-    } catch (error) {
-      const pauseMs = Math.min(500, 100 * attempt)
-      if (!isTransient(error) || Date.now() + pauseMs >= giveUpAt) throw error
-      await new Promise((resolve) => setTimeout(resolve, pauseMs))
-    }
-  }
+  return retryTransient(call, (attempt) => Math.min(500, 100 * attempt), (_attempt, pauseMs) => Date.now() + pauseMs < giveUpAt)
 }
 
 /** etcd could not be reached or did not answer in time: worth trying again, perhaps elsewhere. */
