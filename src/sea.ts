@@ -1,4 +1,4 @@
-// The bundle of the single executables (npm run dist, loaded by bin/sea.cjs): Node, this bundle and
+// The bundle of the single executables (npm run dist, loaded by test/build/sea-main.cjs): Node, this bundle and
 // nothing else, so there is no package.json to read and no file to require; the build inlines the
 // package.json.
 import {dirname, relative} from 'node:path'
@@ -11,7 +11,7 @@ declare const ELECT_PACKAGE_JSON: PJSON
 
 export function main(): Promise<void> {
   // oclif requires the file that package.json names to find the commands: here the executable, as
-  // which the bundle answers (test/support/bundle.ts).
+  // which the bundle answers (test/build/bundle.ts).
   const root = dirname(process.execPath)
   const self = `./${relative(root, process.execPath)}`
   const pjson: PJSON = {

@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     root: new URL('..', import.meta.url).pathname,
     include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    reporters: ['default', './test/support/summary-reporter.ts'],
+    globalSetup: ['test/harness/global-setup.ts'],
+    reporters: ['default', './test/harness/summary-reporter.ts'],
     // Generous, as the waits inside tests are: a passing test returns as soon as it can, and a busy CI
     // machine (two chaos runners beside the suite took some tests past 30 s) must not fail one.
     testTimeout: 60_000,

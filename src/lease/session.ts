@@ -195,7 +195,7 @@ export class Session extends EventEmitter {
 }
 
 /**
- * For the fault tests' direct check (test/support/scenarios.ts): with ELECT_TEST_VALIDITY set, each
+ * For the fault tests' direct check (test/tools/scenarios.ts): with ELECT_TEST_VALIDITY set, each
  * grant and acknowledged renewal appends "<lease id> <epoch ms before which the server cannot expire
  * it>", the send time plus the TTL granted, on this machine's wall clock.
  */

@@ -5,7 +5,7 @@ import {spawnSync} from 'node:child_process'
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
 import {bundle} from './bundle.js'
-import {projectRoot} from './processes.js'
+import {projectRoot} from '../harness/processes.js'
 
 const dist = join(projectRoot, 'dist')
 rmSync(dist, {recursive: true, force: true})

@@ -6,7 +6,7 @@ import {dirname, join} from 'node:path'
 import {build, type Plugin} from 'esbuild'
 import protobuf from 'protobufjs'
 import {rootOf} from '../../src/etcd/services.js'
-import {projectRoot} from './processes.js'
+import {projectRoot} from '../harness/processes.js'
 
 const require = createRequire(import.meta.url)
 
@@ -25,7 +25,7 @@ function rewrite(name: string, file: RegExp, replace: (source: string, path: str
 
 function expectIn(source: string, path: string, text: string | RegExp): void {
   const found = typeof text === 'string' ? source.includes(text) : text.test(source)
-  if (!found) throw new Error(`${path} no longer holds ${text} as this build expects: update test/support/bundle.ts`)
+  if (!found) throw new Error(`${path} no longer holds ${text} as this build expects: update test/build/bundle.ts`)
 }
 
 /** etcd3's own rpc.proto, as proto-loader reads it (field names as written). */
@@ -78,7 +78,7 @@ function oclifLoadsTheBundle(): Plugin {
   return rewrite('oclif-module-loader', /[\\/]@oclif[\\/]core[\\/]lib[\\/]module-loader\.js$/, (source, path) => {
     const requireTarget = ': require(filePath)'
     const found = source.split(requireTarget).length - 1
-    if (found !== 3) throw new Error(`${path} requires a module ${found} times, not 3 as this build expects: update test/support/bundle.ts`)
+    if (found !== 3) throw new Error(`${path} requires a module ${found} times, not 3 as this build expects: update test/build/bundle.ts`)
     return source.replaceAll(requireTarget, ': (filePath === __filename ? electBundle.exports : require(filePath))')
   })
 }

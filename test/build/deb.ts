@@ -5,7 +5,7 @@ import {chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, w
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
-import {projectRoot} from './processes.js'
+import {projectRoot} from '../harness/processes.js'
 
 const DEBIAN_ARCH: Record<string, string> = {x64: 'amd64', arm64: 'arm64'}
 

@@ -5,7 +5,7 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {projectRoot} from './processes.js'
+import {projectRoot} from '../harness/processes.js'
 
 export interface DebianSource {
   /** A suite other than the machine's own (say, sid), or the machine's own for another architecture. */

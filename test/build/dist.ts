@@ -9,7 +9,7 @@ import {basename, join} from 'node:path'
 import {bundle} from './bundle.js'
 import {debianPackage, manPage} from './deb.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
-import {projectRoot} from './processes.js'
+import {projectRoot} from '../harness/processes.js'
 
 // The tests build one executable for this machine into a directory of their own.
 const release = process.env.ELECT_DIST_OUT ?? join(projectRoot, 'release')
@@ -24,10 +24,10 @@ const bundled = join(work, 'elect.cjs')
 await bundle(join(projectRoot, 'src/sea.ts'), bundled, {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
 
 // The blob is made by a Node of the release's version on this machine, which also runs one command
-// to leave V8's compiled code of it (bin/sea.cjs). That code only fits this machine's architecture:
+// to leave V8's compiled code of it (test/build/sea-main.cjs). That code only fits this machine's architecture:
 // an executable for another one goes without.
 const builder = nodeRuntime(RELEASE_NODE, arch())
-const loader = join(projectRoot, 'bin', 'sea.cjs')
+const loader = join(projectRoot, 'test/build/sea-main.cjs')
 const codeCache = join(work, 'elect.cjs.codecache')
 // A who-leads against a port where nothing listens: it fails (69), having run oclif, the command and etcd3.
 spawnSync(builder, [loader, 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {

@@ -5,7 +5,7 @@ import {execFileSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {projectRoot} from './processes.js'
+import {projectRoot} from '../harness/processes.js'
 
 /** What the npm registry published, so that a file changed since cannot slip into a release. */
 const INTEGRITY: Record<string, string> = {

@@ -1,5 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, startElect, startEtcdctl, uniqueName, waitFor} from './support/cli.js'
+import {cleanup, elect, etcdctl, startElect, startEtcdctl, uniqueName, waitFor} from '../harness/cli.js'
 
 afterEach(cleanup)
 

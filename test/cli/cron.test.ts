@@ -1,11 +1,11 @@
 // elect under cron: the same line fires on every server each period, with clocks a little apart.
-// Each elect process gets a clock of its own (test/support/inject/clock.cjs), so the tests choose
+// Each elect process gets a clock of its own (test/harness/inject/clock.cjs), so the tests choose
 // where in a slot each "server" fires instead of waiting for the real clock to get there.
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, type ElectOptions, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from './support/cli.js'
-import {sleep} from './support/processes.js'
+import {cleanup, elect, type ElectOptions, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from '../harness/cli.js'
+import {sleep} from '../harness/processes.js'
 
 // An etcd of this file's own: these tests compare raft indexes and count what is left in etcd.
 useOwnCluster()

@@ -2,7 +2,7 @@ import {createServer, type Socket} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {cleanup, elect, tempDir, uniqueName} from './support/cli.js'
+import {cleanup, elect, tempDir, uniqueName} from '../harness/cli.js'
 
 afterEach(cleanup)
 

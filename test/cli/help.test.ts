@@ -2,7 +2,7 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, tempDir} from './support/cli.js'
+import {cleanup, elect, tempDir} from '../harness/cli.js'
 
 afterEach(cleanup)
 

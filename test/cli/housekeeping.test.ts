@@ -3,7 +3,7 @@
 // ends, and waits end, only on what a read of etcd says.
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, readEvents, recorder, startElect, startEtcdctl, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import {cleanup, elect, etcdctl, readEvents, recorder, startElect, startEtcdctl, tempDir, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
 
 // An etcd of this file's own: the tests compact and restart it.
 const cluster = useOwnCluster()

@@ -2,9 +2,9 @@
 // command's real --help lists.
 import {readFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
-import {elect} from './support/cli.js'
+import {elect} from '../harness/cli.js'
 
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs'] as const
 
 function examples(command: string): string[][] {

@@ -1,10 +1,10 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
-import {byGroup, Observer, underElect} from './support/observer.js'
-import {listProcesses, sleep, witnessOf} from './support/processes.js'
-import {TcpProxy} from './support/proxy.js'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
+import {byGroup, Observer, underElect} from '../harness/observer.js'
+import {listProcesses, sleep, witnessOf} from '../harness/processes.js'
+import {TcpProxy} from '../harness/proxy.js'
 
 // An etcd of this file's own: the lease checks below count every lease in etcd.
 const cluster = useOwnCluster()

@@ -2,8 +2,8 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import type {RunRecord} from '../src/jobs/records.js'
-import {cleanup, elect, etcdctl, raftIndex, startHolder, tempDir, uniqueName, useOwnCluster, waitFor} from './support/cli.js'
+import type {RunRecord} from '../../src/jobs/records.js'
+import {cleanup, elect, etcdctl, raftIndex, startHolder, tempDir, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
 
 // An etcd of this file's own: a skip is checked by the raft index not moving.
 useOwnCluster()

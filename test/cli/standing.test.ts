@@ -4,9 +4,9 @@ import {chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSyn
 import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from './support/cli.js'
-import {byGroup, Observer, underElect} from './support/observer.js'
-import {sleep, witnessOf} from './support/processes.js'
+import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from '../harness/cli.js'
+import {byGroup, Observer, underElect} from '../harness/observer.js'
+import {sleep, witnessOf} from '../harness/processes.js'
 
 // An etcd of this file's own: the skip test compares raft indexes.
 useOwnCluster()

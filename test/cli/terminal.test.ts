@@ -2,7 +2,7 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {execa} from 'execa'
 import {inject} from 'vitest'
-import {cleanup, elect, electProcess, startElect, uniqueName, waitFor} from './support/cli.js'
+import {cleanup, elect, electProcess, startElect, uniqueName, waitFor} from '../harness/cli.js'
 
 afterEach(cleanup)
 

@@ -3,7 +3,7 @@
 // holds handovers to HANDOVER_BOUND_MS; here, beside other tests on two cores, a generous bound only
 // tells a waiter that runs from one that stalled.
 import {describe, expect, it} from 'vitest'
-import {randomTrial, runTrial, SCENARIOS} from './support/scenarios.js'
+import {randomTrial, runTrial, SCENARIOS} from '../tools/scenarios.js'
 
 describe('two leaders\' commands never overlap', () => {
   it.each(Object.keys(SCENARIOS))('when %s', async (name) => {

@@ -5,9 +5,9 @@ import {closeSync, constants, openSync, readSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {Writable} from 'node:stream'
 import {afterEach, expect, it} from 'vitest'
-import {guardScript} from '../src/supervise/guard-script.js'
-import {cleanup, tempDir, waitFor} from './support/cli.js'
-import {signalGroup} from './support/processes.js'
+import {guardScript} from '../../src/supervise/guard-script.js'
+import {cleanup, tempDir, waitFor} from '../harness/cli.js'
+import {signalGroup} from '../harness/processes.js'
 
 let guard: ChildProcess | undefined
 const fds: number[] = []

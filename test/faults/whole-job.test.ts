@@ -5,8 +5,8 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, startElect, tempDir, uniqueName, waitFor} from './support/cli.js'
-import {listProcesses} from './support/processes.js'
+import {cleanup, elect, etcdctl, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
+import {listProcesses} from '../harness/processes.js'
 
 const escaped: number[] = []
 afterEach(async () => {

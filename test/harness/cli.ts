@@ -25,7 +25,7 @@ export interface ElectOptions {
   endpoints?: string[]
   env?: Record<string, string | undefined>
   timeoutMs?: number
-  /** Faults injected into this elect process only (test/support/inject/). */
+  /** Faults injected into this elect process only (test/harness/inject/). */
   inject?: {deafWatch?: boolean; clockOffsetMs?: number; nodeWarning?: boolean}
 }
 

@@ -1,5 +1,5 @@
-// `tsx test/support/etcd-cli.ts install`: make sure etcd and etcdctl are available (CI runs this).
-// `tsx test/support/etcd-cli.ts serve [members]`: run a throwaway cluster until interrupted.
+// `tsx test/harness/etcd-cli.ts install`: make sure etcd and etcdctl are available (CI runs this).
+// `tsx test/harness/etcd-cli.ts serve [members]`: run a throwaway cluster until interrupted.
 import {findEtcdBinaries, startCluster} from './etcd.js'
 
 const [verb = 'install', size = '1'] = process.argv.slice(2)

@@ -10,7 +10,7 @@ import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {delimiter, join} from 'node:path'
 import {promisify} from 'node:util'
-import {unpackDebianPackages} from './debian.js'
+import {unpackDebianPackages} from '../build/debian.js'
 import {projectRoot} from './processes.js'
 
 const execFileAsync = promisify(execFile)

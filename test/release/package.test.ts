@@ -3,11 +3,32 @@ import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync
 import {dirname, join} from 'node:path'
 import {execa} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
-import {cleanup, tempDir, uniqueName} from './support/cli.js'
+import {cleanup, tempDir, uniqueName} from '../harness/cli.js'
 
 afterEach(cleanup)
 
-const root = new URL('..', import.meta.url).pathname
+const root = new URL('../..', import.meta.url).pathname
+
+describe('the bundle', () => {
+  // bin/run.cjs and the single executable compile the bundle as a vm.Script from V8's cached code,
+  // which has no module loader: an import() that ran would fail the command. The bundle holds only
+  // oclif's and lilconfig's, which load files from disk (plugins, TypeScript sources, config files)
+  // that elect never has oclif load: it hands oclif the bundle's own exports.
+  it('has no import() but those of the loaders elect never calls', () => {
+    const bundle = readFileSync(join(root, 'dist/elect.cjs'), 'utf8')
+    // Each call is counted under the last module that began before it, so a new one anywhere shows.
+    const calls: Record<string, number> = {}
+    for (const call of bundle.matchAll(/[^\w.$"]import\(/g)) {
+      const module = [...bundle.slice(0, call.index).matchAll(/(?:__commonJS|__esm)\(\{"([^"]+)"/g)].at(-1)?.[1] ?? '(before any module)'
+      calls[module] = (calls[module] ?? 0) + 1
+    }
+    expect(calls).toEqual({
+      'node_modules/@oclif/core/lib/config/ts-path.js': 1,
+      'node_modules/@oclif/core/lib/module-loader.js': 3,
+      'node_modules/lilconfig/src/index.js': 1,
+    })
+  })
+})
 
 describe('the npm package', () => {
   it('holds bin, dist and the manifest only, and installs an elect that works', async () => {

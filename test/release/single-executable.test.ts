@@ -7,10 +7,10 @@ import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 import {execa, type Options} from 'execa'
 import {afterAll, beforeAll, describe, expect, inject, it} from 'vitest'
-import {aarch64Emulator} from './support/debian.js'
-import {cleanup, etcdctl, groupAlive, tempDir, trackGroup, uniqueName, waitFor} from './support/cli.js'
+import {aarch64Emulator} from '../build/debian.js'
+import {cleanup, etcdctl, groupAlive, tempDir, trackGroup, uniqueName, waitFor} from '../harness/cli.js'
 
-const root = new URL('..', import.meta.url).pathname
+const root = new URL('../..', import.meta.url).pathname
 let releaseDir: string
 let server: string
 let executable: string
@@ -42,7 +42,7 @@ function onServer(args: string[], {machine = 'run', ...extra}: Options & {machin
 beforeAll(async () => {
   releaseDir = process.env.ELECT_SEA_DIR ?? tempDir()
   if (!process.env.ELECT_SEA_DIR) {
-    await execa('npx', ['tsx', 'test/support/dist.ts'], {cwd: root, env: {ELECT_DIST_OUT: releaseDir}, timeout: 240_000})
+    await execa('npx', ['tsx', 'test/build/dist.ts'], {cwd: root, env: {ELECT_DIST_OUT: releaseDir}, timeout: 240_000})
   }
   server = tempDir()
   toolsWithoutNode(server)

@@ -5,9 +5,9 @@ import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {arch, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
-import {startCluster} from './etcd.js'
-import {RELEASE_NODE} from './node-runtime.js'
-import {electProcess, listProcesses, projectRoot, readEvents, sleep, waitFor} from './processes.js'
+import {startCluster} from '../harness/etcd.js'
+import {RELEASE_NODE} from '../build/node-runtime.js'
+import {electProcess, listProcesses, projectRoot, readEvents, sleep, waitFor} from '../harness/processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)

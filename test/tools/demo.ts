@@ -4,7 +4,7 @@ import {execFile} from 'node:child_process'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {promisify} from 'node:util'
-import {type Cluster, startCluster} from './etcd.js'
+import {type Cluster, startCluster} from '../harness/etcd.js'
 
 const run = promisify(execFile)
 const elect = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'bin', 'run.cjs')

@@ -2,12 +2,12 @@
 // window must outlast (README, "Choosing --ttl"). One Session renews every INTERVAL ms (833 by
 // default: a 2.5 s window) with a TTL so long that its fence never matters; the longest gap between
 // the send times of acknowledged renewals is printed per trial.
-//   npx tsx test/support/renewal-gaps.ts 'compaction, then the raft leader dies' 10
+//   npx tsx test/tools/renewal-gaps.ts 'compaction, then the raft leader dies' 10
 import {monotonicMs} from '../../src/time/clock.js'
 import {Session} from '../../src/lease/session.js'
 import {connect} from '../../src/etcd/connection.js'
-import {startCluster} from './etcd.js'
-import {sleep} from './processes.js'
+import {startCluster} from '../harness/etcd.js'
+import {sleep} from '../harness/processes.js'
 import {SCENARIOS} from './scenarios.js'
 
 const intervalMs = Number(process.env.INTERVAL ?? 833)

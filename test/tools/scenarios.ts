@@ -1,4 +1,4 @@
-// Fault scenarios against real etcd processes, shared by test/faults.test.ts (one randomized trial
+// Fault scenarios against real etcd processes, shared by test/faults/faults.test.ts (one randomized trial
 // each) and the chaos runner (many). In each trial a holder runs a recorder under run-if-leader, a
 // rival waits with --wait forever (and, where the scenario says so, a campaign queues behind it), a
 // fault hits, and the verdict says whether the two commands ever overlapped, by how much they
@@ -11,10 +11,10 @@ import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {RECHECK_MS} from '../../src/election/watch.js'
 import {leaseIdOfHex} from '../../src/lease/leases.js'
-import {type Cluster, startCluster} from './etcd.js'
-import {byMark, Observer} from './observer.js'
-import {TcpProxy} from './proxy.js'
-import {electProcess, environOf, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from './processes.js'
+import {type Cluster, startCluster} from '../harness/etcd.js'
+import {byMark, Observer} from '../harness/observer.js'
+import {TcpProxy} from '../harness/proxy.js'
+import {electProcess, environOf, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from '../harness/processes.js'
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
@@ -41,7 +41,7 @@ export interface Trial {
   rival: 'elect' | 'etcdctl lock' | 'etcdctl elect'
 }
 
-/** Ways a job leaves the command's process group (see test/whole-job.test.ts), each around `argv`. */
+/** Ways a job leaves the command's process group (see test/faults/whole-job.test.ts), each around `argv`. */
 export const SHAPES = {
   plain: (argv: string[]) => argv,
   'timeout(1) in a shell': (argv: string[]) => ['sh', '-c', 'timeout 300 "$@"', 'shape', ...argv],
@@ -307,7 +307,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     marks.push(holderMark, rivalMark)
     const validity = join(dir, 'validity')
     const timing = ['--ttl', `${trial.ttlS}s`]
-    const deaf = {NODE_OPTIONS: `--require ${join(dirname(fileURLToPath(import.meta.url)), 'inject', 'deaf-watch.cjs')}`}
+    const deaf = {NODE_OPTIONS: `--require ${join(dirname(fileURLToPath(import.meta.url)), '../harness/inject/deaf-watch.cjs')}`}
     // Two machines: each a runtime directory, where a standing scenario's campaigns lend their leadership.
     const machine = (side: 'holder' | 'rival') => ({ELECT_RUNTIME_DIR: join(dir, `${side}-machine`)})
     const start = (endpoints: string[], args: string[], waiting = false, side: 'holder' | 'rival' = waiting ? 'rival' : 'holder') => {

@@ -6,15 +6,15 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa} from 'execa'
-import {startCluster} from './etcd.js'
-import {electBin, sleep} from './processes.js'
+import {startCluster} from '../harness/etcd.js'
+import {electBin, sleep} from '../harness/processes.js'
 
 const minutes = Number(process.argv[2] ?? 30)
 const cluster = await startCluster(1)
 const dir = mkdtempSync(join(tmpdir(), 'elect-soak-'))
 const memoryLog = join(dir, 'memory')
 const env = {ELECT_ENDPOINTS: cluster.endpoints.join(','), ELECT_RUNTIME_DIR: join(dir, 'run'), NO_COLOR: '1'}
-const preload = fileURLToPath(new URL('inject/memory.cjs', import.meta.url))
+const preload = fileURLToPath(new URL('../harness/inject/memory.cjs', import.meta.url))
 const campaign = execa('node', ['--expose-gc', electBin, 'campaign', 'soak', '--ttl', '2s'], {
   env: {...env, NODE_OPTIONS: `--require ${preload}`, ELECT_TEST_MEMORY_LOG: memoryLog},
   reject: false,

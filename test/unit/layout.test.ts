@@ -5,7 +5,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-const src = new URL('../src/', import.meta.url).pathname
+const src = new URL('../../src/', import.meta.url).pathname
 
 /** Each room, and the rooms it may import from. */
 const MAY_IMPORT: Record<string, string[]> = {

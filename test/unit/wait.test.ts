@@ -4,7 +4,7 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3} from 'etcd3'
 import {describe, expect, it} from 'vitest'
-import {AbortedError, type Reading, readUntil} from '../src/election/watch.js'
+import {AbortedError, type Reading, readUntil} from '../../src/election/watch.js'
 
 class FakeStream extends EventEmitter {
   requests: Array<{create_request: {key: Buffer; start_revision: number}}> = []
