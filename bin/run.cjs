@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// CommonJS, not a module: Node sets up its ES module loader for an entry point that is one, ~9 ms
-// of every start (who-leads 137 -> 128 ms, Node 20).
+// CommonJS, not a module: Node sets up its ES module loader for an entry point that is one, at
+// every start (the README's "Where the time goes" has what each of these choices saves).
 'use strict'
 const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
@@ -42,7 +42,7 @@ function readOrNothing(file) {
  * process neither compiles 1.4 MB of JavaScript nor the functions a command calls at every start:
  * the code the build made, or, on another Node, what this user's last run left (written after a run
  * whose code V8 rejected). Node's own compile cache (22.8+) would hold only the code that runs while
- * the bundle loads: 138 ms against 108 for who-leads on Node 24.21. A rejected cache only costs the
+ * the bundle loads, not the functions a command then calls. A rejected cache only costs the
  * compile it would have saved.
  */
 function loadBundle() {

@@ -18,10 +18,11 @@ export interface PrebuiltType {
 /**
  * The gRPC services of etcd's rpc.proto, as @grpc/grpc-js's loadPackageDefinition takes them, built
  * from a descriptor that the build made from etcd3's own rpc.proto. etcd3 parses that .proto with
- * @grpc/proto-loader when it loads, which also encodes a descriptor of every message type: about 40
- * ms of every elect process. Here a message type is set up only when a call first uses it, from the
- * code the build generated for it (`prebuilt`): protobufjs would generate and compile that code
- * with new Function() in every process, 15 ms of a run-if-leader. The conversions are
+ * @grpc/proto-loader when it loads, which also encodes a descriptor of every message type, in every
+ * elect process. Here a message type is set up only when a call first uses it, from the code the
+ * build generated for it (`prebuilt`): protobufjs would generate and compile that code with new
+ * Function() in every process, where V8's code cache cannot keep it (the README's "Where the time
+ * goes" has both costs). The conversions are
  * proto-loader's, with the options etcd3 gives it.
  */
 export function etcdPackageDefinition(descriptor: protobuf.INamespace, prebuilt: Record<string, PrebuiltType> = {}): Record<string, Record<string, unknown>> {
