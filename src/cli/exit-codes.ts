@@ -2,7 +2,12 @@ export const ExitCode = {
   ok: 0,
   error: 1,
   usage: 2,
+  /** who-leads: nobody leads, or not the one --is names. */
   noLeader: 3,
+  /** resign: the one to resign does not lead. */
+  nothingToResign: 3,
+  /** runs --succeeded-within: no run succeeded in the window. */
+  noSuccess: 3,
   unavailable: 69,
   lost: 75,
   timedOut: 124,

@@ -52,7 +52,7 @@ async function resignLeader(election: Election, name: string, {wanted, force, ti
   const leader = await election.leader()
   if (!leader || (wanted !== undefined && leader.value !== wanted)) {
     const who = leader ? `${leader.value} leads it` : 'nobody leads it'
-    throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.noLeader)
+    throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.nothingToResign)
   }
   const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)
   let forced = false

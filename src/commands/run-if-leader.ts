@@ -6,7 +6,7 @@ import {onceSlot} from '../jobs/once-per.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
 import {type GuardedRunResult, guardedRun, type Skip} from '../leadership/run-if-leader.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
-import {Attachment, findLocalCampaign} from '../attach/guest.js'
+import {Attachment, findLocalCampaign} from '../attach/attachment.js'
 import {MetricsFile} from '../cli/metrics-file.js'
 
 export default class RunIfLeader extends BaseCommand {

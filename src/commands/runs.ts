@@ -51,7 +51,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const found = last ? `the last run ${describe(last)}` : 'no run at all'
     const success = lastSuccess ? `; the last success was on ${lastSuccess.value} at ${lastSuccess.endedAt}` : ''
     this.say(`no run of ${what} succeeded within ${formatDuration(withinMs)}: ${found}${success}`)
-    return ExitCode.noLeader
+    return ExitCode.noSuccess
   }
 
   /** Aligned under a header on a terminal; tab-separated, without one, for scripts. */

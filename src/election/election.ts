@@ -80,8 +80,8 @@ export class Election {
     return candidacy
   }
 
-  /** The candidacy of a candidate that another process holds: to follow its leadership, or to run a job under it. */
-  follow(candidate: Candidate): Candidacy {
+  /** The candidacy of a candidate that another process holds (a campaign lending its leadership), to run a job under it. */
+  candidacyOf(candidate: Candidate): Candidacy {
     return new Candidacy(this.client, this.keys, candidate)
   }
 
@@ -142,7 +142,7 @@ export class Election {
  * 'resign-requested' (requester) when someone asks it to step down.
  */
 export class Candidacy extends EventEmitter {
-  private stopFollowing = () => {}
+  private stopWatchingLeadership = () => {}
   /** Why leadership ended (lost, or a resign request), remembered for listeners that come later. */
   ended?: string
   /** Who led when this candidate joined the queue, unless itself: it did not lead then, nor can it before that one goes. */
@@ -177,13 +177,13 @@ export class Candidacy extends EventEmitter {
   }
 
   /**
-   * Starts following what tells a leader it no longer leads: its key gone or not its own any more
+   * Starts watching what tells a leader it no longer leads: its key gone or not its own any more
    * ('lost'), or a resign request ('resign-requested'). Only a read can say so; a watch failure
    * never does, whatever etcd did to the watch.
    */
   async watchLeadership(): Promise<void> {
     const stop = new AbortController()
-    this.stopFollowing = () => stop.abort()
+    this.stopWatchingLeadership = () => stop.abort()
     const key = Buffer.from(this.self.key)
     const resignKey = Buffer.from(this.keys.resignRequest(this.self.leaseId))
     // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop reading.
@@ -245,7 +245,7 @@ export class Candidacy extends EventEmitter {
   }
 
   async stopWatching(): Promise<void> {
-    this.stopFollowing()
+    this.stopWatchingLeadership()
   }
 }
 

@@ -1,3 +1,5 @@
+// Nothing in src/ calls this file: the build (test/build/bundle.ts) splices it into etcd3's connection
+// pool, in place of the proto-loader call that would parse rpc.proto in every process.
 import protobuf from 'protobufjs'
 
 /**

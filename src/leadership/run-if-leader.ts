@@ -1,5 +1,5 @@
 import type {Etcd3} from 'etcd3'
-import type {Attachment} from '../attach/guest.js'
+import type {Attachment} from '../attach/attachment.js'
 import {after} from '../time/clock.js'
 import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
 import {markSlotDone, type OnceSlot, slotMarker} from '../jobs/once-per.js'
@@ -205,7 +205,7 @@ class Run {
     if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason))
     if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', leader}
     if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
-    const candidacy = this.election.follow(candidateOf(outcome.grant))
+    const candidacy = this.election.candidacyOf(candidateOf(outcome.grant))
     return this.claim(candidacy, lender, undefined, signal)
   }
 
