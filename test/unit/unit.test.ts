@@ -14,6 +14,7 @@ import {ElectError, UsageError} from '../../src/cli/exit-codes.js'
 import {EtcdUnavailableError} from '../../src/etcd/connection.js'
 import {etcdPackageDefinition, type PrebuiltType} from '../../src/etcd/services.js'
 import {etcdDescriptor, prebuiltTypesSource} from '../build/bundle.js'
+import {randomTrial, SCENARIOS} from '../tools/scenarios.js'
 
 describe('durations', () => {
   it.each([
@@ -178,5 +179,21 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
 
   it('says nothing stands in the way when this candidate leads and nobody runs the job', () => {
     expect(decide([undefined, own, undefined])).toBeUndefined()
+  })
+})
+
+describe('the fault trials\' timings', () => {
+  // The windows the README's "Choosing --ttl" recommends, so that a trial fails on elect, not on a
+  // window a busy machine cannot keep (a 3.5 s one lost its leadership through a restart at a load of 13).
+  it('draw fencing windows of at least 6 s where the holder must keep leading, 2.5 s where it loses', () => {
+    const narrowest = {keeps: Infinity, loses: Infinity}
+    for (const scenario of Object.values(SCENARIOS)) {
+      for (let draw = 0; draw < 200; draw++) {
+        const {ttlS, killGraceS} = randomTrial(scenario)
+        const side = scenario.loses ? 'loses' : 'keeps'
+        narrowest[side] = Math.min(narrowest[side], ttlS - killGraceS - 1)
+      }
+    }
+    expect(narrowest).toEqual({keeps: 6, loses: 2.5})
   })
 })
