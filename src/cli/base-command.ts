@@ -100,9 +100,9 @@ export abstract class BaseCommand extends Command {
     return this.connection
   }
 
-  /** Connects as the flags say, hands the client to `use`, and closes it whatever happens. */
-  protected async withEtcd<T>(flags: ConnectionFlags, use: (client: Etcd3) => Promise<T>): Promise<T> {
-    const client = await connect(this.connectionOptions(flags))
+  /** Connects with `connection` (from connectionOptions), hands the client to `use`, and closes it whatever happens. */
+  protected async withEtcd<T>(connection: ConnectionOptions, use: (client: Etcd3) => Promise<T>): Promise<T> {
+    const client = await connect(connection)
     try {
       return await use(client)
     } finally {

@@ -40,7 +40,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     let self: ReturnType<typeof identity> | undefined
     let spinner: Spinner | undefined
     try {
-      const end: StandingEnd = await this.withEtcd(flags, (client) => standForLeadership(client, {
+      const end: StandingEnd = await this.withEtcd(this.connectionOptions(flags), (client) => standForLeadership(client, {
         prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: flags['command-timeout'], signal: stop.signal,
       }, {
         waiting: async (candidate) => {

@@ -26,7 +26,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69, 124])}`
     const {args, flags} = await this.parse(Resign)
     const name = this.electionName(args.name)
     const wanted = flags.value === undefined ? (flags.force ? undefined : thisHost()) : this.candidateValue(flags.value)
-    const resignation = await this.withEtcd(flags, (client) =>
+    const resignation = await this.withEtcd(this.connectionOptions(flags), (client) =>
       resignLeader(new Election(client, this.electionPrefix(flags), name), name, {wanted, force: flags.force, timeoutMs: flags.timeout}),
     )
     if (flags.json) this.data(resignation)

@@ -58,7 +58,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     const unwritable = metrics?.whyUnwritable()
     if (unwritable) throw new UsageError(`cannot write --metrics-file ${metrics!.path}: ${unwritable}`)
     // Connection flags that cannot work are a usage error before a campaign on this machine is asked.
-    this.connectionOptions(flags)
+    const connection = this.connectionOptions(flags)
     const verbose = flags.verbose
     const log = (message: string) => verbose && this.say(message)
 
@@ -72,9 +72,9 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
       throw ttlTooShort("the campaign's --ttl", campaign.hello.ttlMs, flags['kill-grace'])
     }
     try {
-      const result: GuardedRunResult = await this.withEtcd(flags, (client) => guardedRun(client, {
+      const result: GuardedRunResult = await this.withEtcd(connection, (client) => guardedRun(client, {
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
-        killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: flags['command-timeout'], command, args: commandArgs,
+        killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'],
       }, log, campaign))
       if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {

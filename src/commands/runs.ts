@@ -36,7 +36,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const name = this.electionName(args.name)
     const job = flags.job === undefined ? null : this.electionName(flags.job, 'job name')
     const keys = new ElectionKeys(this.electionPrefix(flags), name)
-    const shown = await this.withEtcd(flags, (client) => shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0))
+    const shown = await this.withEtcd(this.connectionOptions(flags), (client) => shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0))
     if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`)
     if (flags.json) for (const record of shown) this.data(record)
     else this.table(shown.map(columns), isInteractive(process.stdout))

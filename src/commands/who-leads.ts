@@ -29,7 +29,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const {args, flags} = await this.parse(WhoLeads)
     const name = this.electionName(args.name)
     if (flags.is !== undefined) this.candidateValue(flags.is, '--is')
-    return this.withEtcd(flags, async (client) => {
+    return this.withEtcd(this.connectionOptions(flags), async (client) => {
       const election = new Election(client, this.electionPrefix(flags), name)
       if (flags.watch) return this.watch(election, name, flags.json)
       if (flags.candidates) {
@@ -41,9 +41,10 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
       const leader = await election.leader()
       if (flags.json) this.data(await leadership(client, election, name, leader))
       if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader
-      if (flags.json) return leader ? ExitCode.ok : ExitCode.noLeader
-      if (leader) this.data(leader.value)
-      else this.say(`nobody leads ${name}`)
+      if (!flags.json) {
+        if (leader) this.data(leader.value)
+        else this.say(`nobody leads ${name}`)
+      }
       return leader ? ExitCode.ok : ExitCode.noLeader
     })
   }

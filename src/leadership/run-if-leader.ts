@@ -119,7 +119,7 @@ class Run {
     const {options, log} = this
     this.signals.listen()
     try {
-      const turn = await this.waitForTurn((stop, signal) => (this.lender ? this.borrow(this.lender, leader, signal) : this.campaign(stop, signal)))
+      const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, leader, signal) : this.campaign(stopWith, signal)))
       if (turn.kind !== 'won') return turn
       this.won = turn
       const {candidacy} = turn
@@ -139,10 +139,10 @@ class Run {
 
   /**
    * Runs `getThere` under --wait's bound and the run's signals, and turns the reason it was stopped
-   * for into the result that reason stands for. `stop` is also aborted when the lease the run waits
-   * with is lost.
+   * for into the result that reason stands for. `getThere` stops it too (`stopWith`) when the lease
+   * it waits with is lost.
    */
-  private async waitForTurn(getThere: (stop: AbortController, signal: AbortSignal) => Promise<Turn>): Promise<Turn> {
+  private async waitForTurn(getThere: (stopWith: (reason: StopReason) => void, signal: AbortSignal) => Promise<Turn>): Promise<Turn> {
     const stop = new AbortController()
     const stopWith = (reason: StopReason) => stop.abort(reason)
     const cancelSignals = this.signals.whileWaiting((signal) => stopWith({kind: 'signal', signal}))
@@ -151,7 +151,7 @@ class Run {
     const cancelWait = waitMs > 0 && Number.isFinite(waitMs) ? after(waitMs, () => stopWith({kind: 'wait'})) : undefined
     try {
       if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason))
-      const result = await getThere(stop, stop.signal)
+      const result = await getThere(stopWith, stop.signal)
       // A signal that came as the claim succeeded must not be lost before the command starts.
       if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason))
       return result
@@ -178,12 +178,12 @@ class Run {
    * Campaigns with a lease of its own. Skips if another led when this candidate queued and --wait
    * does not say to wait; else claims the job as `claim` does.
    */
-  private async campaign(stop: AbortController, signal: AbortSignal): Promise<Turn> {
+  private async campaign(stopWith: (reason: StopReason) => void, signal: AbortSignal): Promise<Turn> {
     if (this.options.waitMs > 0) this.prepare()
     const session = await this.lease()
     const candidacy = (this.candidacy = await this.election.enqueue(session, this.options.value))
     this.log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
-    session.once('lost', (reason: string) => stop.abort({kind: 'lost', reason} satisfies StopReason))
+    session.once('lost', (reason: string) => stopWith({kind: 'lost', reason}))
     if (this.options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', because: 'another-leads', leader: candidacy.leaderWhenQueued}
     const turn = await this.claim(candidacy, session, session, signal)
     // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.

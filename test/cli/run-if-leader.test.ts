@@ -349,8 +349,8 @@ describe('run-if-leader when etcd stalls', () => {
       const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 120, false, finish))
       // Fencing window: 10 s - 6 s grace - 1 s margin = 3 s; the cut lasts 4.5 s, well inside the TTL.
       const waiter = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '6s', '--wait', 'forever', '--', ...recorder(waiterLog, 0.2)], {endpoints: [proxy.endpoint]})
-      // Asked asynchronously: the proxy forwards in this process, and a synchronous etcdctl in a polling
-      // loop starved the waiter's connection through it on a busy machine (it never queued in 30 s).
+      // Asked asynchronously: when the proxy forwarded in this process, a synchronous etcdctl in a
+      // polling loop starved the waiter's connection through it on a busy machine (it never queued in 30 s).
       const queued = async () => (await elect(['who-leads', name, '--candidates'])).stdout.split('\n').filter(Boolean).length === 2
       expect(await waitFor(queued, 30_000)).toBe(true)
       await proxy.cut()
