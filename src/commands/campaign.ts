@@ -6,6 +6,7 @@ import {ExitCode, UsageError} from '../cli/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
 import {identity} from '../election/election.js'
+import {onStopSignals} from '../leadership/signals.js'
 import {highlight, type Spinner, startSpinner} from '../cli/terminal.js'
 
 export default class Campaign extends BaseCommand {
@@ -35,7 +36,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     const event = (kind: string, details: object = {}) => flags.json && this.data({event: kind, name, value, ...details})
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort(signal))
+    const unlisten = onStopSignals((signal) => stop.abort(signal))
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     let self: ReturnType<typeof identity> | undefined
     let spinner: Spinner | undefined
@@ -74,6 +75,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     } finally {
       spinner?.stop()
       cancelTimeout?.()
+      unlisten()
     }
   }
 }

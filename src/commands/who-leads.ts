@@ -4,6 +4,7 @@ import {type Candidate, Election, identity} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'
+import {onStopSignals} from '../leadership/signals.js'
 import {ExitCode} from '../cli/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
@@ -52,11 +53,15 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
   /** The leader now and after every change, one line each, until a signal. */
   private async watch(election: Election, name: string, json: boolean): Promise<number> {
     const stop = new AbortController()
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => stop.abort())
-    await election.observe((leader) => {
-      if (json) this.data({name, leader: leader ? {value: leader.value, key: leader.key, revision: leader.createRevision} : null})
-      else this.data(leader?.value ?? '')
-    }, stop.signal)
+    const unlisten = onStopSignals(() => stop.abort())
+    try {
+      await election.observe((leader) => {
+        if (json) this.data({name, leader: leader ? {value: leader.value, key: leader.key, revision: leader.createRevision} : null})
+        else this.data(leader?.value ?? '')
+      }, stop.signal)
+    } finally {
+      unlisten()
+    }
     return ExitCode.ok
   }
 }

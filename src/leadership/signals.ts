@@ -4,6 +4,18 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
 type Handler = (signal: NodeJS.Signals) => void
 
 /**
+ * Calls `handler` on every stop signal until the returned function is called. Every one, not the
+ * first: a second Ctrl-C or SIGTERM while a command stops its jobs must not meet the default death,
+ * which would leave its key leading until its lease ran out.
+ */
+export function onStopSignals(handler: Handler): () => void {
+  for (const signal of SIGNALS) process.on(signal, handler)
+  return () => {
+    for (const signal of SIGNALS) process.off(signal, handler)
+  }
+}
+
+/**
  * A run's signals from its first lease until its release, which must never meet the default death.
  * Before the command runs, the first one is kept (`caught`) and withdraws the candidacy; once the
  * command runs, every one goes to its supervision, starting with one that came while it was started.
@@ -12,6 +24,7 @@ export class RunSignals {
   /** The first signal that came before the command ran. */
   caught?: NodeJS.Signals
   private onCaught?: Handler
+  private stopListening?: () => void
   private running?: Handler
   private readonly onSignal = (signal: NodeJS.Signals) => {
     if (this.running) return this.running(signal)
@@ -21,11 +34,11 @@ export class RunSignals {
   }
 
   listen(): void {
-    for (const signal of SIGNALS) process.on(signal, this.onSignal)
+    this.stopListening = onStopSignals(this.onSignal)
   }
 
   unlisten(): void {
-    for (const signal of SIGNALS) process.off(signal, this.onSignal)
+    this.stopListening?.()
   }
 
   /** Calls `handler` with the first signal, now if one came already; returns what stops that. */

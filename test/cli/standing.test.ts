@@ -178,6 +178,27 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(exists(leader.self.key!)).toBe(false)
   })
 
+  it('a second signal while it stops its jobs does not cut the stop short', async () => {
+    const name = uniqueName('attach-twice')
+    const a = machine()
+    const leader = await leadingCampaign(name, a, 'A')
+    const dir = tempDir()
+    // The stubborn job holds the campaign in its stop for its whole 3 s grace; the polite one's
+    // "stopped" says the campaign has begun it.
+    const stubborn = await startHolder(name, join(dir, 'stubborn'), ['--job', 'stubborn', '--kill-grace', '3s'], recorder(join(dir, 'stubborn'), 60, true), a)
+    const polite = await startHolder(name, join(dir, 'polite'), ['--job', 'polite'], recorder(join(dir, 'polite')), a)
+    leader.child.kill('SIGTERM')
+    expect(await waitFor(() => readEvents(join(dir, 'polite')).some((event) => event.event === 'stopped'), 10_000)).toBe(true)
+    leader.child.kill('SIGTERM')
+    leader.child.kill('SIGINT')
+    const violated = keyGoneBeforeGroups(leader.self.key!, [stubborn.pid], leader.child)
+    expect((await stubborn.holder).exitCode).toBe(75)
+    const ended = await leader.child
+    expect([ended.exitCode, ended.signal]).toEqual([0, undefined])
+    expect(await violated).toBe(false)
+    expect(exists(leader.self.key!)).toBe(false)
+  })
+
   it.each(['key deleted', 'lease revoked'])('when the leadership is lost (%s), its jobs are stopped and exit 75', async (how) => {
     const name = uniqueName('attach-lost')
     const a = machine()
