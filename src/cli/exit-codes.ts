@@ -11,6 +11,8 @@ export const ExitCode = {
   unavailable: 69,
   lost: 75,
   timedOut: 124,
+  /** run-if-leader: the command ran for its --max-runtime and was stopped. */
+  overran: 125,
   notExecutable: 126,
   notFound: 127,
 } as const
@@ -24,6 +26,7 @@ export const EXIT_CODES_HELP: Record<number | string, string> = {
   69: 'etcd unreachable, credentials refused, or TLS failed',
   75: 'leadership lost while the command ran (it was stopped), or the lease lost while waiting',
   124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',
+  125: 'the command ran for its --max-runtime and was stopped',
   126: 'command not executable',
   127: 'command not found',
   '128+n': 'command killed by signal n, which elect did not send',

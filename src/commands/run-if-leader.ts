@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {constants} from 'node:os'
-import {BaseCommand, duration, exitCodesHelp, signal, thisHost, wait} from '../cli/base-command.js'
+import {BaseCommand, duration, exitCodesHelp, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
@@ -17,7 +17,7 @@ Every run that starts <cmd> leaves a record in etcd of where, when and how it en
 
 Where \`elect campaign <name>\` runs on this machine (same user, etcd and prefix), run-if-leader never campaigns itself: it runs <cmd> under that campaign's leadership when it leads (ELECT_JOB set too), and otherwise skips (or, with --wait, waits for it to lead).
 
-${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
+${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
   static examples = [
     '<%= config.bin %> run-if-leader nightly-report -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader nightly-report --once-per 1m -- /usr/local/bin/report.sh',
@@ -33,6 +33,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
     wait: wait({description: 'how long to wait to be elected: 0, a duration, or forever', default: {text: '0', ms: 0}, defaultHelp: async () => '0'}),
     'kill-signal': signal({description: 'signal sent to the command\'s whole job on lost leadership', default: 'SIGTERM'}),
     'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
+    'max-runtime': positiveDuration({description: 'stop the command\'s whole job as on a lost leadership once it has run this long (exit 125)'}),
     job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
     'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
@@ -75,7 +76,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
       const result: GuardedRunResult = await this.withEtcd(connection, (client) => guardedRun(client, {
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
         killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
-        slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'],
+        slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
       }, log, campaign))
       if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
         try {
@@ -85,14 +86,14 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
           this.say(`could not write --metrics-file ${metrics.path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
         }
       }
-      return this.render(result, {name, job, command, wait: flags.wait.text, oncePer: flags['once-per'], skipExitCode: flags['skip-exit-code'], verbose})
+      return this.render(result, {name, job, command, wait: flags.wait.text, oncePer: flags['once-per'], maxRuntime: flags['max-runtime'], skipExitCode: flags['skip-exit-code'], verbose})
     } finally {
       hangUp()
     }
   }
 
   /** What a run's result means for its user: a line on stderr where it is worth one, and the exit status. */
-  private render(result: GuardedRunResult, how: {name: string; job?: string; command: string; wait: string; oncePer?: number; skipExitCode: number; verbose: boolean}): number {
+  private render(result: GuardedRunResult, how: {name: string; job?: string; command: string; wait: string; oncePer?: number; maxRuntime?: number; skipExitCode: number; verbose: boolean}): number {
     const {name, command} = how
     switch (result.kind) {
       case 'skipped':
@@ -110,6 +111,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 126, 127, '128+n', 'other'])}`
         return ExitCode.lost
       case 'ran':
         if (result.lost) this.say(`lost leadership of ${name}: ${result.lost}; the command was stopped`)
+        else if (result.overran) this.say(`${command} ran for --max-runtime ${formatDuration(how.maxRuntime!)}; it was stopped`)
         else if (result.status === ExitCode.notFound) this.say(`command not found: ${command}`)
         else if (result.status === ExitCode.notExecutable) this.say(`cannot execute ${command}: permission denied`)
         return result.status

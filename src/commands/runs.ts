@@ -95,6 +95,8 @@ function describe(record: Shown): string {
       return `lost its leadership ${where} at ${record.endedAt}: ${record.reason}`
     case 'interrupted':
       return `was interrupted by ${record.reason} ${where} at ${record.endedAt}`
+    case 'timed-out':
+      return `was stopped ${where} at ${record.endedAt}: ${record.reason}`
     case 'succeeded':
       return `succeeded ${where} at ${record.endedAt}, before the window`
   }

@@ -1,7 +1,7 @@
 import type {Etcd3, IRangeRequest, IRequestOp} from 'etcd3'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 
-export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted'
+export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted' | 'timed-out'
 
 /**
  * What etcd keeps of one run that started a command: written with the claim of the job's running
@@ -20,9 +20,9 @@ export interface RunRecord {
   endedAt: string | null
   durationMs: number | null
   outcome: RunOutcome
-  /** The command's exit status, as elect exits with it (75 for a lost run). */
+  /** The command's exit status, as elect exits with it (75 for a lost run, 125 for one that ran out its time). */
   status: number | null
-  /** Why a run was lost or interrupted. */
+  /** Why a run was lost, interrupted or stopped at its time limit. */
   reason: string | null
 }
 

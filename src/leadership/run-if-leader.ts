@@ -32,6 +32,8 @@ export interface GuardedRunOptions {
   job?: string
   /** --keep-runs: how many records of the job's runs etcd keeps. */
   keepRuns: number
+  /** --max-runtime: the command's whole job is stopped once it has run this long. */
+  maxRuntimeMs?: number
 }
 
 /** Why a run wrote nothing and ran nothing. */
@@ -49,7 +51,7 @@ export type GuardedRunResult =
   | Skip
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
-  | {kind: 'ran'; status: number; lost?: string; interruptedBy?: NodeJS.Signals; leader: Candidate; record: RunRecord}
+  | {kind: 'ran'; status: number; lost?: string; interruptedBy?: NodeJS.Signals; overran?: true; leader: Candidate; record: RunRecord}
   /** The lease or the leadership ended before the command could start: nothing ran. */
   | {kind: 'lost-before-start'; reason: string}
 
@@ -272,6 +274,7 @@ class Run {
         args: options.args,
         killSignal: options.killSignal,
         killGraceMs: options.killGraceMs,
+        maxRuntimeMs: options.maxRuntimeMs,
         env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
       }),
     })
@@ -349,6 +352,7 @@ async function supervise({candidacy, leaderLease, runLease, record}: Won, superv
   try {
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
+    if (outcome.overran) return {kind: 'ran', status: ExitCode.overran, overran: true, leader: self, record: ended(record, 'timed-out', ExitCode.overran, outcome.stoppedBecause)}
     // The guard stopped the group on its own: its deadline passed before elect heard of any loss.
     lost ??= outcome.stoppedBecause && interruptedBy === undefined ? outcome.stoppedBecause : undefined
     if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self, record: ended(record, 'lost', ExitCode.lost, lost)}

@@ -2,7 +2,8 @@ import {type ChildProcess, spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {createInterface} from 'node:readline'
 import type {Readable, Writable} from 'node:stream'
-import {uptimeDeadline} from '../time/clock.js'
+import {after, uptimeDeadline} from '../time/clock.js'
+import {formatDuration} from '../time/duration.js'
 import {guardScript} from './guard-script.js'
 import {type Job, killJob} from './process-group.js'
 
@@ -11,6 +12,8 @@ export interface Outcome {
   status: number
   /** Set when the group was stopped by a stop request or the guard's deadline, not by the command itself. */
   stoppedBecause?: string
+  /** The first stop was the run's own limit (maxRuntimeMs), not a stop request or the guard's deadline. */
+  overran?: boolean
 }
 
 export interface SupervisorOptions {
@@ -19,6 +22,8 @@ export interface SupervisorOptions {
   killSignal: NodeJS.Signals
   killGraceMs: number
   env: NodeJS.ProcessEnv
+  /** Once the command has run this long, its job is stopped as on a stop request. */
+  maxRuntimeMs?: number
 }
 
 /**
@@ -32,6 +37,8 @@ export class Supervisor {
   readonly exited: Promise<Outcome>
   private readonly started: Promise<void>
   private stoppedBecause?: string
+  private overran = false
+  private cancelLimit?: () => void
   /** Marks every process of the command's job (see guard.sh); known to the guard only from start(). */
   private readonly runId = randomBytes(16).toString('hex')
   private job?: Job
@@ -39,7 +46,10 @@ export class Supervisor {
   private jobGone = false
   private readonly control: Writable
 
-  private constructor(private readonly guard: ChildProcess) {
+  private constructor(
+    private readonly guard: ChildProcess,
+    private readonly options: SupervisorOptions,
+  ) {
     this.control = guard.stdio[3] as Writable
     // Writes to a guard that has finished fail with EPIPE; its exit tells the story.
     this.control.on('error', () => undefined)
@@ -59,11 +69,13 @@ export class Supervisor {
           resolve({status: rest[0] === 'ENOENT' ? 127 : 126})
         } else if (report === 'exited') {
           this.jobGone = true
-          resolve({status: Number(rest[0]), stoppedBecause: this.stoppedBecause})
+          this.cancelLimit?.()
+          resolve({status: Number(rest[0]), stoppedBecause: this.stoppedBecause, ...(this.overran ? {overran: true} : {})})
         }
       })
       // A guard that dies without reporting (killed from outside) must not leave the command unguarded.
       guard.on('exit', () => {
+        this.cancelLimit?.()
         started()
         this.killJobIfGuardless()
         resolve({status: 1, stoppedBecause: this.stoppedBecause ?? 'the guard process died'})
@@ -80,7 +92,7 @@ export class Supervisor {
       // bash would source BASH_ENV itself; the guard hands it on to the command instead.
       {stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'], env: {...env, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})}},
     )
-    return new Supervisor(guard)
+    return new Supervisor(guard, options)
   }
 
   /**
@@ -91,6 +103,12 @@ export class Supervisor {
     const records = Object.entries({...env, ELECT_RUN_ID: this.runId}).map(([name, value]) => `${name}=${value}\0`)
     this.control.write(`env ${records.length}\n${records.join('')}run ${uptimeDeadline(deadlineMs)}\n`)
     await this.started
+    const {maxRuntimeMs, killSignal} = this.options
+    if (maxRuntimeMs !== undefined && !this.jobGone)
+      this.cancelLimit = after(maxRuntimeMs, () => {
+        this.overran = this.stoppedBecause === undefined
+        this.stop(killSignal, `it ran for its limit of ${formatDuration(maxRuntimeMs)}`)
+      })
   }
 
   /** Ends a guard that was prepared but never told to run. */

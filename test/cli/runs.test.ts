@@ -20,7 +20,7 @@ const runs = async (name: string, flags: string[] = []) => {
 const leaseOf = async (name: string) => JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease as string
 
 describe('run records', () => {
-  it('record each way a run ends: succeeded, failed with its status, lost, interrupted', async () => {
+  it('record each way a run ends: succeeded, failed with its status, lost, interrupted, timed out', async () => {
     const name = uniqueName('outcomes')
     expect((await elect(['run-if-leader', name, '--value', 'web-1', '--', 'true'])).exitCode).toBe(0)
     expect((await elect(['run-if-leader', name, '--value', 'web-1', '--', 'sh', '-c', 'exit 7'])).exitCode).toBe(7)
@@ -35,18 +35,21 @@ describe('run records', () => {
     interrupted.holder.kill('SIGTERM')
     await interrupted.holder
 
-    const [last, third, second, first] = await runs(name)
+    expect((await elect(['run-if-leader', name, '--value', 'web-4', '--max-runtime', '1s', '--', 'sleep', '300'])).exitCode).toBe(125)
+
+    const [timedOut, last, third, second, first] = await runs(name)
     expect([first.outcome, first.status, first.value, first.reason]).toEqual(['succeeded', 0, 'web-1', null])
     expect([second.outcome, second.status]).toEqual(['failed', 7])
     expect([third.outcome, third.status, third.value]).toEqual(['lost', 75, 'web-2'])
     expect(third.reason).toMatch(/revoked|deleted/)
     expect([last.outcome, last.reason, last.value]).toEqual(['interrupted', 'SIGTERM', 'web-3'])
-    for (const record of [first, second, third, last]) {
+    expect([timedOut.outcome, timedOut.status, timedOut.reason, timedOut.value]).toEqual(['timed-out', 125, 'it ran for its limit of 1s', 'web-4'])
+    for (const record of [first, second, third, last, timedOut]) {
       expect(record.job).toBeNull()
       expect(Date.parse(record.endedAt!) - Date.parse(record.startedAt)).toBe(record.durationMs)
     }
     // Each ran under a leadership of its own: the fencing tokens grow.
-    expect(first.rev < second.rev && second.rev < third.rev && third.rev < last.rev).toBe(true)
+    expect(first.rev < second.rev && second.rev < third.rev && third.rev < last.rev && last.rev < timedOut.rev).toBe(true)
   })
 
   it('keep the newest --keep-runs per job, newest first, and leave other jobs\' records alone', async () => {
@@ -96,6 +99,15 @@ describe('run records', () => {
     const failed = await elect(['runs', name, '--succeeded-within', '1h'])
     expect(failed.exitCode).toBe(3)
     expect(failed.stderr).toMatch(new RegExp(`^elect: no run of ${name} succeeded within 1h: the last run failed with status 2 on web-3 at \\S+$`))
+
+    // A run stopped at its --max-runtime is no success either, for the check and for the metrics.
+    const metrics = join(tempDir(), 'elect.prom')
+    expect((await elect(['run-if-leader', name, '--value', 'web-4', '--max-runtime', '500ms', '--metrics-file', metrics, '--', 'sleep', '300'])).exitCode).toBe(125)
+    const timedOut = await elect(['runs', name, '--succeeded-within', '1h'])
+    expect(timedOut.exitCode).toBe(3)
+    expect(timedOut.stderr).toMatch(new RegExp(`^elect: no run of ${name} succeeded within 1h: the last run was stopped on web-4 at \\S+: it ran for its limit of 500ms$`))
+    const samples = parsePrometheus(readFileSync(metrics, 'utf8'))
+    expect([samples.get(`elect_last_run_success{name="${name}",job=""}`), samples.get(`elect_last_run_exit_status{name="${name}",job=""}`)]).toEqual([0, 125])
 
     expect((await elect(['run-if-leader', name, '--', 'true'])).exitCode).toBe(0)
     const succeeded = await elect(['runs', name, '--succeeded-within', '1h'])

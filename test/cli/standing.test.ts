@@ -199,6 +199,24 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(exists(leader.self.key!)).toBe(false)
   })
 
+  it('a job that runs for its --max-runtime is stopped and exits 125; the campaign leads on, and the next run of the job starts', async () => {
+    const name = uniqueName('attach-max-runtime')
+    const a = machine()
+    const leader = await leadingCampaign(name, a, 'A')
+    const log = join(tempDir(), 'job')
+    const job = await startHolder(name, log, ['--job', 'j', '--max-runtime', '1s'], recorder(log), a)
+    const result = await job.holder
+    // (The recorder's shell may say "Terminated" first, for its sleep.)
+    expect([result.exitCode, result.stderr.split('\n').at(-1)]).toEqual([125, 'elect: sh ran for --max-runtime 1s; it was stopped'])
+    expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
+    expect(groupAlive(job.pid)).toBe(false)
+    const ran = join(tempDir(), 'ran')
+    const next = await elect(['run-if-leader', name, '--job', 'j', '--', 'touch', ran], a)
+    expect([next.exitCode, next.stderr, existsSync(ran)]).toEqual([0, '', true])
+    expect((await elect(['who-leads', name])).stdout).toBe('A')
+    expect(exists(leader.self.key!)).toBe(true)
+  })
+
   it.each(['key deleted', 'lease revoked'])('when the leadership is lost (%s), its jobs are stopped and exit 75', async (how) => {
     const name = uniqueName('attach-lost')
     const a = machine()

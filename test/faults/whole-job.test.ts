@@ -101,6 +101,17 @@ describe.each(Object.entries(MODES))('the whole job, found by %s', (mode, env) =
     expect((await elect(['who-leads', name])).exitCode).toBe(3)
   })
 
+  it('--max-runtime stops timeout(1) inside a shell as a loss would, once it has run that long: exit 125, the leadership released', async () => {
+    const name = uniqueName('max-runtime')
+    const spawnedAt = Date.now()
+    const {holder, pid} = await startEscaping(name, SHAPES['timeout(1) inside a shell'], env, ['--ttl', '10s', '--kill-grace', '1s', '--max-runtime', '2s'])
+    const result = await holder
+    expect(Date.now() - spawnedAt).toBeGreaterThanOrEqual(2000)
+    expect([result.exitCode, result.stderr]).toEqual([125, 'elect: sh ran for --max-runtime 2s; it was stopped'])
+    expect(alive(pid)).toBe(false)
+    expect((await elect(['who-leads', name])).exitCode).toBe(3)
+  })
+
   it('elect SIGKILLed: the guard stops a daemon of the job too, long before the lease could expire', async () => {
     const name = uniqueName('elect-killed')
     const {holder, pid} = await startEscaping(name, SHAPES['a daemon that double-forks'], env, ['--ttl', '30s', '--kill-grace', '1s'])
