@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {constants} from 'node:os'
 import {BaseCommand, duration, exitCodesHelp, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
+import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
 import {type GuardedRunResult, guardedRun, type Skip} from '../leadership/run-if-leader.js'
@@ -36,6 +37,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     'max-runtime': positiveDuration({description: 'stop the command\'s whole job as on a lost leadership once it has run this long (exit 125)'}),
     job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
+    jitter: duration({description: 'wait a random time up to this long before the first etcd request, so a fleet\'s fires spread out; the --once-per slot stays the fire\'s'}),
     'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
     'keep-runs': Flags.integer({description: 'how many records of the job\'s runs etcd keeps (see elect runs)', default: 20, min: 1}),
     'metrics-file': Flags.string({description: 'write the last run and skip of this job on this server here, for node_exporter\'s textfile collector'}),
@@ -55,6 +57,10 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     this.leaseTtl(flags.ttl, flags['kill-grace'], () => ttlTooShort('--ttl', flags.ttl, flags['kill-grace']))
     const value = this.candidateValue(flags.value ?? thisHost())
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
+    if (flags.jitter !== undefined && flags['once-per'] !== undefined && flags.jitter >= flags['once-per'])
+      throw new UsageError(`--jitter ${formatDuration(flags.jitter)} must be shorter than --once-per ${formatDuration(flags['once-per'])}, or a fire could run after the next one`)
+    // The slot of the fire, not of the moment elect gets to it: start-up and --jitter may cross its end.
+    const slot = flags['once-per'] ? onceSlot(flags['once-per'], startedAtMs()) : undefined
     const metrics = flags['metrics-file'] === undefined ? undefined : new MetricsFile(flags['metrics-file'], {name, job: job ?? ''})
     const unwritable = metrics?.whyUnwritable()
     if (unwritable) throw new UsageError(`cannot write --metrics-file ${metrics!.path}: ${unwritable}`)
@@ -63,6 +69,11 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     const verbose = flags.verbose
     const log = (message: string) => verbose && this.say(message)
 
+    if (flags.jitter) {
+      const jitterMs = Math.random() * flags.jitter
+      log(`waiting ${Math.round(jitterMs)}ms (--jitter) before the first etcd request`)
+      await delay(jitterMs)
+    }
     const prefix = this.electionPrefix(flags)
     const {campaign, warning} = await findLocalCampaign(prefix, name, CAMPAIGN_HELLO_TIMEOUT_MS)
     if (warning) this.say(warning)
@@ -76,7 +87,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
       const result: GuardedRunResult = await this.withEtcd(connection, (client) => guardedRun(client, {
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
         killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
-        slot: flags['once-per'] ? onceSlot(flags['once-per']) : undefined, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
+        slot, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
       }, log, campaign))
       if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
         try {

@@ -30,3 +30,16 @@ export function after(ms: number, fn: () => void): () => void {
   arm()
   return () => clearTimeout(timer)
 }
+
+/** Resolves once `ms` have passed on the monotonic clock, however long that is. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => after(ms, resolve))
+}
+
+/**
+ * When this process was started, by the wall clock: the moment cron or a timer fired it, before
+ * Node's own start-up and anything elect waited for.
+ */
+export function startedAtMs(): number {
+  return Date.now() - process.uptime() * 1000
+}

@@ -87,6 +87,22 @@ describe('run-if-leader --once-per', () => {
     expect(runs(log)).toBe(0)
   })
 
+  it('--jitter waits before etcd, and a fire whose delay ends in the next slot still runs as its own slot\'s', async () => {
+    const name = uniqueName('jitter')
+    const log = join(tempDir(), 'runs')
+    const clock = slotClock(HOUR)
+    // Fired 300 ms before its slot ends: start-up and a delay of up to 2 s end, as a rule, in the next.
+    const firedAt = Date.now()
+    const late = await fire(name, log, clock.at(HOUR - 300), '1h', ['--jitter', '2s', '--verbose'])
+    expect(late.exitCode).toBe(0)
+    const delayMs = Number(/^elect: waiting (\d+)ms \(--jitter\) before the first etcd request$/m.exec(late.stderr)?.[1])
+    expect(delayMs).toBeLessThan(2000)
+    expect(readEvents(log)[0].at - firedAt).toBeGreaterThanOrEqual(delayMs)
+    // Had the late fire taken the next slot, this one would skip.
+    expect((await fire(name, log, clock.at(HOUR + 5000), '1h')).exitCode).toBe(0)
+    expect(runs(log)).toBe(2)
+  })
+
   it('--once-per 0 is a usage error', async () => {
     const result = await elect(['run-if-leader', 'x', '--once-per', '0', '--', 'true'])
     expect(result.exitCode).toBe(2)

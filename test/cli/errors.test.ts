@@ -40,6 +40,7 @@ describe('bad input and unusable etcd', () => {
         ['an empty value to resign', ['resign', 'x', '--value', ''], /^elect: --value "" is not a value/],
         ['a dial timeout of 0', ['who-leads', 'x', '--dial-timeout', '0'], /^elect: --dial-timeout: "0" must be longer than 0$/],
         ['a command timeout of 0', ['runs', 'x', '--command-timeout', '0s'], /^elect: --command-timeout: "0s" must be longer than 0$/],
+        ['a jitter as long as the slot', ['run-if-leader', 'x', '--once-per', '1m', '--jitter', '60s', '--', 'true'], /^elect: --jitter 1m must be shorter than --once-per 1m, or a fire could run after the next one$/],
         ['a max runtime of 0', ['run-if-leader', 'x', '--max-runtime', '0', '--', 'true'], /^elect: --max-runtime: "0" must be longer than 0$/],
         ['a campaign TTL inside the safety margin', ['campaign', 'x', '--ttl', '1ms'], /^elect: --ttl 1ms must exceed the 1s safety margin of a leadership's lease$/],
         ['a TTL longer than etcd grants', ['run-if-leader', 'x', '--ttl', '99999999999', '--', 'true'], /^elect: --ttl 99999999999s is longer than etcd grants a lease \(2500000h\)$/],
