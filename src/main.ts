@@ -9,7 +9,9 @@ import Autocomplete from '../node_modules/@oclif/plugin-autocomplete/lib/command
 import AutocompleteCreate from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js'
 import AutocompleteScript from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js'
 import Campaign from './commands/campaign.js'
+import Pause from './commands/pause.js'
 import Resign from './commands/resign.js'
+import Resume from './commands/resume.js'
 import RunIfLeader from './commands/run-if-leader.js'
 import Runs from './commands/runs.js'
 import WhoLeads from './commands/who-leads.js'
@@ -18,7 +20,9 @@ import commandNotFound from './cli/command-not-found.js'
 // help and autocomplete are bundled too, rather than loaded as plugins from node_modules at every start.
 export const COMMANDS = {
   campaign: Campaign,
+  pause: Pause,
   resign: Resign,
+  resume: Resume,
   'run-if-leader': RunIfLeader,
   runs: Runs,
   'who-leads': WhoLeads,

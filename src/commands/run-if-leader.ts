@@ -9,6 +9,7 @@ import {type GuardedRunResult, guardedRun, type Skip} from '../leadership/run-if
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
 import {MetricsFile} from '../cli/metrics-file.js'
+import {describePause} from '../jobs/pause.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
@@ -148,5 +149,7 @@ function skipReason(skip: Skip, name: string, job?: string, oncePer?: number): s
       return `the campaign for ${name} on this machine does not answer`
     case 'another-leads':
       return `${skip.leader?.value ?? 'another candidate'} leads ${name}`
+    case 'paused':
+      return skip.pause ? describePause(skip.pause) : `${what} was paused`
   }
 }

@@ -3,6 +3,7 @@ import {BaseCommand, duration, exitCodesHelp} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {ElectionKeys} from '../election/keys.js'
 import {readRuns, type RunRecord} from '../jobs/records.js'
+import {describePause, standingPauses} from '../jobs/pause.js'
 import type {Etcd3} from 'etcd3'
 import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
 import {ExitCode} from '../cli/exit-codes.js'
@@ -13,7 +14,7 @@ type Shown = RunRecord & {stale?: true}
 
 export default class Runs extends BaseCommand {
   static summary = 'Show where and when the jobs of an election ran, and how each run ended'
-  static description = `Newest first: a table on a terminal, tab-separated lines otherwise, one JSON object per line with --json. Times are those of the clock of the server that ran the job (the VALUE column). A run shown running whose lease is gone ended without recording how (its elect was killed, or cut off from etcd): it is marked stale.
+  static description = `Newest first: a table on a terminal, tab-separated lines otherwise, one JSON object per line with --json. Times are those of the clock of the server that ran the job (the VALUE column). A pause that stands (see elect pause) is one line on stderr. A run shown running whose lease is gone ended without recording how (its elect was killed, or cut off from etcd): it is marked stale.
 
 With --succeeded-within, prints nothing and exits 0 if a run succeeded within that time; else exits 3 with one line saying what it found instead. That is the whole of a monitoring check or a cron dead man's switch.
 
@@ -36,21 +37,25 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const name = this.electionName(args.name)
     const job = flags.job === undefined ? null : this.electionName(flags.job, 'job name')
     const keys = new ElectionKeys(this.electionPrefix(flags), name)
-    const shown = await this.withEtcd(this.connectionOptions(flags), (client) => shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0))
-    if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`)
+    const [shown, allPauses] = await this.withEtcd(this.connectionOptions(flags), (client) =>
+      Promise.all([shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0), standingPauses(client, keys)]),
+    )
+    const pauses = allPauses.filter((pause) => job === null || pause.job === undefined || pause.job === job).map((pause) => `${pause.job === undefined ? name : `job ${pause.job}`} is ${describePause(pause)}`)
+    if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`, pauses)
+    for (const pause of pauses) this.say(pause)
     if (flags.json) for (const record of shown) this.data(record)
     else this.table(shown.map(columns), isInteractive(process.stdout))
     return ExitCode.ok
   }
 
-  private verdict(records: Shown[], withinMs: number, what: string): number {
+  private verdict(records: Shown[], withinMs: number, what: string, pauses: string[]): number {
     const since = Date.now() - withinMs
     if (records.some((record) => record.outcome === 'succeeded' && Date.parse(record.endedAt!) >= since)) return ExitCode.ok
     const last = records[0]
     const lastSuccess = records.find((record) => record.outcome === 'succeeded')
     const found = last ? `the last run ${describe(last)}` : 'no run at all'
     const success = lastSuccess ? `; the last success was on ${lastSuccess.value} at ${lastSuccess.endedAt}` : ''
-    this.say(`no run of ${what} succeeded within ${formatDuration(withinMs)}: ${found}${success}`)
+    this.say(`no run of ${what} succeeded within ${formatDuration(withinMs)}: ${found}${success}${pauses.map((pause) => `; ${pause}`).join('')}`)
     return ExitCode.noSuccess
   }
 

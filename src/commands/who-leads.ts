@@ -4,12 +4,13 @@ import {type Candidate, Election, identity} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'
+import {describePause, standingPauses} from '../jobs/pause.js'
 import {onStopSignals} from '../leadership/signals.js'
 import {ExitCode} from '../cli/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
   static summary = 'Print who leads an election'
-  static description = `Prints the leader's value alone on stdout, so $(elect who-leads NAME) works in scripts.
+  static description = `Prints the leader's value alone on stdout, so $(elect who-leads NAME) works in scripts; a pause that stands (see elect pause) is one line on stderr.
 
 ${exitCodesHelp([0, 1, 2, 3, 69])}`
   static examples = [
@@ -20,7 +21,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
   ]
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    json: Flags.boolean({description: 'print key, lease, create revision and TTL left as JSON'}),
+    json: Flags.boolean({description: 'print key, lease, create revision and TTL left, the running jobs and the pauses as JSON'}),
     watch: Flags.boolean({description: 'print the leader now and after every change, one line each (empty: nobody)'}),
     is: Flags.string({description: 'print nothing; exit 0 only if this value leads'}),
     candidates: Flags.boolean({description: 'print the whole queue, the leader first'}),
@@ -45,6 +46,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
       if (!flags.json) {
         if (leader) this.data(leader.value)
         else this.say(`nobody leads ${name}`)
+        for (const pause of await standingPauses(client, election.keys)) this.say(`${pause.job === undefined ? name : `job ${pause.job}`} is ${describePause(pause)}`)
       }
       return leader ? ExitCode.ok : ExitCode.noLeader
     })
@@ -71,8 +73,9 @@ async function described(client: Etcd3, candidate: Candidate) {
   return {value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)}
 }
 
-/** The election as --json shows it: the leader and the jobs running under it. */
+/** The election as --json shows it: the leader, the jobs running under it, and the pauses that stand. */
 async function leadership(client: Etcd3, election: Election, name: string, leader: Candidate | undefined) {
   const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
-  return {name, leader: leader ? await described(client, leader) : null, jobs}
+  const pauses = (await standingPauses(client, election.keys)).map(({job, ...pause}) => ({job: job ?? null, ...pause}))
+  return {name, leader: leader ? await described(client, leader) : null, jobs, pauses}
 }

@@ -41,16 +41,16 @@ export class Election {
   }
 
   /**
-   * The leader, and whether each of `alsoRead` exists (a once-per slot's marker), in one read-only
+   * The leader, and each of `alsoRead` (a pause, a once-per slot's marker), in one read-only
    * transaction: etcd serves it without a raft proposal, so an invocation that skips writes nothing.
    */
-  async peek(alsoRead: string[] = []): Promise<{leader?: Candidate; exist: boolean[]; clusterId: string}> {
+  async peek(alsoRead: string[] = []): Promise<{leader?: Candidate; found: Array<IKeyValue | undefined>; clusterId: string}> {
     const response = await this.client.kv.txn({
       compare: [],
       success: [{request_range: queueRequest(this.keys, 1)}, ...alsoRead.map((key) => ({request_range: {key: Buffer.from(key)}}))],
     })
-    const [leader, ...others] = response.responses.map((op) => op.response_range.kvs[0])
-    return {leader: leader && toCandidate(leader), exist: others.map(Boolean), clusterId: String(response.header.cluster_id)}
+    const [leader, ...found] = response.responses.map((op) => op.response_range.kvs[0])
+    return {leader: leader && toCandidate(leader), found, clusterId: String(response.header.cluster_id)}
   }
 
   /** Candidates in election order (leader first), and the store revision they were read at. */

@@ -61,6 +61,19 @@ export class ElectionKeys {
     return `${this.prefix}${this.name}:runs${job === undefined ? '' : `@${job}`}/`
   }
 
+  /**
+   * Stands while the election (no `job`) or one job is paused: `<name>:pause`, `<name>:pause@<job>`,
+   * on a lease when the pause ends by itself.
+   */
+  pause(job?: string): string {
+    return `${this.pauses}${job === undefined ? '' : `@${job}`}`
+  }
+
+  /** Every pause of this election: its own and its jobs'. */
+  get pauses(): string {
+    return `${this.prefix}${this.name}:pause`
+  }
+
   /** Marks a --once-per slot ("<period ms>/<slot number>") of a job as run. */
   onceMarker(slot: string, job?: string): string {
     return `${this.prefix}${this.name}:once${job === undefined ? '' : `@${job}`}/${slot}`

@@ -8,6 +8,7 @@ import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 import {type Reading, readUntil} from '../election/watch.js'
 import type {Session} from '../lease/session.js'
 import {discardRecord, type RunRecord, writeRecord} from './records.js'
+import {notPaused, pauseReads, pausesOf} from './pause.js'
 
 export interface RunningJob {
   /** undefined: the election's own job (run-if-leader without --job). */
@@ -28,8 +29,8 @@ export interface ClaimOptions {
   prune?: string[]
 }
 
-/** What claimRunning found: the job is ours to run, another run of it holds it, or the leadership is gone. */
-export type Claim = 'claimed' | 'busy' | 'lost'
+/** What claimRunning found: the job is ours to run, another run of it holds it, it is paused, or the leadership is gone. */
+export type Claim = 'claimed' | 'busy' | 'paused' | 'lost'
 
 /** The jobs whose commands run now, by their running markers. */
 export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<RunningJob[]> {
@@ -53,7 +54,8 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
  * the run has stopped its command and released, or until the run lease expires, which the run's
  * guard never outlives. Without `wait`, a marker held by another run means 'busy'.
  *
- * The claim's transaction proves all of it: the candidacy's proof that it leads, and no marker. It is
+ * The claim's transaction proves all of it: the candidacy's proof that it leads, no marker, and no
+ * pause of the job (a pause is 'paused', with or without `wait`: a run skips it). It is
  * tried at once and whenever a key this waits on changes (most often: the candidate ahead is gone),
  * so a handover costs the successor one round trip; the periodic rechecks only read, so a waiting
  * queue proposes nothing.
@@ -61,12 +63,12 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
 export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSession: Session, options: ClaimOptions): Promise<Claim> {
   const marker = Buffer.from(candidacy.keys.running(options.job))
   const {self} = candidacy
-  // What decides the claim, read alone or when the claim fails: the marker, then the candidacy's standing.
-  const situation: IRequestOp[] = [{request_range: {key: marker}}, ...candidacy.standingReads()]
+  // What decides the claim, read alone or when the claim fails: the marker, the candidacy's standing, the pauses.
+  const situation: IRequestOp[] = [{request_range: {key: marker}}, ...candidacy.standingReads(), ...pauseReads(candidacy.keys, options.job)]
   const attempt = () => {
     const runningSince = {value: self.value, since: new Date().toISOString(), revision: self.createRevision}
     return client.kv.txn({
-      compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...candidacy.leadsCompares()],
+      compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...candidacy.leadsCompares(), ...notPaused(candidacy.keys, options.job)],
       success: [
         {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
         ...writeRecord(candidacy.keys, runSession.leaseId, options.job, options.record?.(), options.prune),
@@ -99,18 +101,22 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
 }
 
 /**
- * What the claim's situation (the marker, then the candidacy's standing reads), read at `revision`,
- * means for a run on lease `runLeaseId`; undefined: nothing stands in its way.
+ * What the claim's situation (the marker, the candidacy's standing reads, the job's pauses), read at
+ * `revision`, means for a run on lease `runLeaseId`; undefined: nothing stands in its way.
  */
 export function claimReading(
   candidacy: Candidacy,
   runLeaseId: string,
   options: {job?: string; wait: boolean},
   revision: number,
-  [holder, ...standing]: Array<IKeyValue | undefined>,
+  [holder, ...rest]: Array<IKeyValue | undefined>,
 ): Reading<Claim> | undefined {
-  const notLeading = candidacy.readStanding(revision, standing)
-  if (notLeading) return notLeading
+  const pauses = rest.splice(rest.length - pausesOf(candidacy.keys, options.job).length)
+  const standing = candidacy.readStanding(revision, rest)
+  if (standing?.outcome === 'lost') return standing
+  // A waiter too: a pause skips the runs that fired before it and still wait, not only later fires.
+  if (pauses.some(Boolean)) return {revision, outcome: 'paused'}
+  if (standing) return standing
   // A claim whose answer was lost, tried again.
   if (holder?.lease === runLeaseId) return {revision, outcome: 'claimed'}
   if (holder) return options.wait ? {revision, watch: [{key: candidacy.keys.running(options.job)}]} : {revision, outcome: 'busy'}

@@ -6,10 +6,10 @@ import {cleanup, elect, tempDir} from '../harness/cli.js'
 
 afterEach(cleanup)
 
-const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign']
+const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs', 'pause', 'resume']
 
 describe('help', () => {
-  it('elect help lists the four commands with what each does', async () => {
+  it('elect help lists the commands with what each does', async () => {
     const result = await elect(['help'])
     expect(result.exitCode).toBe(0)
     for (const command of COMMANDS) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'))

@@ -157,28 +157,38 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
   const own = kv(self.key, '123', 10)
   const ahead = kv(keys.candidate('99'), '99', 8)
   const marker = (lease: string) => kv(keys.running(), lease, 9)
-  const decide = (found: unknown[], wait = false) => claimReading(candidacy, '456', {wait}, 20, found as never)
+  // What the claim read: the marker, the candidate's own key, the one ahead, then the pauses.
+  const decide = (found: unknown[], wait = false, job?: string) => claimReading(candidacy, '456', {wait, job}, 20, found as never)
+  const paused = (job?: string) => kv(keys.pause(job), '0', 5)
 
   it('is lost once the candidate\'s key is gone or was made again', () => {
-    expect(decide([undefined, undefined, undefined])).toEqual({revision: 20, outcome: 'lost'})
-    expect(decide([undefined, kv(self.key, '123', 11), undefined])).toEqual({revision: 20, outcome: 'lost'})
+    expect(decide([undefined, undefined, undefined, undefined])).toEqual({revision: 20, outcome: 'lost'})
+    expect(decide([undefined, kv(self.key, '123', 11), undefined, undefined])).toEqual({revision: 20, outcome: 'lost'})
   })
 
   it('waits for the candidate just ahead, whatever the marker says', () => {
-    expect(decide([marker('1'), own, ahead])).toEqual({revision: 20, watch: [{key: keys.candidate('99')}]})
+    expect(decide([marker('1'), own, ahead, undefined])).toEqual({revision: 20, watch: [{key: keys.candidate('99')}]})
   })
 
   it('is claimed when the marker is already this run\'s (a claim whose answer was lost)', () => {
-    expect(decide([marker('456'), own, undefined])).toEqual({revision: 20, outcome: 'claimed'})
+    expect(decide([marker('456'), own, undefined, undefined])).toEqual({revision: 20, outcome: 'claimed'})
   })
 
   it('is busy while another run holds the marker, or waits for it with --wait', () => {
-    expect(decide([marker('1'), own, undefined])).toEqual({revision: 20, outcome: 'busy'})
-    expect(decide([marker('1'), own, undefined], true)).toEqual({revision: 20, watch: [{key: keys.running()}]})
+    expect(decide([marker('1'), own, undefined, undefined])).toEqual({revision: 20, outcome: 'busy'})
+    expect(decide([marker('1'), own, undefined, undefined], true)).toEqual({revision: 20, watch: [{key: keys.running()}]})
+  })
+
+  it('is paused by the election\'s pause or the job\'s, waiting or not, ahead of a waiter\'s turn; lost goes first', () => {
+    expect(decide([undefined, own, undefined, paused()])).toEqual({revision: 20, outcome: 'paused'})
+    expect(decide([marker('1'), own, ahead, paused()], true)).toEqual({revision: 20, outcome: 'paused'})
+    expect(decide([undefined, own, undefined, undefined, paused('j')], false, 'j')).toEqual({revision: 20, outcome: 'paused'})
+    expect(decide([undefined, own, undefined, undefined, undefined], false, 'j')).toBeUndefined()
+    expect(decide([undefined, undefined, undefined, paused()])).toEqual({revision: 20, outcome: 'lost'})
   })
 
   it('says nothing stands in the way when this candidate leads and nobody runs the job', () => {
-    expect(decide([undefined, own, undefined])).toBeUndefined()
+    expect(decide([undefined, own, undefined, undefined])).toBeUndefined()
   })
 })
 
