@@ -54,6 +54,14 @@ export const signal = Flags.custom<NodeJS.Signals>({
   },
 })
 
+/** A hook: a command line for sh -c, not empty and of one line. */
+export const hook = Flags.custom<string>({
+  parse: async (text, _context, options) => {
+    if (text.trim() === '' || /[\n\r\0]/.test(text)) throw new UsageError(`--${options.name} ${JSON.stringify(text)} is not a command: give one line for sh -c, as in 'curl -fsS -m 5 https://hc-ping.com/$UUID'`)
+    return text
+  },
+})
+
 /** etcd's longest lease TTL (MaxLeaseTTL, 9,000,000,000 s): it refuses a grant above it. */
 export const MAX_TTL_MS = 9_000_000_000_000
 

@@ -1,15 +1,15 @@
 import {Args, Flags} from '@oclif/core'
-import {constants} from 'node:os'
-import {BaseCommand, duration, exitCodesHelp, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
+import {BaseCommand, duration, exitCodesHelp, hook, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
-import {ExitCode, UsageError} from '../cli/exit-codes.js'
-import {type GuardedRunResult, guardedRun, type Skip} from '../leadership/run-if-leader.js'
+import {UsageError} from '../cli/exit-codes.js'
+import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
+import {reported} from './run-if-leader/reported.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
 import {MetricsFile} from '../cli/metrics-file.js'
-import {describePause} from '../jobs/pause.js'
+import {RunHooks} from '../hooks/hooks.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
@@ -43,6 +43,11 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     'keep-runs': Flags.integer({description: 'how many records of the job\'s runs etcd keeps (see elect runs)', default: 20, min: 1}),
     'metrics-file': Flags.string({description: 'write the last run and skip of this job on this server here, for node_exporter\'s textfile collector'}),
     verbose: Flags.boolean({description: 'tell the lifecycle on stderr'}),
+    'on-start': hook({description: 'run this (with sh -c) as the command starts, told the run\'s record (JSON on stdin, ELECT_* variables)'}),
+    'on-success': hook({description: 'run this once a run that succeeded has released'}),
+    'on-failure': hook({description: 'run this once a run that failed, was lost, timed out or was interrupted has released'}),
+    'on-skip': hook({description: 'run this when a fire skips, told why'}),
+    'hook-timeout': positiveDuration({description: 'kill a hook that runs longer than this (its failure is a line on stderr, never the exit status)', default: 10_000, defaultHelp: async () => '10s'}),
   }
 
   protected async execute(): Promise<number> {
@@ -75,6 +80,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
       log(`waiting ${Math.round(jitterMs)}ms (--jitter) before the first etcd request`)
       await delay(jitterMs)
     }
+    const hooks = new RunHooks({start: flags['on-start'], success: flags['on-success'], failure: flags['on-failure'], skip: flags['on-skip']}, flags['hook-timeout'], (line) => this.say(line))
     const prefix = this.electionPrefix(flags)
     const {campaign, warning} = await findLocalCampaign(prefix, name, CAMPAIGN_HELLO_TIMEOUT_MS)
     if (warning) this.say(warning)
@@ -89,44 +95,12 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
         killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
+        onStarted: (record) => hooks.started({name, ...record}),
       }, log, campaign))
-      if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
-        try {
-          if (result.kind === 'ran') metrics.ran(result.record)
-          else metrics.skipped()
-        } catch (error) {
-          this.say(`could not write --metrics-file ${metrics.path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
-        }
-      }
-      return this.render(result, {name, job, command, wait: flags.wait.text, oncePer: flags['once-per'], maxRuntime: flags['max-runtime'], skipExitCode: flags['skip-exit-code'], verbose})
+      const run = {name, job, value, command, wait: flags.wait.text, oncePer: flags['once-per'], maxRuntime: flags['max-runtime'], skipExitCode: flags['skip-exit-code'], verbose}
+      return await reported(result, run, {metrics, hooks, say: (line) => this.say(line)})
     } finally {
       hangUp()
-    }
-  }
-
-  /** What a run's result means for its user: a line on stderr where it is worth one, and the exit status. */
-  private render(result: GuardedRunResult, how: {name: string; job?: string; command: string; wait: string; oncePer?: number; maxRuntime?: number; skipExitCode: number; verbose: boolean}): number {
-    const {name, command} = how
-    switch (result.kind) {
-      case 'skipped':
-        // A campaign that does not answer is a fault to see; the other skips are the normal case.
-        if (how.verbose || process.stderr.isTTY || result.because === 'campaign-silent') this.say(`skipped: ${skipReason(result, name, how.job, how.oncePer)}`)
-        return how.skipExitCode
-      case 'timed-out':
-        this.say(`not elected leader of ${name} within --wait ${how.wait}`)
-        return ExitCode.timedOut
-      case 'interrupted':
-        this.say(`${result.signal} while waiting to lead ${name}; withdrew`)
-        return 128 + constants.signals[result.signal]
-      case 'lost-before-start':
-        this.say(`lost the lease while waiting to lead ${name}: ${result.reason}; the command never started`)
-        return ExitCode.lost
-      case 'ran':
-        if (result.lost) this.say(`lost leadership of ${name}: ${result.lost}; the command was stopped`)
-        else if (result.overran) this.say(`${command} ran for --max-runtime ${formatDuration(how.maxRuntime!)}; it was stopped`)
-        else if (result.status === ExitCode.notFound) this.say(`command not found: ${command}`)
-        else if (result.status === ExitCode.notExecutable) this.say(`cannot execute ${command}: permission denied`)
-        return result.status
     }
   }
 }
@@ -137,19 +111,3 @@ function ttlTooShort(whose: string, ttlMs: number, killGraceMs: number): UsageEr
 
 /** How long a campaign of this machine has to say hello before it counts as frozen. */
 const CAMPAIGN_HELLO_TIMEOUT_MS = 2000
-
-function skipReason(skip: Skip, name: string, job?: string, oncePer?: number): string {
-  const what = job === undefined ? name : `job ${job}`
-  switch (skip.because) {
-    case 'slot-done':
-      return `${what} already ran in this --once-per ${formatDuration(oncePer!)} slot`
-    case 'job-running':
-      return `${what} is still running`
-    case 'campaign-silent':
-      return `the campaign for ${name} on this machine does not answer`
-    case 'another-leads':
-      return `${skip.leader?.value ?? 'another candidate'} leads ${name}`
-    case 'paused':
-      return skip.pause ? describePause(skip.pause) : `${what} was paused`
-  }
-}

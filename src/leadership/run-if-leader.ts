@@ -35,6 +35,8 @@ export interface GuardedRunOptions {
   keepRuns: number
   /** --max-runtime: the command's whole job is stopped once it has run this long. */
   maxRuntimeMs?: number
+  /** Called as the command starts, with the run's record as written then. */
+  onStarted?: (record: RunRecord) => void
 }
 
 /** Why a run wrote nothing and ran nothing. */
@@ -327,6 +329,7 @@ async function supervise({candidacy, leaderLease, runLease, record}: Won, superv
     ELECT_LEASE: leaseHex(self.leaseId),
     ELECT_VALUE: self.value,
   })
+  options.onStarted?.(record)
   // Not before: the claim has just proved the key this candidate's, and the leases' fences bound the
   // run whatever happens to it; the first read of the leadership is not worth a later start.
   await candidacy.watchLeadership()
