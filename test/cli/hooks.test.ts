@@ -78,6 +78,13 @@ describe('run-if-leader hooks', () => {
     const variables = Object.fromEntries(readFileSync(env, 'utf8').trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)))
     expect(variables).toMatchObject({ELECT_HOOK: 'failure', ELECT_NAME: name, ELECT_VALUE: 'web-1', ELECT_OUTCOME: 'failed', ELECT_STATUS: '7', ELECT_REV: String(record.rev), ELECT_RUN_LEASE: record.lease, ELECT_DURATION_MS: String(record.durationMs)})
 
+    // The start and success hooks' input: the record as written at the start, then as the run ended.
+    const [atStart, atSuccess] = [join(tempDir(), 'start'), join(tempDir(), 'success')]
+    expect((await elect(['run-if-leader', name, '--job', 'j', '--on-start', `cat > ${atStart}`, '--on-success', `cat > ${atSuccess}`, '--', 'true'])).exitCode).toBe(0)
+    const [started, succeeded] = [atStart, atSuccess].map((file) => JSON.parse(readFileSync(file, 'utf8')))
+    expect(started).toMatchObject({name, job: 'j', outcome: 'running', endedAt: null, status: null})
+    expect(succeeded).toMatchObject({name, job: 'j', outcome: 'succeeded', status: 0, rev: started.rev, lease: started.lease, startedAt: started.startedAt})
+
     const failing = await elect(['run-if-leader', name, '--on-success', `curl -fsS -m 5 ${base}/${uuid}/missing`, '--', 'true'])
     expect([failing.exitCode, failing.stderr]).toEqual([0, 'elect: --on-success failed with status 22: curl: (22) The requested URL returned error: 404'])
   })

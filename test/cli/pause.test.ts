@@ -25,9 +25,13 @@ describe('elect pause', () => {
     const paused = await elect(['pause', name, '--reason', 'database migration, INC-1234'])
     expect([paused.exitCode, paused.stderr]).toEqual([0, `elect: paused ${name} until elect resume`])
     const before = raftIndex()
-    const skipped = await fire(name, ['--verbose'])
-    expect([skipped.exitCode, skipped.ran]).toEqual([0, false])
-    expect(skipped.stderr).toMatch(new RegExp(`^elect: skipped: paused by ${me} at \\S+Z: database migration, INC-1234$`))
+    // Three servers' cron fire at once.
+    const servers = ['web-1', 'web-2', 'web-3'].map((value) => ({value, env: {ELECT_RUNTIME_DIR: tempDir()}}))
+    const fires = await Promise.all(servers.map(({value, env}) => fire(name, ['--value', value, '--verbose'], {env})))
+    for (const skipped of fires) {
+      expect([skipped.exitCode, skipped.ran]).toEqual([0, false])
+      expect(skipped.stderr).toMatch(new RegExp(`^elect: skipped: paused by ${me} at \\S+Z: database migration, INC-1234$`))
+    }
     expect(raftIndex()).toBe(before)
     // Every job of the election, and the code a script asked for.
     expect(await fire(name, ['--job', 'rotate', '--skip-exit-code', '9'])).toMatchObject({exitCode: 9, ran: false, stderr: ''})

@@ -35,7 +35,9 @@ describe('run records', () => {
     interrupted.holder.kill('SIGTERM')
     await interrupted.holder
 
-    expect((await elect(['run-if-leader', name, '--value', 'web-4', '--max-runtime', '1s', '--', 'sleep', '300'])).exitCode).toBe(125)
+    // A job that ignores SIGTERM: SIGKILL ends it, a --kill-grace after the limit.
+    const ignoresTerm = ['sh', '-c', 'trap "" TERM; sleep 300']
+    expect((await elect(['run-if-leader', name, '--value', 'web-4', '--max-runtime', '1s', '--kill-grace', '1s', '--', ...ignoresTerm])).exitCode).toBe(125)
 
     const [timedOut, last, third, second, first] = await runs(name)
     expect([first.outcome, first.status, first.value, first.reason]).toEqual(['succeeded', 0, 'web-1', null])
@@ -44,6 +46,7 @@ describe('run records', () => {
     expect(third.reason).toMatch(/revoked|deleted/)
     expect([last.outcome, last.reason, last.value]).toEqual(['interrupted', 'SIGTERM', 'web-3'])
     expect([timedOut.outcome, timedOut.status, timedOut.reason, timedOut.value]).toEqual(['timed-out', 125, 'it ran for its limit of 1s', 'web-4'])
+    expect(timedOut.durationMs).toBeGreaterThanOrEqual(2000)
     for (const record of [first, second, third, last, timedOut]) {
       expect(record.job).toBeNull()
       expect(Date.parse(record.endedAt!) - Date.parse(record.startedAt)).toBe(record.durationMs)
