@@ -145,8 +145,14 @@ export abstract class BaseCommand extends Command {
 
   /** --ttl: what etcd can grant, and room for a holder with `killGraceMs` before its fence. */
   protected leaseTtl(ttlMs: number, killGraceMs: number, tooShort: () => UsageError): number {
-    if (ttlMs > MAX_TTL_MS) throw new UsageError(`--ttl ${formatDuration(ttlMs)} is longer than etcd grants a lease (${formatDuration(MAX_TTL_MS)})`)
+    this.grantable(ttlMs, '--ttl')
     if (!leavesRoom(ttlMs, killGraceMs)) throw tooShort()
+    return ttlMs
+  }
+
+  /** A lease's TTL that `flag` gives: no longer than etcd grants. */
+  protected grantable(ttlMs: number, flag: string): number {
+    if (ttlMs > MAX_TTL_MS) throw new UsageError(`${flag} ${formatDuration(ttlMs)} is longer than etcd grants a lease (${formatDuration(MAX_TTL_MS)})`)
     return ttlMs
   }
 

@@ -1,8 +1,7 @@
 import {userInfo} from 'node:os'
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, exitCodesHelp, MAX_TTL_MS, positiveDuration, thisHost} from '../cli/base-command.js'
-import {formatDuration} from '../time/duration.js'
-import {ExitCode, UsageError} from '../cli/exit-codes.js'
+import {BaseCommand, exitCodesHelp, positiveDuration, thisHost} from '../cli/base-command.js'
+import {ExitCode} from '../cli/exit-codes.js'
 import {ElectionKeys} from '../election/keys.js'
 import {pause} from '../jobs/pause.js'
 import {runningJobs} from '../jobs/running.js'
@@ -29,7 +28,7 @@ ${exitCodesHelp([0, 1, 2, 69])}`
     const name = this.electionName(args.name)
     const job = flags.job === undefined ? undefined : this.electionName(flags.job, 'job name')
     const reason = flags.reason === undefined ? undefined : this.candidateValue(flags.reason, '--reason')
-    if (flags.for !== undefined && flags.for > MAX_TTL_MS) throw new UsageError(`--for ${formatDuration(flags.for)} is longer than etcd grants a lease (${formatDuration(MAX_TTL_MS)})`)
+    if (flags.for !== undefined) this.grantable(flags.for, '--for')
     const keys = new ElectionKeys(this.electionPrefix(flags), name)
     const {paused, running} = await this.withEtcd(this.connectionOptions(flags), async (client) => ({
       paused: await pause(client, keys, {job, by: `${process.env.SUDO_USER ?? userInfo().username}@${thisHost()}`, reason, forMs: flags.for}),

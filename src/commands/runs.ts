@@ -3,7 +3,7 @@ import {BaseCommand, duration, exitCodesHelp} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {ElectionKeys} from '../election/keys.js'
 import {readRuns, type RunRecord} from '../jobs/records.js'
-import {describePause, standingPauses} from '../jobs/pause.js'
+import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import type {Etcd3} from 'etcd3'
 import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
 import {ExitCode} from '../cli/exit-codes.js'
@@ -40,7 +40,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
     const [shown, allPauses] = await this.withEtcd(this.connectionOptions(flags), (client) =>
       Promise.all([shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0), standingPauses(client, keys)]),
     )
-    const pauses = allPauses.filter((pause) => job === null || pause.job === undefined || pause.job === job).map((pause) => `${pause.job === undefined ? name : `job ${pause.job}`} is ${describePause(pause)}`)
+    const pauses = allPauses.filter((pause) => job === null || pause.job === undefined || pause.job === job).map((pause) => standingPauseLine(name, pause))
     if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`, pauses)
     for (const pause of pauses) this.say(pause)
     if (flags.json) for (const record of shown) this.data(record)

@@ -4,7 +4,7 @@ import {type Candidate, Election, identity} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'
-import {describePause, standingPauses} from '../jobs/pause.js'
+import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import {onStopSignals} from '../leadership/signals.js'
 import {ExitCode} from '../cli/exit-codes.js'
 
@@ -46,7 +46,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
       if (!flags.json) {
         if (leader) this.data(leader.value)
         else this.say(`nobody leads ${name}`)
-        for (const pause of await standingPauses(client, election.keys)) this.say(`${pause.job === undefined ? name : `job ${pause.job}`} is ${describePause(pause)}`)
+        for (const pause of await standingPauses(client, election.keys)) this.say(standingPauseLine(name, pause))
       }
       return leader ? ExitCode.ok : ExitCode.noLeader
     })

@@ -67,10 +67,6 @@ export class RunHooks {
     private readonly say: (line: string) => void,
   ) {}
 
-  get any(): boolean {
-    return Object.values(this.commands).some((command) => command !== undefined)
-  }
-
   started(payload: HookPayload): void {
     this.startHook = this.fire('start', payload)
   }

@@ -21,7 +21,7 @@ export function pausesOf(keys: ElectionKeys, job?: string): string[] {
   return job === undefined ? [keys.pause()] : [keys.pause(), keys.pause(job)]
 }
 
-/** The pause a key holds, or undefined for a missing key or one elect did not write. */
+/** The pause a key holds (one elect did not write still pauses, and says so), or undefined for a missing key. */
 export function pauseIn(keys: ElectionKeys, kv: IKeyValue | undefined): Pause | undefined {
   if (!kv) return undefined
   try {
@@ -31,6 +31,11 @@ export function pauseIn(keys: ElectionKeys, kv: IKeyValue | undefined): Pause | 
   } catch {
     return {by: 'unknown', at: 'unknown', reason: 'a pause key elect did not write', until: null}
   }
+}
+
+/** The first pause that stands among `kvs`, as read for pausesOf()'s keys. */
+export function firstPause(keys: ElectionKeys, kvs: Array<IKeyValue | undefined>): Pause | undefined {
+  return kvs.map((kv) => pauseIn(keys, kv)).find(Boolean)
 }
 
 /** Compares for a transaction that must not succeed while `job` is paused. */
@@ -76,6 +81,11 @@ export async function resume(client: Etcd3, keys: ElectionKeys, job?: string): P
 export async function standingPauses(client: Etcd3, keys: ElectionKeys): Promise<Pause[]> {
   const response = await client.kv.range({key: Buffer.from(keys.pauses), range_end: prefixEnd(keys.pauses), sort_target: 'Key', sort_order: 'Ascend'})
   return response.kvs.flatMap((kv) => pauseIn(keys, kv) ?? [])
+}
+
+/** "<name> is paused by ...", or "job <job> is ...": a standing pause, as who-leads and runs show it. */
+export function standingPauseLine(name: string, pause: Pause): string {
+  return `${pause.job === undefined ? name : `job ${pause.job}`} is ${describePause(pause)}`
 }
 
 /** "paused by alice@web-1 at <when> until <when>: <reason>", as every command says it. */

@@ -3,7 +3,7 @@ import type {Attachment} from '../attach/attachment.js'
 import {after} from '../time/clock.js'
 import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
 import {markSlotDone, type OnceSlot, slotMarker} from '../jobs/once-per.js'
-import {type Pause, pauseIn, pausesOf, standingPauses} from '../jobs/pause.js'
+import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
 import {claimRunning, release} from '../jobs/running.js'
 import {leaseHex} from '../lease/leases.js'
 import {ended, recordsBeyond, type RunRecord} from '../jobs/records.js'
@@ -95,7 +95,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   const election = new Election(client, options.prefix, options.name)
   const pauses = pausesOf(election.keys, options.job)
   const {leader, found, clusterId} = await election.peek([...pauses, ...(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])])
-  const pause = found.slice(0, pauses.length).map((kv) => pauseIn(election.keys, kv)).find(Boolean)
+  const pause = firstPause(election.keys, found.slice(0, pauses.length))
   if (pause) return {kind: 'skipped', because: 'paused', pause}
   if (found[pauses.length]) return {kind: 'skipped', because: 'slot-done'}
   if (campaign === 'silent') return {kind: 'skipped', because: 'campaign-silent'}
@@ -246,7 +246,7 @@ class Run {
       })
     const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
     if (claimed === 'busy') return {kind: 'skipped', because: 'job-running'}
-    if (claimed === 'paused') return {kind: 'skipped', because: 'paused', pause: (await standingPauses(client, this.election.keys)).find((pause) => pause.job === undefined || pause.job === options.job)}
+    if (claimed === 'paused') return {kind: 'skipped', because: 'paused', pause: firstPause(this.election.keys, (await this.election.peek(pausesOf(this.election.keys, options.job))).found)}
     if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
     // From here a command relies on both leases: each must be certainly valid, or it never starts.
     await Promise.all([runLease.fence(), ownLeaderLease?.fence()])
