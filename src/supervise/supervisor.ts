@@ -74,12 +74,18 @@ export class Supervisor {
         }
       })
       // A guard that dies without reporting (killed from outside) must not leave the command unguarded.
-      guard.on('exit', () => {
+      const died = () => {
         this.cancelLimit?.()
         started()
         this.killJobIfGuardless()
         resolve({status: 1, stoppedBecause: this.stoppedBecause ?? 'the guard process died'})
-      })
+      }
+      // A guard killed by a signal is judged at once: its watcher may still hold the report pipe open.
+      // One that exited did so after its last report, which Node may hand over after the exit event
+      // (more often with other children about, such as a hook): it is judged once its pipes are
+      // closed, when every line it wrote has been read, or a run that succeeded would count as lost.
+      guard.on('exit', (_code, signal) => signal && died())
+      guard.on('close', died)
     })
   }
 
