@@ -5,6 +5,7 @@ import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {UsageError} from '../cli/exit-codes.js'
 import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
+import {HoldersMismatch} from '../election/election.js'
 import {reported} from './run-if-leader/reported.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
@@ -37,6 +38,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
     'max-runtime': positiveDuration({description: 'stop the command\'s whole job as on a lost leadership once it has run this long (exit 125)'}),
     job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
+    holders: Flags.integer({description: 'how many candidates hold the election at once, the oldest first: up to this many runs of a job overlap; every candidate must say the same', default: 1, min: 1}),
     'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
     jitter: duration({description: 'wait a random time up to this long before the first etcd request, so a fleet\'s fires spread out; the --once-per slot stays the fire\'s'}),
     'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
@@ -92,11 +94,13 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     }
     try {
       const result: GuardedRunResult = await this.withEtcd(connection, (client) => guardedRun(client, {
-        prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job,
+        prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job, holders: flags.holders,
         killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
         onStarted: (record) => hooks.started({name, ...record}),
-      }, log, campaign))
+      }, log, campaign).catch((error) => {
+        throw error instanceof HoldersMismatch ? new UsageError(error.message) : error
+      }))
       const run = {name, job, value, command, wait: flags.wait.text, oncePer: flags['once-per'], maxRuntime: flags['max-runtime'], skipExitCode: flags['skip-exit-code'], verbose}
       return await reported(result, run, {metrics, hooks, say: (line) => this.say(line)})
     } finally {

@@ -21,10 +21,10 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
   ]
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    json: Flags.boolean({description: 'print key, lease, create revision and TTL left, the running jobs and the pauses as JSON'}),
+    json: Flags.boolean({description: 'print key, lease, create revision and TTL left, the holders (with --holders), the running jobs and the pauses as JSON'}),
     watch: Flags.boolean({description: 'print the leader now and after every change, one line each (empty: nobody)'}),
     is: Flags.string({description: 'print nothing; exit 0 only if this value leads'}),
-    candidates: Flags.boolean({description: 'print the whole queue, the leader first'}),
+    candidates: Flags.boolean({description: 'print the whole queue, the leader first (with --json: which of them hold)'}),
   }
 
   protected async execute(): Promise<number> {
@@ -35,8 +35,8 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
       const election = new Election(client, this.electionPrefix(flags), name)
       if (flags.watch) return this.watch(election, name, flags.json)
       if (flags.candidates) {
-        const {candidates} = await election.queue()
-        if (flags.json) this.data({name, candidates: await Promise.all(candidates.map((candidate) => described(client, candidate)))})
+        const [{candidates}, holders] = await Promise.all([election.queue(), election.holdersSaid()])
+        if (flags.json) this.data({name, holders, candidates: await Promise.all(candidates.map(async (candidate, place) => ({...(await described(client, candidate)), holds: place < holders})))})
         else for (const candidate of candidates) this.data(candidate.value)
         return candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }
@@ -73,9 +73,17 @@ async function described(client: Etcd3, candidate: Candidate) {
   return {value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)}
 }
 
-/** The election as --json shows it: the leader, the jobs running under it, and the pauses that stand. */
+/** The election as --json shows it: the leader, the holders with --holders, the jobs running under it, and the pauses that stand. */
 async function leadership(client: Etcd3, election: Election, name: string, leader: Candidate | undefined) {
   const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
   const pauses = (await standingPauses(client, election.keys)).map(({job, ...pause}) => ({job: job ?? null, ...pause}))
-  return {name, leader: leader ? await described(client, leader) : null, jobs, pauses}
+  const holders = await election.holdersSaid()
+  const holding = holders === 1 ? [] : (await election.queue(holders)).candidates
+  return {
+    name,
+    leader: leader ? await described(client, leader) : null,
+    ...(holders === 1 ? {} : {holders, holding: await Promise.all(holding.map((holder) => described(client, holder)))}),
+    jobs,
+    pauses,
+  }
 }

@@ -21,9 +21,23 @@ export function identity(candidate: Candidate): {key: string; lease: string; rev
   return {key: candidate.key, lease: leaseHex(candidate.leaseId), revision: candidate.createRevision}
 }
 
+/** A candidate that says another number of holders than this one: every candidate of an election must say the same. */
+export class HoldersMismatch extends Error {
+  constructor(
+    readonly theirs: number,
+    readonly ours: number,
+    readonly who?: string,
+  ) {
+    const whose = who === undefined ? `a candidate campaigns with ${theirs === 1 ? 'one holder (elect without --holders, or etcdctl elect)' : `--holders ${theirs}`}` : `${who} campaigns with --holders ${theirs}`
+    super(`${whose}, this one with --holders ${ours}: every candidate of the election must say the same`)
+  }
+}
+
 /**
- * One election: a prefix under which candidates queue. The leader is the candidate key with the
- * lowest create revision; a waiting candidate watches only the key just ahead of it.
+ * One election: a prefix under which candidates queue. The `holders` oldest candidate keys (by create
+ * revision) hold it, the oldest of them leads; a waiting candidate watches only the `holders` keys
+ * just ahead of it, since one of them must go before it can hold. A candidate that holds holds until
+ * its own key goes: only keys created before it count, and no new key can be older.
  */
 export class Election {
   readonly keys: ElectionKeys
@@ -32,6 +46,8 @@ export class Election {
     private readonly client: Etcd3,
     prefix: string,
     name: string,
+    /** How many hold the election at once (--holders); 1 is etcdctl elect's election. */
+    readonly holders = 1,
   ) {
     this.keys = new ElectionKeys(prefix, name)
   }
@@ -41,16 +57,25 @@ export class Election {
   }
 
   /**
-   * The leader, and each of `alsoRead` (a pause, a once-per slot's marker), in one read-only
-   * transaction: etcd serves it without a raft proposal, so an invocation that skips writes nothing.
+   * The holders (the leader first), and each of `alsoRead` (a pause, a once-per slot's marker), in one
+   * read-only transaction: etcd serves it without a raft proposal, so an invocation that skips writes
+   * nothing. `full`: every place is held.
    */
-  async peek(alsoRead: string[] = []): Promise<{leader?: Candidate; found: Array<IKeyValue | undefined>; clusterId: string}> {
+  async peek(alsoRead: string[] = []): Promise<{leader?: Candidate; holding: Candidate[]; full: boolean; found: Array<IKeyValue | undefined>; clusterId: string}> {
     const response = await this.client.kv.txn({
       compare: [],
-      success: [{request_range: queueRequest(this.keys, 1)}, ...alsoRead.map((key) => ({request_range: {key: Buffer.from(key)}}))],
+      success: [{request_range: queueRequest(this.keys, this.holders)}, ...alsoRead.map((key) => ({request_range: {key: Buffer.from(key)}}))],
     })
-    const [leader, ...found] = response.responses.map((op) => op.response_range.kvs[0])
-    return {leader: leader && toCandidate(leader), found, clusterId: String(response.header.cluster_id)}
+    const [queue, ...rest] = response.responses.map((op) => op.response_range.kvs)
+    const holding = queue.map(toCandidate)
+    return {leader: holding[0], holding, full: holding.length >= this.holders, found: rest.map((kvs) => kvs[0]), clusterId: String(response.header.cluster_id)}
+  }
+
+  /** How many hold the election, as its candidates say (--holders); 1 when none says more. */
+  async holdersSaid(): Promise<number> {
+    const all = this.keys.holderLimits()
+    const [said] = (await this.client.kv.range({key: Buffer.from(all), range_end: prefixEnd(all), limit: 1, keys_only: true})).kvs
+    return said ? holdersIn(this.keys, said.key) : 1
   }
 
   /** Candidates in election order (leader first), and the store revision they were read at. */
@@ -61,28 +86,53 @@ export class Election {
 
   /**
    * Joins the queue with a key on the session's lease; rejoining with the same lease is harmless. The
-   * same transaction reads who leads then (see Candidacy.leaderWhenQueued).
+   * same transaction reads who holds then (see Candidacy.heldWhenQueued), and proves that no
+   * candidate says another number of holders (HoldersMismatch, and this one withdraws).
    */
   async enqueue(session: Session, value: string): Promise<Candidacy> {
+    const {client, keys, holders} = this
     const key = this.keys.candidate(session.leaseId)
-    const leader = {request_range: queueRequest(this.keys, 1)}
-    const response = await this.client.kv.txn({
-      compare: [{key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0}],
-      success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}, leader],
-      failure: [{request_range: {key: Buffer.from(key)}}, leader],
+    const limitKey = keys.holderLimit(holders, session.leaseId)
+    const first = {request_range: queueRequest(keys, holders)}
+    const otherLimits = otherHolderLimits(keys, holders)
+    // Without --holders a candidate says nothing (as etcdctl elect): one with it counts those that do.
+    const saysHolders: IRequestOp[] =
+      holders === 1
+        ? []
+        : [
+            {request_put: {key: Buffer.from(limitKey), value: Buffer.from(value), lease: session.leaseId}},
+            {request_range: {...queueRequest(keys, 0), count_only: true}},
+            {request_range: {key: Buffer.from(keys.holderLimits(holders)), range_end: prefixEnd(keys.holderLimits(holders)), count_only: true}},
+          ]
+    const response = await client.kv.txn({
+      compare: [{key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0}, ...otherLimits.map(noKeyIn)],
+      success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}, ...saysHolders, first],
+      failure: [{request_range: {key: Buffer.from(key)}}, ...otherLimits.map((range) => ({request_range: {key: Buffer.from(range.key), range_end: range.rangeEnd, limit: 1}})), first],
     })
-    const createRevision = response.succeeded
-      ? Number(response.header.revision)
-      : Number(response.responses[0].response_range.kvs[0].create_revision)
-    const candidacy = new Candidacy(this.client, this.keys, {key, value, leaseId: session.leaseId, createRevision})
-    const first = response.responses[1].response_range.kvs[0]
-    if (first && first.key.toString() !== key) candidacy.leaderWhenQueued = toCandidate(first)
+    const ranges = response.responses.map((op) => op.response_range)
+    const queue = ranges[ranges.length - 1]
+    let createRevision: number
+    if (response.succeeded) {
+      createRevision = Number(response.header.revision)
+      const [candidates, saying] = ranges.slice(2, 4).map((range) => Number(range.count))
+      if (holders > 1 && candidates > saying) {
+        await client.kv.txn({compare: [], success: [{request_delete_range: {key: Buffer.from(key)}}, {request_delete_range: {key: Buffer.from(limitKey)}}]})
+        throw new HoldersMismatch(1, holders)
+      }
+    } else {
+      const other = ranges.slice(1, -1).flatMap((range) => range.kvs)[0]
+      if (other) throw new HoldersMismatch(holdersIn(keys, other.key), holders, other.value.toString())
+      createRevision = Number(ranges[0].kvs[0].create_revision)
+    }
+    const candidacy = new Candidacy(client, keys, {key, value, leaseId: session.leaseId, createRevision}, holders)
+    const holding = queue.kvs.map(toCandidate)
+    if (!holding.some((candidate) => candidate.key === key)) candidacy.heldWhenQueued = holding
     return candidacy
   }
 
   /** The candidacy of a candidate that another process holds (a campaign lending its leadership), to run a job under it. */
   candidacyOf(candidate: Candidate): Candidacy {
-    return new Candidacy(this.client, this.keys, candidate)
+    return new Candidacy(this.client, this.keys, candidate, this.holders)
   }
 
   /** Asks the leader to step down. False when that leader is already gone. */
@@ -145,35 +195,36 @@ export class Candidacy extends EventEmitter {
   private stopWatchingLeadership = () => {}
   /** Why leadership ended (lost, or a resign request), remembered for listeners that come later. */
   ended?: string
-  /** Who led when this candidate joined the queue, unless itself: it did not lead then, nor can it before that one goes. */
-  leaderWhenQueued?: Candidate
+  /** Who held when this candidate joined the queue, unless itself among them: it did not hold then, nor can it before one of them goes. */
+  heldWhenQueued?: Candidate[]
 
   constructor(
     private readonly client: Etcd3,
     readonly keys: ElectionKeys,
     readonly self: Candidate,
+    /** How many hold the election at once. */
+    readonly holders = 1,
   ) {
     super()
   }
 
-  /** The candidate just ahead of this one, if any, and the revision this was read at. */
-  async predecessor(): Promise<{candidate?: Candidate; revision: number}> {
-    const response = await this.client.kv.range(this.predecessorRequest())
-    const kv = response.kvs[0]
-    return {candidate: kv && toCandidate(kv), revision: Number(response.header.revision)}
+  /** The candidate keys just older than this one's: `holders` of them, or fewer when this one holds. */
+  private predecessorsRequest(): IRangeRequest {
+    return {...queueRequest(this.keys, this.holders), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}
   }
 
-  /** The candidate key just older than this one's. */
-  private predecessorRequest(): IRangeRequest {
-    return {...queueRequest(this.keys, 1), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}
-  }
-
-  /** Waits until no candidate is ahead of this one, watching only the one just ahead. */
+  /** Waits until this candidate holds, watching only the candidates just ahead of it. */
   async waitUntilLeader(signal?: AbortSignal): Promise<void> {
     await readUntil(this.client, async () => {
-      const {candidate, revision} = await this.predecessor()
-      return candidate ? {revision, watch: [{key: candidate.key}]} : {revision, outcome: true}
+      const response = await this.client.kv.range(this.predecessorsRequest())
+      const revision = Number(response.header.revision)
+      return this.aheadOfTurn(response.kvs) ? {revision, watch: response.kvs.map((kv) => ({key: kv.key.toString()}))} : {revision, outcome: true}
     }, {signal})
+  }
+
+  /** Whether the candidates just ahead, as predecessorsRequest() read them, keep this one from holding. */
+  private aheadOfTurn(ahead: IKeyValue[]): boolean {
+    return ahead.length >= this.holders
   }
 
   /**
@@ -200,8 +251,13 @@ export class Candidacy extends EventEmitter {
     ended.then(([event, detail]) => this.end(event, detail), () => undefined)
   }
 
-  /** Holds in a transaction only while this candidate leads: its key is its own and no candidate key is older. */
+  /**
+   * Holds in a transaction only while this candidate leads: its key is its own and no candidate key is
+   * older. With several holders a transaction cannot count the keys ahead: it holds while the key is
+   * its own, which proves the candidate holds once a read (readStanding) has seen it hold.
+   */
   leadsCompares(): ICompare[] {
+    if (this.holders > 1) return [this.ownKeyCompare()]
     const candidates = candidatesRange(this.keys)
     // A compare with a range end holds only if it holds for every key in the range (etcd 3.3+).
     const nobodyAhead: ICompare & {range_end?: Buffer} = {
@@ -214,18 +270,18 @@ export class Candidacy extends EventEmitter {
     return [this.ownKeyCompare(), nobodyAhead]
   }
 
-  /** What says why leadsCompares() failed, read in the same transaction: this candidate's key, and the one just ahead. */
+  /** What says why leadsCompares() failed, read in the same transaction: this candidate's key, and the ones just ahead. */
   standingReads(): IRequestOp[] {
-    return [{request_range: {key: Buffer.from(this.self.key)}}, {request_range: this.predecessorRequest()}]
+    return [{request_range: {key: Buffer.from(this.self.key)}}, {request_range: this.predecessorsRequest()}]
   }
 
   /**
-   * What standingReads() found at `revision` means: the leadership is lost, or the candidate ahead
-   * must go first (watch it); undefined: this candidate leads.
+   * What standingReads() found at `revision` (the keys each read) means: the leadership is lost, or a
+   * candidate ahead must go first (watch them); undefined: this candidate holds.
    */
-  readStanding(revision: number, [own, ahead]: Array<IKeyValue | undefined>): Reading<'lost'> | undefined {
-    if (!own || Number(own.create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
-    if (ahead) return {revision, watch: [{key: ahead.key.toString()}]}
+  readStanding(revision: number, [own, ahead]: IKeyValue[][]): Reading<'lost'> | undefined {
+    if (!own[0] || Number(own[0].create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
+    if (this.aheadOfTurn(ahead)) return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()}))}
     return undefined
   }
 
@@ -234,9 +290,10 @@ export class Candidacy extends EventEmitter {
     return stillHeld(this.self)
   }
 
-  /** Deletes this candidate's key, in a transaction that ends its leadership along with something else. */
-  deleteOwnKey(): IRequestOp {
-    return {request_delete_range: {key: Buffer.from(this.self.key)}}
+  /** Deletes this candidate's key (and what it says of the holders), in a transaction that ends its leadership along with something else. */
+  deleteOwnKeys(): IRequestOp[] {
+    const limit = this.holders > 1 ? [{request_delete_range: {key: Buffer.from(this.keys.holderLimit(this.holders, this.self.leaseId))}}] : []
+    return [{request_delete_range: {key: Buffer.from(this.self.key)}}, ...limit]
   }
 
   private end(event: 'lost' | 'resign-requested', detail: string): void {
@@ -258,6 +315,25 @@ async function waitUntilKeyGone(client: Etcd3, key: string, signal?: AbortSignal
     const gone = !kv || (createRevision !== undefined && Number(kv.create_revision) !== createRevision)
     return gone ? {revision, outcome: true} : {revision, watch: [{key}]}
   }, {signal})
+}
+
+/** The N a limit key says (see ElectionKeys.holderLimit). */
+function holdersIn(keys: ElectionKeys, limitKey: Buffer): number {
+  return Number(limitKey.toString().slice(keys.holderLimits().length).split('/')[0])
+}
+
+/** Where no limit key may be for a candidate of `holders`: every other N's. */
+function otherHolderLimits(keys: ElectionKeys, holders: number): KeyRange[] {
+  const all = keys.holderLimits()
+  if (holders === 1) return [{key: all, rangeEnd: prefixEnd(all)}]
+  const ours = keys.holderLimits(holders)
+  return [{key: all, rangeEnd: Buffer.from(ours)}, {key: prefixEnd(ours).toString(), rangeEnd: prefixEnd(all)}]
+}
+
+/** Holds in a transaction while no key is in `range` (a compare with a range end must hold for every key in it). */
+function noKeyIn(range: KeyRange): ICompare {
+  const compare: ICompare & {range_end?: Buffer} = {key: Buffer.from(range.key), range_end: range.rangeEnd, target: 'Create', result: 'Equal', create_revision: 0}
+  return compare
 }
 
 /** Every candidate key of the election. */

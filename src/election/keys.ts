@@ -3,6 +3,9 @@
 // so it never counts as a candidate and can't collide with another election's keys.
 import {leaseHex} from '../lease/leases.js'
 
+/** Between a job's running marker and the number of its slot (below every name character). */
+const SLOT_MARK = '#'
+
 const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 export function validateName(name: string, what = 'election name'): void {
@@ -38,8 +41,32 @@ export class ElectionKeys {
    * next) starts only once this is gone, which happens only when the old run's command is dead or
    * its lease ended. The job without --job is the election's own: `<name>:running`.
    */
-  running(job?: string): string {
-    return `${this.runningJobs}${job === undefined ? '' : `/${job}`}`
+  running(job?: string, slot = 0): string {
+    return `${this.runningJobs}${job === undefined ? '' : `/${job}`}${slot === 0 ? '' : `${SLOT_MARK}${slot}`}`
+  }
+
+  /**
+   * Every running marker of one job, in an election of several holders: slot 0 is running(job),
+   * slot k running(job) + "#k". '#' sorts below every character a name may hold, so this range holds
+   * no other job's marker.
+   */
+  runningSlots(job?: string): {key: string; rangeEnd: Buffer} {
+    const key = this.running(job)
+    return {key, rangeEnd: Buffer.from(`${key}${String.fromCharCode(SLOT_MARK.charCodeAt(0) + 1)}`)}
+  }
+
+  /**
+   * How many may hold the election at once (--holders N, when N > 1), said by each candidate on its
+   * own lease: `<name>:holders/<N>/<lease>`. N is in the key, so a transaction can require that no
+   * candidate says another N (an empty range), which it cannot of values.
+   */
+  holderLimit(holders: number, leaseId: string): string {
+    return `${this.holderLimits(holders)}${leaseHex(leaseId)}`
+  }
+
+  /** Every candidate's limit key; with `holders`, those that say that N. */
+  holderLimits(holders?: number): string {
+    return `${this.prefix}${this.name}:holders/${holders === undefined ? '' : `${holders}/`}`
   }
 
   /** Every job's running marker. */

@@ -29,8 +29,8 @@ export interface ClaimOptions {
   prune?: string[]
 }
 
-/** What claimRunning found: the job is ours to run, another run of it holds it, it is paused, or the leadership is gone. */
-export type Claim = 'claimed' | 'busy' | 'paused' | 'lost'
+/** What claimRunning found: the job is ours to run (under this marker), another run of it holds it, it is paused, or the leadership is gone. */
+export type Claim = {claimed: string} | 'busy' | 'paused' | 'lost'
 
 /** The jobs whose commands run now, by their running markers. */
 export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<RunningJob[]> {
@@ -39,7 +39,8 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
   return response.kvs.flatMap((kv) => {
     try {
       const {value, since, revision} = JSON.parse(kv.value.toString())
-      const job = kv.key.toString().slice(prefix.length + 1) || undefined
+      // "<prefix>[/<job>][#<slot>]": the slot is one of several holders' (--holders).
+      const job = kv.key.toString().slice(prefix.length + 1).split('#')[0] || undefined
       return [{job, value, since, revision}]
     } catch {
       return []
@@ -52,79 +53,93 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
  * then marks this run as running, on `runSession`'s lease. That lease is not the leader's, so
  * revoking the leader's lease or deleting its key (both end the leadership) leaves the marker until
  * the run has stopped its command and released, or until the run lease expires, which the run's
- * guard never outlives. Without `wait`, a marker held by another run means 'busy'.
+ * guard never outlives. Without `wait`, a marker held by another run means 'busy'. With several
+ * holders a job has as many markers (slots), and a run claims a free one.
  *
- * The claim's transaction proves all of it: the candidacy's proof that it leads, no marker, and no
- * pause of the job (a pause is 'paused', with or without `wait`: a run skips it). It is
- * tried at once and whenever a key this waits on changes (most often: the candidate ahead is gone),
- * so a handover costs the successor one round trip; the periodic rechecks only read, so a waiting
+ * The claim's transaction proves all of it: the candidacy's proof that it leads, the marker free,
+ * and no pause of the job (a pause is 'paused', with or without `wait`: a run skips it). With one
+ * holder it is tried at once and whenever a key this waits on changes (most often: the candidate
+ * ahead is gone), so a handover costs the successor one round trip; with several, each try follows
+ * a read that saw this candidate hold and a slot free. The periodic rechecks only read, so a waiting
  * queue proposes nothing.
  */
 export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSession: Session, options: ClaimOptions): Promise<Claim> {
-  const marker = Buffer.from(candidacy.keys.running(options.job))
-  const {self} = candidacy
-  // What decides the claim, read alone or when the claim fails: the marker, the candidacy's standing, the pauses.
-  const situation: IRequestOp[] = [{request_range: {key: marker}}, ...candidacy.standingReads(), ...pauseReads(candidacy.keys, options.job)]
-  const attempt = () => {
+  const {self, keys, holders} = candidacy
+  const slots = keys.runningSlots(options.job)
+  // What decides the claim, read alone or when the claim fails: the markers, the candidacy's standing, the pauses.
+  const markers: IRequestOp = {request_range: holders === 1 ? {key: Buffer.from(slots.key)} : {key: Buffer.from(slots.key), range_end: slots.rangeEnd}}
+  const situation: IRequestOp[] = [markers, ...candidacy.standingReads(), ...pauseReads(keys, options.job)]
+  const attempt = (slot: number) => {
+    const marker = Buffer.from(keys.running(options.job, slot))
     const runningSince = {value: self.value, since: new Date().toISOString(), revision: self.createRevision}
     return client.kv.txn({
-      compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...candidacy.leadsCompares(), ...notPaused(candidacy.keys, options.job)],
+      compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...candidacy.leadsCompares(), ...notPaused(keys, options.job)],
       success: [
         {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
-        ...writeRecord(candidacy.keys, runSession.leaseId, options.job, options.record?.(), options.prune),
+        ...writeRecord(keys, runSession.leaseId, options.job, options.record?.(), options.prune),
       ],
       failure: situation,
     })
   }
-  const decide = (revision: number, found: Array<IKeyValue | undefined>) => claimReading(candidacy, runSession.leaseId, options, revision, found)
-  const found = (response: ITxnResponse) => response.responses.map((op) => op.response_range.kvs[0])
+  const decide = (response: ITxnResponse) =>
+    claimReading(candidacy, runSession.leaseId, options, Number(response.header.revision), response.responses.map((op) => op.response_range.kvs))
   let first = true
   return readUntil<Claim>(
     client,
     async (changed) => {
-      if (!first && !changed) {
-        const read = await client.kv.txn({compare: [], success: situation})
-        const reading = decide(Number(read.header.revision), found(read))
-        if (reading) return reading
+      // One holder: claim at once (the claim's compares prove it leads). Several: only after a read saw it hold.
+      let revision = 0
+      const read = async () => {
+        const response = await client.kv.txn({compare: [], success: situation})
+        revision = Number(response.header.revision)
+        return decide(response)
       }
+      let reading: ReturnType<typeof decide> = holders === 1 && (first || changed) ? {slot: 0} : await read()
       first = false
-      // Nothing stands in the way, as far as anyone knows: claim (a failed claim says why it failed).
-      const claim = await attempt()
-      const revision = Number(claim.header.revision)
-      if (claim.succeeded) return {revision, outcome: 'claimed'}
-      const reading = decide(revision, found(claim))
-      if (!reading) throw new Error('etcd refused the claim of the running marker, and nothing that it read says why')
-      return reading
+      // Nothing stands in the way, as far as anyone knows: claim (a failed claim says why it failed,
+      // and may show another slot free; there are at most `holders` to try).
+      for (let tries = 0; 'slot' in reading && tries <= holders; tries++) {
+        const claim = await attempt(reading.slot)
+        revision = Number(claim.header.revision)
+        if (claim.succeeded) return {revision, outcome: {claimed: keys.running(options.job, reading.slot)}}
+        reading = decide(claim)
+        if ('slot' in reading && holders === 1) throw new Error('etcd refused the claim of the running marker, and nothing that it read says why')
+      }
+      return 'slot' in reading ? {revision, watch: [slots]} : reading
     },
     {signal: options.signal},
   )
 }
 
 /**
- * What the claim's situation (the marker, the candidacy's standing reads, the job's pauses), read at
- * `revision`, means for a run on lease `runLeaseId`; undefined: nothing stands in its way.
+ * What the claim's situation (the job's markers, the candidacy's standing reads, the job's pauses:
+ * the keys each read found), read at `revision`, means for a run on lease `runLeaseId`; a slot: the
+ * marker this run may claim, nothing else standing in its way.
  */
 export function claimReading(
   candidacy: Candidacy,
   runLeaseId: string,
   options: {job?: string; wait: boolean},
   revision: number,
-  [holder, ...rest]: Array<IKeyValue | undefined>,
-): Reading<Claim> | undefined {
+  [held, ...rest]: IKeyValue[][],
+): Reading<Claim> | {slot: number} {
   const pauses = rest.splice(rest.length - pausesOf(candidacy.keys, options.job).length)
   const standing = candidacy.readStanding(revision, rest)
   if (standing?.outcome === 'lost') return standing
   // A waiter too: a pause skips the runs that fired before it and still wait, not only later fires.
-  if (pauses.some(Boolean)) return {revision, outcome: 'paused'}
+  if (pauses.some((kvs) => kvs.length > 0)) return {revision, outcome: 'paused'}
   if (standing) return standing
   // A claim whose answer was lost, tried again.
-  if (holder?.lease === runLeaseId) return {revision, outcome: 'claimed'}
-  if (holder) return options.wait ? {revision, watch: [{key: candidacy.keys.running(options.job)}]} : {revision, outcome: 'busy'}
-  return undefined
+  const ours = held.find((kv) => kv.lease === runLeaseId)
+  if (ours) return {revision, outcome: {claimed: ours.key.toString()}}
+  const taken = new Set(held.map((kv) => kv.key.toString()))
+  const free = Array.from({length: candidacy.holders}, (_, slot) => slot).find((slot) => !taken.has(candidacy.keys.running(options.job, slot)))
+  if (free !== undefined && held.length < candidacy.holders) return {slot: free}
+  return options.wait ? {revision, watch: [candidacy.holders === 1 ? {key: candidacy.keys.running(options.job)} : candidacy.keys.runningSlots(options.job)]} : {revision, outcome: 'busy'}
 }
 
 /**
- * Ends a run that claimed `job` on `runSession`'s lease: deletes its running marker and, with
+ * Ends a run that claimed `marker` on `runSession`'s lease: deletes the marker and, with
  * `ownLeadership`, the candidacy's key, in one transaction, so that a successor waiting for either
  * hears of both at once. Deletes nothing unless both are still this run's.
  */
@@ -132,17 +147,17 @@ export async function release(
   client: Etcd3,
   candidacy: Candidacy,
   runSession: Session,
-  options: {job?: string; ownLeadership: boolean; record?: RunRecord | 'discard'},
+  options: {job?: string; marker: string; ownLeadership: boolean; record?: RunRecord | 'discard'},
 ): Promise<void> {
   const {keys} = candidacy
-  const marker = Buffer.from(keys.running(options.job))
+  const marker = Buffer.from(options.marker)
   // The run's record is rewritten whether or not the rest still is this run's to delete; a run
   // that claimed the job but never started its command takes its record back.
   const record =
     options.record === 'discard' ? [discardRecord(keys, runSession.leaseId, options.job)] : writeRecord(keys, runSession.leaseId, options.job, options.record)
   await client.kv.txn({
     compare: [{key: marker, target: 'Lease', result: 'Equal', lease: runSession.leaseId}, ...(options.ownLeadership ? [candidacy.ownKeyCompare()] : [])],
-    success: [{request_delete_range: {key: marker}}, ...(options.ownLeadership ? [candidacy.deleteOwnKey()] : []), ...record],
+    success: [{request_delete_range: {key: marker}}, ...(options.ownLeadership ? candidacy.deleteOwnKeys() : []), ...record],
     failure: record,
   })
 }

@@ -1,7 +1,7 @@
 import type {Etcd3} from 'etcd3'
 import type {Attachment} from '../attach/attachment.js'
 import {after} from '../time/clock.js'
-import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
+import {AbortedError, type Candidacy, type Candidate, Election, HoldersMismatch} from '../election/election.js'
 import {markSlotDone, type OnceSlot, slotMarker} from '../jobs/once-per.js'
 import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
 import {claimRunning, release} from '../jobs/running.js'
@@ -31,6 +31,8 @@ export interface GuardedRunOptions {
   slot?: OnceSlot
   /** --job: runs of one job never overlap; runs of different jobs may. */
   job?: string
+  /** --holders: how many candidates hold the election at once, and how many runs of a job may overlap. */
+  holders: number
   /** --keep-runs: how many records of the job's runs etcd keeps. */
   keepRuns: number
   /** --max-runtime: the command's whole job is stopped once it has run this long. */
@@ -42,7 +44,7 @@ export interface GuardedRunOptions {
 /** Why a run wrote nothing and ran nothing. */
 export type Skip =
   /** Another candidate leads (or, with a campaign on this machine, the campaign does not lead). */
-  | {kind: 'skipped'; because: 'another-leads'; leader?: Candidate}
+  | {kind: 'skipped'; because: 'another-leads'; holding: Candidate[]}
   /** --once-per: a run of this slot already started somewhere. */
   | {kind: 'skipped'; because: 'slot-done'}
   /** A run of this job is still running (or may be), and --wait does not say to wait for it. */
@@ -68,6 +70,8 @@ interface Won {
   candidacy: Candidacy
   leaderLease: LeaseView
   runLease: Session
+  /** The job's running marker (its slot, with several holders) that this run claimed. */
+  marker: string
   /** Written with the claim, as a run that started; the release rewrites it with how it ended. */
   record: RunRecord
 }
@@ -92,9 +96,9 @@ interface Prepared {
  * release only after the command's whole job is dead.
  */
 export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log, campaign?: Attachment | 'silent'): Promise<GuardedRunResult> {
-  const election = new Election(client, options.prefix, options.name)
+  const election = new Election(client, options.prefix, options.name, options.holders)
   const pauses = pausesOf(election.keys, options.job)
-  const {leader, found, clusterId} = await election.peek([...pauses, ...(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])])
+  const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])])
   const pause = firstPause(election.keys, found.slice(0, pauses.length))
   if (pause) return {kind: 'skipped', because: 'paused', pause}
   if (found[pauses.length]) return {kind: 'skipped', because: 'slot-done'}
@@ -102,8 +106,10 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   // A campaign of the same election in another etcd cluster has nothing to lend.
   const lender = campaign?.hello.clusterId === clusterId ? campaign : undefined
   if (campaign && !lender) campaign.close()
-  if (!lender && leader && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', leader}
-  return new Run(client, election, options, log, lender).perform(leader)
+  // A campaign holds alone (it has no --holders): lending that to a run of several holders would break both.
+  if (lender && options.holders !== 1) throw new HoldersMismatch(1, options.holders, `the campaign of ${lender.hello.value} on this machine`)
+  if (!lender && full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding}
+  return new Run(client, election, options, log, lender).perform(holding)
 }
 
 /** One run from its first lease to its release: what it holds, so that the release frees all of it. */
@@ -125,11 +131,11 @@ class Run {
     private readonly lender: Attachment | undefined,
   ) {}
 
-  async perform(leader: Candidate | undefined): Promise<GuardedRunResult> {
+  async perform(holding: Candidate[]): Promise<GuardedRunResult> {
     const {options, log} = this
     this.signals.listen()
     try {
-      const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, leader, signal) : this.campaign(stopWith, signal)))
+      const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, holding, signal) : this.campaign(stopWith, signal)))
       if (turn.kind !== 'won') return turn
       this.won = turn
       const {candidacy} = turn
@@ -194,7 +200,7 @@ class Run {
     const candidacy = (this.candidacy = await this.election.enqueue(session, this.options.value))
     this.log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
     session.once('lost', (reason: string) => stopWith({kind: 'lost', reason}))
-    if (this.options.waitMs === 0 && candidacy.leaderWhenQueued) return {kind: 'skipped', because: 'another-leads', leader: candidacy.leaderWhenQueued}
+    if (this.options.waitMs === 0 && candidacy.heldWhenQueued) return {kind: 'skipped', because: 'another-leads', holding: candidacy.heldWhenQueued}
     const turn = await this.claim(candidacy, session, session, signal)
     // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
     if (turn.kind === 'lost-before-start') {
@@ -208,12 +214,12 @@ class Run {
    * Runs under the leadership of the campaign on this machine: never a candidate key of its own. Skips
    * without a write when the campaign does not lead and --wait does not say to wait for it.
    */
-  private async borrow(lender: Attachment, leader: Candidate | undefined, signal: AbortSignal): Promise<Turn> {
+  private async borrow(lender: Attachment, holding: Candidate[], signal: AbortSignal): Promise<Turn> {
     if (this.options.waitMs > 0) this.prepare()
     this.log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
     const outcome = await lender.attach({wait: this.options.waitMs > 0, killGraceMs: this.options.killGraceMs, signal})
     if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason))
-    if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', leader}
+    if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', holding}
     if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
     const candidacy = this.election.candidacyOf(candidateOf(outcome.grant))
     return this.claim(candidacy, lender, undefined, signal)
@@ -248,15 +254,16 @@ class Run {
     if (claimed === 'busy') return {kind: 'skipped', because: 'job-running'}
     if (claimed === 'paused') return {kind: 'skipped', because: 'paused', pause: firstPause(this.election.keys, (await this.election.peek(pausesOf(this.election.keys, options.job))).found)}
     if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
+    const marker = claimed.claimed
     // From here a command relies on both leases: each must be certainly valid, or it never starts.
     await Promise.all([runLease.fence(), ownLeaderLease?.fence()])
     const lost = leaderLease.lost ?? runLease.lost
     if (lost) {
       // Nothing ran: the claim's record goes (the marker goes with the run lease, revoked on the way out).
-      await release(client, candidacy, runLease, {job: options.job, ownLeadership: false, record: 'discard'}).catch(() => undefined)
+      await release(client, candidacy, runLease, {job: options.job, marker, ownLeadership: false, record: 'discard'}).catch(() => undefined)
       return {kind: 'lost-before-start', reason: lost}
     }
-    return {kind: 'won', candidacy, leaderLease, runLease, record}
+    return {kind: 'won', candidacy, leaderLease, runLease, marker, record}
   }
 
   /** A lease for this run, kept for the release. */
@@ -299,7 +306,7 @@ class Run {
     // A release lost to an etcd blip would leave the successor waiting for the leases to expire.
     const released =
       won &&
-      persistently(() => release(client, won.candidacy, won.runLease, {job: options.job, ownLeadership: !lender, record: this.endedRecord ?? 'discard'}), options.callTimeoutMs).catch(
+      persistently(() => release(client, won.candidacy, won.runLease, {job: options.job, marker: won.marker, ownLeadership: !lender, record: this.endedRecord ?? 'discard'}), options.callTimeoutMs).catch(
         () => undefined,
       )
     this.prepared?.supervisor.cancel()

@@ -44,13 +44,19 @@ export const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math
  * The witness: as its first act, the command tries to lock `witness.lock` beside `log`, and holds the
  * lock for its whole life (its children inherit it, so the kernel releases it only once the whole
  * tree is gone). "free" means that no other recorder's tree beside it was alive at that instant;
- * "held" that one was. Unlike polls of /proc, this holds however close the two are in time.
+ * "held" that one was. With `places` (several holders), it takes one of that many locks: "held" means
+ * that many others were alive. Unlike polls of /proc, this holds however close the two are in time.
  */
-export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFile?: string, witness: 'take' | 'inherited' = 'take'): string[] {
+export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFile?: string, witness: 'take' | 'inherited' = 'take', places = 1): string[] {
   const script = [
-    ...(witness === 'take'
-      ? ['exec 9>> "$(dirname "$0")/witness.lock"', 'if flock -n 9; then witness=free; else witness=held; fi']
-      : ['witness=inherited']),
+    ...(witness === 'inherited'
+      ? ['witness=inherited']
+      : places === 1
+        ? ['exec 9>> "$(dirname "$0")/witness.lock"', 'if flock -n 9; then witness=free; else witness=held; fi']
+        : // Several holders: `places` locks, and "held" only when every one is taken (N others alive).
+          [
+            `witness=held; place=0; while [ $place -lt ${places} ]; do exec 9>> "$(dirname "$0")/witness.$place.lock"; if flock -n 9; then witness=free; break; fi; place=$((place + 1)); done`,
+          ]),
     'echo "start $(date +%s%3N) $$ $ELECT_REV $witness" >> "$0"',
     ignoreTerm ? "trap '' TERM INT; sleep 1000 &" : 'trap \'echo "stopped $(date +%s%3N) $$" >> "$0"; exit 0\' TERM INT',
     `end=$(( $(date +%s%3N) + ${Math.round(seconds * 1000)} ))`,
@@ -65,10 +71,15 @@ export function recorder(log: string, seconds = 60, ignoreTerm = false, finishFi
  * its tree holds it (what it starts in a group or session of its own too), however the tree is shaped.
  * The recorder inside takes it as 'inherited'.
  */
-export function withWitness(log: string, argv: string[]): string[] {
+export function withWitness(log: string, argv: string[], places = 1): string[] {
   // Its output goes nowhere (the recorder writes to its log): a process that an elect under test let
-  // escape must not hold that elect's pipes open, and so the trial, until it ends.
-  return ['sh', '-c', 'exec 9>> "$0"; flock -n 9 || exit 99; exec "$@" < /dev/null > /dev/null 2>&1', join(dirname(log), 'witness.lock'), ...argv]
+  // escape must not hold that elect's pipes open, and so the trial, until it ends. With several
+  // places (holders), it takes the first free of the recorder's locks, and fails if none is.
+  const take =
+    places === 1
+      ? 'exec 9>> "$0"; flock -n 9 || exit 99'
+      : `place=0; until [ $place -ge ${places} ]; do exec 9>> "$(dirname "$0")/witness.$place.lock"; flock -n 9 && break; place=$((place + 1)); done; [ $place -lt ${places} ] || exit 99`
+  return ['sh', '-c', `${take}; exec "$@" < /dev/null > /dev/null 2>&1`, join(dirname(log), 'witness.lock'), ...argv]
 }
 
 /** What a recorder's "start" event says of the witness lock: "free", "held" (see recorder()). */

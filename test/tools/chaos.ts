@@ -1,5 +1,5 @@
 // npm run chaos -- --trials N [--scenario NAME ...] [--holder etcdctl] [--ttl S --kill-grace S] [--deaf-watches]
-//                   [--rival 'etcdctl lock'|'etcdctl elect'|elect] [--shape NAME]
+//                   [--rival 'etcdctl lock'|'etcdctl elect'|elect] [--shape NAME] [--holders N]
 // Repeats the fault scenarios with random timings and prints one table: trials, how many had a rival
 // that is not elect and a holder's job outside its process group, overlaps, false kills, other
 // problems, the smallest and median margin (a strict lower bound of the gap between the old job's
@@ -13,8 +13,10 @@
 // leaves its command running when it loses), and --ttl 2 --kill-grace 0.5 leaves a fencing window
 // shorter than etcd's own failover. --deaf-watches makes the waiter's and the campaign's watches hear
 // nothing, so that every handover rests on their once-a-second reads: the worst case of the bound.
+// --holders N runs each trial with N holders (the faulted one and N - 1 companions) and an elect
+// rival, in the scenarios without a campaign: never N + 1 at once, by the witness and by etcd's markers.
 import {parseArgs} from 'node:util'
-import {HANDOVER_BOUND_MS, randomTrial, runTrial, SCENARIOS, SHAPES, type Trial, type Verdict} from './scenarios.js'
+import {allowsHolders, HANDOVER_BOUND_MS, randomTrial, runTrial, SCENARIOS, SHAPES, type Trial, type Verdict} from './scenarios.js'
 
 const {values} = parseArgs({
   options: {
@@ -26,14 +28,17 @@ const {values} = parseArgs({
     'deaf-watches': {type: 'boolean', default: false},
     rival: {type: 'string'},
     shape: {type: 'string'},
+    holders: {type: 'string'},
   },
 })
+const holders = values.holders === undefined ? undefined : Number(values.holders)
 const trials = Number(values.trials)
-const names = values.scenario ?? Object.keys(SCENARIOS)
+const names = values.scenario ?? Object.keys(SCENARIOS).filter((name) => holders === undefined || allowsHolders(SCENARIOS[name]))
 const unknown = names.filter((name) => !(name in SCENARIOS))
 const badRival = values.rival !== undefined && !['elect', 'etcdctl lock', 'etcdctl elect'].includes(values.rival)
 const badShape = values.shape !== undefined && !(values.shape in SHAPES)
-if (unknown.length > 0 || !['elect', 'etcdctl'].includes(values.holder!) || badRival || badShape) {
+const badHolders = holders !== undefined && (!Number.isInteger(holders) || holders < 1 || names.some((name) => name in SCENARIOS && !allowsHolders(SCENARIOS[name])))
+if (unknown.length > 0 || !['elect', 'etcdctl'].includes(values.holder!) || badRival || badShape || badHolders) {
   console.error(`unknown scenario or holder: ${[...unknown, values.holder].join(', ')}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`)
   process.exit(2)
 }
@@ -47,6 +52,7 @@ for (const name of names) {
     if (values['kill-grace']) trial.killGraceS = Number(values['kill-grace'])
     if (values.rival) trial.rival = values.rival as Trial['rival']
     if (values.shape) trial.shape = values.shape as Trial['shape']
+    if (holders !== undefined) Object.assign(trial, {holders, rival: 'elect'})
     const verdict = await runTrial(name, trial, {holder: values.holder as 'elect' | 'etcdctl', deafWatches: values['deaf-watches']}).catch(
       (error: Error) => ({problems: [error.message], overlap: false, falseKill: false, trial}) as unknown as Verdict,
     )
@@ -75,7 +81,7 @@ for (const name of names) {
   const shaped = verdicts.filter((verdict) => verdict.trial?.shape !== undefined && verdict.trial.shape !== 'plain').length
   rows.push(`| ${name} | ${trials} | ${foreign} | ${shaped} | ${overlaps} | ${falseKills} | ${problems} | ${smallest} | ${median} | ${byLockAlone} | ${smallestExpiry} | ${slowest(verdicts.map((verdict) => verdict.handoverMs))} | ${slowest(verdicts.map((verdict) => verdict.campaignMs))} |`)
 }
-console.log(`holder: ${values.holder}${values['deaf-watches'] ? '; waiters with deaf watches' : ''}; handover bound ${HANDOVER_BOUND_MS} ms`)
+console.log(`holder: ${values.holder}${holders ? `; --holders ${holders}` : ''}${values['deaf-watches'] ? '; waiters with deaf watches' : ''}; handover bound ${HANDOVER_BOUND_MS} ms`)
 console.log('| scenario | trials | rivals not elect | jobs outside their group | overlaps | false kills | other problems | smallest margin | median margin | apart by the lock alone | smallest lease margin | slowest handover | slowest campaign election |')
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const row of rows) console.log(row)

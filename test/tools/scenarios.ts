@@ -39,6 +39,16 @@ export interface Trial {
    * (where only elect removes that key: not where the fault takes it from outside).
    */
   rival: 'elect' | 'etcdctl lock' | 'etcdctl elect'
+  /**
+   * --holders N (absent: 1): N - 1 companions hold beside the holder from before the fault to the
+   * end, so the rival may start only once the holder's job is dead, or N + 1 would run at once.
+   */
+  holders?: number
+}
+
+/** Whether a scenario can run with several holders: a campaign holds alone, and only elect agrees on N. */
+export function allowsHolders(scenario: Scenario): boolean {
+  return !scenario.campaign && !scenario.standing
 }
 
 /** Ways a job leaves the command's process group (see test/faults/whole-job.test.ts), each around `argv`. */
@@ -334,11 +344,12 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'rival'], false, 'rival')
       if (!(await waitFor(async () => (await candidates()).length === 2, 15_000))) throw new Error('the rival\'s campaign never queued')
     }
-    const job = scenario.standing ? ['--job', 'chaos'] : []
+    const holders = trial.holders ?? 1
+    const job = [...(scenario.standing ? ['--job', 'chaos'] : []), ...(holders > 1 ? ['--holders', String(holders)] : [])]
     const holderLog = join(dir, 'holder')
     const finishFile = join(dir, 'holder-may-finish')
     const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
-    const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog))]
+    const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog), holders)]
     const holder = electHolder
       ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
@@ -353,9 +364,22 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     if (!(await waitFor(() => readEvents(holderLog).length > 0, 15_000))) throw new Error('the holder never started its command')
     const [holderPid, holderRevision] = readEvents(holderLog)[0].extra.split(' ').map(Number)
     groups.push(holderPid)
+    // Several holders: the companions hold beside it, through the fault, until the trial has judged.
+    const companionsFinish = join(dir, 'companions-may-finish')
+    const companions = Array.from({length: holders - 1}, (_, index) => {
+      const log = join(dir, `companion-${index}`)
+      const mark = `ELECT_TEST_ROLE=companion-${index}-${name}`
+      marks.push(mark)
+      const command = ['env', mark, ...withWitness(log, recorder(log, 120, false, companionsFinish, 'inherited'), holders)]
+      return {log, elect: start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', `companion-${index}`, '--', ...command], false, 'rival')}
+    })
+    for (const companion of companions) {
+      if (!(await waitFor(() => readEvents(companion.log).length > 0, 15_000))) throw new Error('a companion holder never started its command')
+      groups.push(Number(readEvents(companion.log)[0].extra.split(' ')[0]))
+    }
 
     const rivalLog = join(dir, 'rival')
-    const rivalCommand = ['env', rivalMark, ...recorder(rivalLog, 0.3)]
+    const rivalCommand = ['env', rivalMark, ...recorder(rivalLog, 0.3, false, undefined, 'take', holders)]
     const etcdctlRival = (file: string, args: string[]) => execa(file, args, {reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000})
     const rival =
       trial.rival === 'elect' || scenario.standing
@@ -367,7 +391,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     observer = new Observer(byMark(holderMark), byMark(rivalMark))
     // Standing: the rival attaches to its machine's queued campaign, and has no key to wait for.
     if (scenario.standing) await sleep(500)
-    else if (!(await waitFor(async () => (await candidates()).length === 2, 30_000))) throw new Error('the rival never queued')
+    else if (!(await waitFor(async () => (await candidates()).length === holders + 1, 30_000))) throw new Error('the rival never queued')
     let campaign: ResultPromise | undefined
     let campaignElectedAt: number | undefined
     if (scenario.campaign) {
@@ -387,10 +411,21 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     })
     processes.push(keyWatch)
     let watched = ''
+    // etcd's own view of several holders: how many of the job's running markers stood at once.
+    const markers = new Set<string>()
+    let mostMarkers = 0
+    let linesSeen = 0
     keyWatch.stdout!.on('data', (chunk: Buffer) => {
       watched += chunk.toString()
       const lines = watched.split('\n')
       if (lines.some((line, index) => line === holderKey && lines[index - 1] === 'DELETE')) keyDeletedSeenAt ??= Date.now()
+      for (; linesSeen < lines.length - 1; linesSeen++) {
+        const key = lines[linesSeen + 1]
+        if (!key?.startsWith(`elect/${name}:running`)) continue
+        if (lines[linesSeen] === 'PUT') markers.add(key)
+        else if (lines[linesSeen] === 'DELETE') markers.delete(key)
+        mostMarkers = Math.max(mostMarkers, markers.size)
+      }
     })
 
     if (scenario.atHandover) writeFileSync(finishFile, '')
@@ -415,6 +450,14 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
 
     const [holderResult, rivalResult] = await Promise.all([holder, rival])
     observer.poll()
+    writeFileSync(companionsFinish, '')
+    for (const [index, companion] of companions.entries()) {
+      const result = await companion.elect
+      if (result.exitCode !== 0) problems.push(`companion holder ${index} exited ${result.exitCode ?? result.signal}: ${result.stderr}`)
+      if (!readEvents(companion.log).some((event) => event.event === 'end')) problems.push(`companion holder ${index} did not run to its end`)
+    }
+    // Seen by etcd: more runs of the job at once than holders is an overlap, whatever the processes showed.
+    const tooManyMarkers = mostMarkers > holders
     const exitOf = (result: {exitCode?: number; signal?: string}) => result.exitCode ?? (result.signal === 'SIGKILL' ? 137 : undefined)
     const holderExit = exitOf(holderResult)
     const rivalExit = exitOf(rivalResult)
@@ -483,7 +526,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const pollMargin = observer.marginMs
     const rivalWitness = rivalStart && witnessOf(rivalStart)
     const provenApartBy = pollMargin !== undefined && pollMargin >= 0 ? 'polls' : rivalWitness === 'free' ? 'lock' : undefined
-    const overlap = orderingViolated || observer.overlapSeen || (rivalStart !== undefined && rivalWitness !== 'free') || (observer.rivalSeenAt !== undefined && !provenApartBy)
+    const overlap = orderingViolated || tooManyMarkers || observer.overlapSeen || (rivalStart !== undefined && rivalWitness !== 'free') || (observer.rivalSeenAt !== undefined && !provenApartBy)
     const marginMs = provenApartBy === 'polls' ? pollMargin : undefined
     // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
     const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)

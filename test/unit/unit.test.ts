@@ -157,8 +157,9 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
   const own = kv(self.key, '123', 10)
   const ahead = kv(keys.candidate('99'), '99', 8)
   const marker = (lease: string) => kv(keys.running(), lease, 9)
-  // What the claim read: the marker, the candidate's own key, the one ahead, then the pauses.
-  const decide = (found: unknown[], wait = false, job?: string) => claimReading(candidacy, '456', {wait, job}, 20, found as never)
+  // What the claim read: the marker, the candidate's own key, the one ahead, then the pauses (each read's keys).
+  const decide = (found: unknown[], wait = false, job?: string, by = candidacy) =>
+    claimReading(by, '456', {wait, job}, 20, found.map((kv) => (Array.isArray(kv) ? kv : kv ? [kv] : [])) as never)
   const paused = (job?: string) => kv(keys.pause(job), '0', 5)
 
   it('is lost once the candidate\'s key is gone or was made again', () => {
@@ -171,7 +172,7 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
   })
 
   it('is claimed when the marker is already this run\'s (a claim whose answer was lost)', () => {
-    expect(decide([marker('456'), own, undefined, undefined])).toEqual({revision: 20, outcome: 'claimed'})
+    expect(decide([marker('456'), own, undefined, undefined])).toEqual({revision: 20, outcome: {claimed: keys.running()}})
   })
 
   it('is busy while another run holds the marker, or waits for it with --wait', () => {
@@ -183,12 +184,34 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     expect(decide([undefined, own, undefined, paused()])).toEqual({revision: 20, outcome: 'paused'})
     expect(decide([marker('1'), own, ahead, paused()], true)).toEqual({revision: 20, outcome: 'paused'})
     expect(decide([undefined, own, undefined, undefined, paused('j')], false, 'j')).toEqual({revision: 20, outcome: 'paused'})
-    expect(decide([undefined, own, undefined, undefined, undefined], false, 'j')).toBeUndefined()
+    expect(decide([undefined, own, undefined, undefined, undefined], false, 'j')).toEqual({slot: 0})
     expect(decide([undefined, undefined, undefined, paused()])).toEqual({revision: 20, outcome: 'lost'})
   })
 
   it('says nothing stands in the way when this candidate leads and nobody runs the job', () => {
-    expect(decide([undefined, own, undefined, undefined])).toBeUndefined()
+    expect(decide([undefined, own, undefined, undefined])).toEqual({slot: 0})
+  })
+
+  describe('with three holders', () => {
+    const holder = new Candidacy(undefined as never, keys, self, 3)
+    const older = [kv(keys.candidate('97'), '97', 6), kv(keys.candidate('98'), '98', 7), kv(keys.candidate('99'), '99', 8)]
+    const slot = (n: number, lease: string) => kv(keys.running('j', n), lease, 9)
+
+    it('waits while three are ahead, watching exactly those three; holds with two ahead', () => {
+      expect(decide([[], own, older, undefined, undefined], false, 'j', holder)).toEqual({revision: 20, watch: older.map((candidate: {key: Buffer}) => ({key: candidate.key.toString()}))})
+      expect(decide([[], own, older.slice(1), undefined, undefined], false, 'j', holder)).toEqual({slot: 0})
+    })
+
+    it('claims the lowest free slot, and is busy (or waits on every slot) when all three run', () => {
+      expect(decide([[slot(0, '1'), slot(2, '2')], own, [], undefined, undefined], false, 'j', holder)).toEqual({slot: 1})
+      const all = [slot(0, '1'), slot(1, '2'), slot(2, '3')]
+      expect(decide([all, own, [], undefined, undefined], false, 'j', holder)).toEqual({revision: 20, outcome: 'busy'})
+      expect(decide([all, own, [], undefined, undefined], true, 'j', holder)).toEqual({revision: 20, watch: [keys.runningSlots('j')]})
+    })
+
+    it('finds its own slot again (a claim whose answer was lost)', () => {
+      expect(decide([[slot(0, '1'), slot(2, '456')], own, [], undefined, undefined], false, 'j', holder)).toEqual({revision: 20, outcome: {claimed: keys.running('j', 2)}})
+    })
   })
 })
 

@@ -74,7 +74,7 @@ function skipReason(skip: Skip, {name, job, oncePer}: Run): string {
     case 'campaign-silent':
       return `the campaign for ${name} on this machine does not answer`
     case 'another-leads':
-      return `${skip.leader?.value ?? 'another candidate'} leads ${name}`
+      return skip.holding.length > 1 ? `${skip.holding.map((holder) => holder.value).join(', ')} hold ${name}` : `${skip.holding[0]?.value ?? 'another candidate'} leads ${name}`
     case 'paused':
       return skip.pause ? describePause(skip.pause) : `${what} was paused`
   }
