@@ -66,6 +66,17 @@ export class AttachHost {
   }
 
   /**
+   * Ends this leadership, not the campaign: the leading guests are told to stop, and waited for as by
+   * end(); waiting guests wait on for the next one, and newcomers hear 'not-leading' until it comes.
+   */
+  async endLeadership(reason: string, timeoutMs: number): Promise<void> {
+    this.leadership = undefined
+    const leading = [...this.guests].filter((guest) => guest.leading)
+    for (const guest of leading) send(guest.socket, {t: 'stop', reason})
+    await allGone(leading, timeoutMs)
+  }
+
+  /**
    * Ends the leadership for every guest and waits until each leading one reported its job dead or
    * hung up, at most `timeoutMs` (its lease's fence stops a job that still ran). Waiting guests are
    * told too: the leadership they waited for will not come from here.
@@ -75,9 +86,7 @@ export class AttachHost {
     this.leadership = undefined
     const leading = [...this.guests].filter((guest) => guest.leading)
     for (const guest of this.guests) send(guest.socket, {t: 'stop', reason})
-    let cancel: (() => void) | undefined
-    await Promise.race([Promise.all(leading.map((guest) => guest.gone)), new Promise<void>((done) => (cancel = after(timeoutMs, done)))])
-    cancel?.()
+    await allGone(leading, timeoutMs)
   }
 
   /** How long end() should allow: the longest kill grace of a job attached now, plus a margin. */
@@ -143,6 +152,13 @@ function listen(server: Server, path: string): Promise<void> {
   })
 }
 
+/** Waits until each of `guests` reported its job dead or hung up, at most `timeoutMs`. */
+async function allGone(guests: Guest[], timeoutMs: number): Promise<void> {
+  let cancel: (() => void) | undefined
+  await Promise.race([Promise.all(guests.map((guest) => guest.gone)), new Promise<void>((done) => (cancel = after(timeoutMs, done)))])
+  cancel?.()
+}
+
 /** Whether something accepts connections at `path` (a frozen campaign does too: the kernel accepts). */
 function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -160,6 +176,7 @@ export const NO_HOST = {
   longestGraceMs: 0,
   lead() {},
   renewed() {},
+  async endLeadership() {},
   async end() {},
   async close() {},
-} satisfies Pick<AttachHost, 'longestGraceMs' | 'lead' | 'renewed' | 'end' | 'close'>
+} satisfies Pick<AttachHost, 'longestGraceMs' | 'lead' | 'renewed' | 'endLeadership' | 'end' | 'close'>

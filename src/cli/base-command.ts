@@ -62,6 +62,23 @@ export const hook = Flags.custom<string>({
   },
 })
 
+/**
+ * --health-cmd and the flags that time it: a check that must pass for this server to lead. `every`:
+ * a campaign checks on, every --health-interval; a run checks once, before it campaigns.
+ */
+export function healthFlags(every: boolean) {
+  return {
+    'health-cmd': hook({description: every ? 'lead only while this (with sh -c) succeeds: queue once it passes, step down as on resign once it fails --health-failures times in a row' : 'run only if this (with sh -c) succeeds, checked before campaigning: a failure skips'}),
+    ...(every
+      ? {
+          'health-interval': positiveDuration({description: 'how often the health check runs', default: 10_000, defaultHelp: async () => '10s'}),
+          'health-failures': Flags.integer({description: 'how many failed checks in a row make a leader step down', default: 3, min: 1}),
+        }
+      : {}),
+    'health-timeout': positiveDuration({description: 'a health check that runs longer than this is killed and counts as failed', default: 5000, defaultHelp: async () => '5s'}),
+  }
+}
+
 /** etcd's longest lease TTL (MaxLeaseTTL, 9,000,000,000 s): it refuses a grant above it. */
 export const MAX_TTL_MS = 9_000_000_000_000
 

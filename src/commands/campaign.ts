@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp, thisHost} from '../cli/base-command.js'
+import {BaseCommand, duration, exitCodesHelp, healthFlags, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
 import {ExitCode, UsageError} from '../cli/exit-codes.js'
@@ -7,11 +7,14 @@ import {SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
 import {identity} from '../election/election.js'
 import {onStopSignals} from '../leadership/signals.js'
+import {UnrunnableHealthCheck} from '../health/health.js'
 import {highlight, type Spinner, startSpinner} from '../cli/terminal.js'
 
 export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
-  static description = `Prints one line when elected and holds leadership until SIGINT/SIGTERM or a resign request (then steps down, exit 0) or until leadership is lost (exit 75). With --json, prints one JSON object per event: waiting, elected, lost, resigned.
+  static description = `Prints one line when elected and holds leadership until SIGINT/SIGTERM or a resign request (then steps down, exit 0) or until leadership is lost (exit 75). With --json, prints one JSON object per event: waiting, elected, lost, resigned, and with --health-cmd health (each change) and stepped-down.
+
+With --health-cmd, it queues only once the check passes, and a leader whose check fails --health-failures times in a row steps down as on a resign request (its jobs stopped first), saying why on stderr, and queues again once the check passes.
 
 While it leads, \`elect run-if-leader <name>\` on this machine (same user, etcd and prefix) runs its command under this leadership; on the way out the campaign stops those commands first, then steps down. The runtime directory they meet in is $ELECT_RUNTIME_DIR, else /run/elect for root, else /run/user/<uid>/elect where that exists, else /tmp/elect-<uid>.
 
@@ -19,6 +22,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
   static examples = [
     '<%= config.bin %> campaign scheduler',
     '<%= config.bin %> campaign scheduler --value "$(hostname):$$" --timeout 30s --json',
+    '<%= config.bin %> campaign scheduler --health-cmd \'test -w /var/lib/scheduler\' --health-interval 30s',
   ]
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
@@ -26,6 +30,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     ttl: duration({description: 'lease TTL: how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
     timeout: duration({description: 'give up (exit 124) if not elected within this long'}),
     json: Flags.boolean({description: 'one JSON object per event on stdout'}),
+    ...healthFlags(true),
   }
 
   protected async execute(): Promise<number> {
@@ -40,9 +45,11 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     let self: ReturnType<typeof identity> | undefined
     let spinner: Spinner | undefined
+    let sick = false
     try {
       const end: StandingEnd = await this.withEtcd(this.connectionOptions(flags), (client) => standForLeadership(client, {
         prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: flags['command-timeout'], signal: stop.signal,
+        health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], intervalMs: flags['health-interval'], timeoutMs: flags['health-timeout'], failures: flags['health-failures']},
       }, {
         waiting: async (candidate) => {
           self = identity(candidate)
@@ -50,12 +57,25 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
           spinner = await startSpinner(`waiting to lead ${name}`)
         },
         notice: (message) => this.say(message),
+        health: (healthy, reason) => {
+          event('health', {healthy, reason: reason ?? null})
+          if (!healthy) this.say(`${reason}; ${name} is not for this server until it passes`)
+          else if (sick) this.say(`the health check passes again: queueing for ${name}`)
+          sick = !healthy
+        },
+        steppedDown: (reason, wasLeading) => {
+          spinner?.stop()
+          event('stepped-down', {...self, reason, leading: wasLeading})
+          this.say(`${wasLeading ? 'stepped down as leader of' : 'left the queue of'} ${name}: ${reason}; it queues again once the check passes`)
+        },
         elected: async () => {
           spinner?.stop()
           cancelTimeout?.()
           if (flags.json) event('elected', self)
           else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${self!.revision})`)
         },
+      }).catch((error) => {
+        throw error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
       }))
       switch (end.kind) {
         case 'timed-out':

@@ -1,11 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp, hook, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
+import {BaseCommand, duration, exitCodesHelp, healthFlags, hook, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {UsageError} from '../cli/exit-codes.js'
 import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
 import {HoldersMismatch} from '../election/election.js'
+import {UnrunnableHealthCheck} from '../health/health.js'
 import {reported} from './run-if-leader/reported.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
@@ -49,6 +50,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     'on-success': hook({description: 'run this once a run that succeeded has released'}),
     'on-failure': hook({description: 'run this once a run that failed, was lost, timed out or was interrupted has released'}),
     'on-skip': hook({description: 'run this when a fire skips, told why'}),
+    ...healthFlags(false),
     'hook-timeout': positiveDuration({description: 'kill a hook that runs longer than this (its failure is a line on stderr, never the exit status)', default: 10_000, defaultHelp: async () => '10s'}),
   }
 
@@ -97,9 +99,10 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job, holders: flags.holders,
         killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
         slot, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
+        health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], timeoutMs: flags['health-timeout']},
         onStarted: (record) => hooks.started({name, ...record}),
       }, log, campaign).catch((error) => {
-        throw error instanceof HoldersMismatch ? new UsageError(error.message) : error
+        throw error instanceof HoldersMismatch || error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
       }))
       const run = {name, job, value, command, wait: flags.wait.text, oncePer: flags['once-per'], maxRuntime: flags['max-runtime'], skipExitCode: flags['skip-exit-code'], verbose}
       return await reported(result, run, {metrics, hooks, say: (line) => this.say(line)})

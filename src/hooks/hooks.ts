@@ -1,9 +1,7 @@
 // A run's hooks: commands that tell someone else (a monitoring service, a chat) how a run went. They
 // run outside the job (a process group of their own, started by elect, not by the job's guard), each
 // bounded by its time-out, and a failure is a line on stderr: never the run's exit status.
-import {spawn} from 'node:child_process'
-import {signalGroup} from '../supervise/process-group.js'
-import {after} from '../time/clock.js'
+import {runShell} from '../supervise/shell.js'
 import {formatDuration} from '../time/duration.js'
 
 export type HookEvent = 'start' | 'success' | 'failure' | 'skip'
@@ -22,35 +20,14 @@ function envName(field: string): string {
 }
 
 /** Runs `command` with `sh -c`; resolves with a line to say if it failed or ran out of time. */
-export function runHook(event: HookEvent, command: string, payload: HookPayload, timeoutMs: number): Promise<string | undefined> {
+export async function runHook(event: HookEvent, command: string, payload: HookPayload, timeoutMs: number): Promise<string | undefined> {
   const flag = `--on-${event}`
   const env: NodeJS.ProcessEnv = {...process.env, ELECT_HOOK: event}
   for (const [field, value] of Object.entries(payload)) env[envName(field)] = value === null ? '' : String(value)
-  return new Promise((resolve) => {
-    // A group of its own: the time-out ends what the hook started too, and a signal to elect's group
-    // (Ctrl-C) reaches the run through elect, not the hook.
-    const hook = spawn('sh', ['-c', command], {detached: true, stdio: ['pipe', 'ignore', 'pipe'], env})
-    let stderr = ''
-    hook.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
-    hook.stdin!.on('error', () => undefined) // a hook that does not read its stdin
-    hook.stdin!.end(`${JSON.stringify(payload)}\n`)
-    let timedOut = false
-    const cancel = after(timeoutMs, () => {
-      timedOut = true
-      if (hook.pid !== undefined) signalGroup(hook.pid, 'SIGKILL')
-    })
-    const said = () => stderr.trim().split('\n').at(-1)?.slice(0, 200)
-    hook.on('error', (error) => {
-      cancel()
-      resolve(`${flag} could not run: ${error.message}`)
-    })
-    hook.on('close', (status, signal) => {
-      cancel()
-      if (timedOut) resolve(`${flag} did not end within --hook-timeout ${formatDuration(timeoutMs)}; it was killed`)
-      else if (status !== 0) resolve(`${flag} failed with ${signal ? `signal ${signal}` : `status ${status}`}${said() ? `: ${said()}` : ''}`)
-      else resolve(undefined)
-    })
-  })
+  const outcome = await runShell(command, {env, stdin: `${JSON.stringify(payload)}\n`, timeoutMs})
+  if (outcome.ok) return undefined
+  if (outcome.timedOut) return `${flag} did not end within --hook-timeout ${formatDuration(timeoutMs)}; it was killed`
+  return `${flag} ${outcome.failure?.startsWith('could not run') ? outcome.failure : `failed with ${outcome.failure}`}${outcome.said ? `: ${outcome.said}` : ''}`
 }
 
 /**

@@ -11,9 +11,10 @@ import {fenceLeadMs, jobDeadline, type LeaseView} from '../lease/fence.js'
 import {Session} from '../lease/session.js'
 import {persistently} from '../etcd/connection.js'
 import {ExitCode} from '../cli/exit-codes.js'
+import {checkHealth} from '../health/health.js'
 import {Supervisor} from '../supervise/supervisor.js'
 import {candidateOf} from './lending.js'
-import {RunSignals} from './signals.js'
+import {onStopSignals, RunSignals} from './signals.js'
 
 export interface GuardedRunOptions {
   prefix: string
@@ -37,6 +38,8 @@ export interface GuardedRunOptions {
   keepRuns: number
   /** --max-runtime: the command's whole job is stopped once it has run this long. */
   maxRuntimeMs?: number
+  /** --health-cmd: checked once, before this run campaigns; a failure skips. */
+  health?: {command: string; timeoutMs: number}
   /** Called as the command starts, with the run's record as written then. */
   onStarted?: (record: RunRecord) => void
 }
@@ -53,6 +56,8 @@ export type Skip =
   | {kind: 'skipped'; because: 'campaign-silent'}
   /** elect pause stands for the election or the job (undefined: it ended as it was read again). */
   | {kind: 'skipped'; because: 'paused'; pause?: Pause}
+  /** --health-cmd failed: this server does not queue. */
+  | {kind: 'skipped'; because: 'unhealthy'; reason: string}
 
 export type GuardedRunResult =
   | Skip
@@ -109,6 +114,14 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   // A campaign holds alone (it has no --holders): lending that to a run of several holders would break both.
   if (lender && options.holders !== 1) throw new HoldersMismatch(1, options.holders, `the campaign of ${lender.hello.value} on this machine`)
   if (!lender && full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding}
+  if (options.health) {
+    // Only a run that could lead pays for the check; a signal meanwhile ends it (it runs in a group of its own).
+    const interrupted = new AbortController()
+    const unlisten = onStopSignals((signal) => interrupted.abort(signal))
+    const sickness = await checkHealth(options.health, true, interrupted.signal).finally(unlisten)
+    if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
+    if (sickness) return {kind: 'skipped', because: 'unhealthy', reason: sickness}
+  }
   return new Run(client, election, options, log, lender).perform(holding)
 }
 

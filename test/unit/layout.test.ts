@@ -9,14 +9,15 @@ const src = new URL('../../src/', import.meta.url).pathname
 
 /** Each room, and the rooms it may import from. */
 const MAY_IMPORT: Record<string, string[]> = {
-  commands: ['cli', 'leadership', 'election', 'jobs', 'lease', 'attach', 'hooks', 'etcd', 'time'],
+  commands: ['cli', 'leadership', 'election', 'jobs', 'lease', 'attach', 'hooks', 'health', 'etcd', 'time'],
   cli: ['election', 'jobs', 'lease', 'etcd', 'time'],
-  leadership: ['election', 'jobs', 'lease', 'supervise', 'attach', 'etcd', 'time'],
+  leadership: ['election', 'jobs', 'lease', 'supervise', 'attach', 'health', 'etcd', 'time'],
   jobs: ['election', 'lease', 'etcd'],
   election: ['lease', 'etcd', 'time'],
   lease: ['etcd', 'time'],
   supervise: ['time'],
   hooks: ['supervise', 'time'],
+  health: ['supervise', 'time'],
   attach: ['time'],
   etcd: [],
   time: [],

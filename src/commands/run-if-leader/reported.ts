@@ -43,8 +43,8 @@ function rendered(result: GuardedRunResult, how: Run, say: (line: string) => voi
   const {name, command} = how
   switch (result.kind) {
     case 'skipped':
-      // A campaign that does not answer is a fault to see; the other skips are the normal case.
-      if (how.verbose || process.stderr.isTTY || result.because === 'campaign-silent') say(`skipped: ${skipReason(result, how)}`)
+      // A campaign that does not answer and a sick server are faults to see; the other skips are the normal case.
+      if (how.verbose || process.stderr.isTTY || result.because === 'campaign-silent' || result.because === 'unhealthy') say(`skipped: ${skipReason(result, how)}`)
       return how.skipExitCode
     case 'timed-out':
       say(`not elected leader of ${name} within --wait ${how.wait}`)
@@ -77,5 +77,7 @@ function skipReason(skip: Skip, {name, job, oncePer}: Run): string {
       return skip.holding.length > 1 ? `${skip.holding.map((holder) => holder.value).join(', ')} hold ${name}` : `${skip.holding[0]?.value ?? 'another candidate'} leads ${name}`
     case 'paused':
       return skip.pause ? describePause(skip.pause) : `${what} was paused`
+    case 'unhealthy':
+      return `this server is not healthy: ${skip.reason}`
   }
 }
