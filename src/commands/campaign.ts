@@ -2,13 +2,13 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, exitCodesHelp, healthFlags, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
-import {ExitCode, UsageError} from '../cli/exit-codes.js'
+import {UsageError} from '../cli/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
-import {identity} from '../election/election.js'
 import {onStopSignals} from '../leadership/signals.js'
 import {UnrunnableHealthCheck} from '../health/health.js'
-import {highlight, type Spinner, startSpinner} from '../cli/terminal.js'
+import {ServiceNotifier} from '../systemd/notify.js'
+import {CampaignTold} from './campaign/told.js'
 
 export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
@@ -38,64 +38,28 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
     const name = this.electionName(args.name)
     const value = this.candidateValue(flags.value ?? thisHost())
     this.leaseTtl(flags.ttl, 0, () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`))
-    const event = (kind: string, details: object = {}) => flags.json && this.data({event: kind, name, value, ...details})
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
-    const unlisten = onStopSignals((signal) => stop.abort(signal))
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
-    let self: ReturnType<typeof identity> | undefined
-    let spinner: Spinner | undefined
-    let sick = false
+    const service = ServiceNotifier.fromEnvironment((line) => this.say(line))
+    const told = new CampaignTold({name, value, json: flags.json, data: (line) => this.data(line), say: (line) => this.say(line), onElected: () => cancelTimeout?.(), service})
+    const unlisten = onStopSignals((signal) => {
+      if (!stop.signal.aborted) told.stopping(signal)
+      stop.abort(signal)
+    })
     try {
       const end: StandingEnd = await this.withEtcd(this.connectionOptions(flags), (client) => standForLeadership(client, {
         prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: flags['command-timeout'], signal: stop.signal,
         health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], intervalMs: flags['health-interval'], timeoutMs: flags['health-timeout'], failures: flags['health-failures']},
-      }, {
-        waiting: async (candidate) => {
-          self = identity(candidate)
-          event('waiting', self)
-          spinner = await startSpinner(`waiting to lead ${name}`)
-        },
-        notice: (message) => this.say(message),
-        health: (healthy, reason) => {
-          event('health', {healthy, reason: reason ?? null})
-          if (!healthy) this.say(`${reason}; ${name} is not for this server until it passes`)
-          else if (sick) this.say(`the health check passes again: queueing for ${name}`)
-          sick = !healthy
-        },
-        steppedDown: (reason, wasLeading) => {
-          spinner?.stop()
-          event('stepped-down', {...self, reason, leading: wasLeading})
-          this.say(`${wasLeading ? 'stepped down as leader of' : 'left the queue of'} ${name}: ${reason}; it queues again once the check passes`)
-        },
-        elected: async () => {
-          spinner?.stop()
-          cancelTimeout?.()
-          if (flags.json) event('elected', self)
-          else this.data(`elected: ${await highlight(value)} leads ${name} (revision ${self!.revision})`)
-        },
-      }).catch((error) => {
+      }, told).catch((error) => {
         throw error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
       }))
-      switch (end.kind) {
-        case 'timed-out':
-          event('timed-out', self)
-          this.say(`not elected leader of ${name} within --timeout`)
-          return ExitCode.timedOut
-        case 'lost':
-          event('lost', {...self, reason: end.reason})
-          this.say(end.whileWaiting ? `lost the lease while waiting to lead ${name}: ${end.reason}` : `lost leadership of ${name}: ${end.reason}`)
-          return ExitCode.lost
-        case 'resigned':
-          event('resigned', {...self, reason: end.reason})
-          return ExitCode.ok
-      }
-      const exhaustive: never = end
-      return exhaustive
+      return told.ended(end)
     } finally {
-      spinner?.stop()
+      told.close()
       cancelTimeout?.()
       unlisten()
+      await service?.settled()
     }
   }
 }

@@ -19,6 +19,8 @@ export default class RunIfLeader extends BaseCommand {
 
 Every run that starts <cmd> leaves a record in etcd of where, when and how it ended (see elect runs); a skip writes nothing. --metrics-file keeps this server's last run and skip for Prometheus.
 
+With --holders N, the N oldest candidates of the election run at once, each under its own key, and a job never runs more than N times at once; every candidate must say the same N. With --health-cmd, a server whose check fails skips instead of campaigning.
+
 Where \`elect campaign <name>\` runs on this machine (same user, etcd and prefix), run-if-leader never campaigns itself: it runs <cmd> under that campaign's leadership when it leads (ELECT_JOB set too), and otherwise skips (or, with --wait, waits for it to lead).
 
 ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
@@ -27,6 +29,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
     '<%= config.bin %> run-if-leader nightly-report --once-per 1m -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader deploy --wait 5m -- ./deploy.sh production',
     '<%= config.bin %> run-if-leader scheduler --job rotate --once-per 1h -- /usr/local/bin/rotate.sh',
+    '<%= config.bin %> run-if-leader restart-web --holders 2 --wait forever -- systemctl restart web',
   ]
   static usage = '<%= command.id %> NAME [FLAGS] -- CMD [ARGS...]'
   static strict = false

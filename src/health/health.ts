@@ -45,10 +45,12 @@ export class HealthWatch {
     private readonly onChange: (healthy: boolean, reason?: string) => void,
   ) {}
 
-  /** Checks now and every interval until a check passes: true then, false if `signal` aborted first. */
-  async untilHealthy(signal: AbortSignal): Promise<boolean> {
+  /** Checks now and every interval until a check passes: true then, false if `signal` aborted first. `checked`: after each check. */
+  async untilHealthy(signal: AbortSignal, checked?: () => void): Promise<boolean> {
     while (!signal.aborted) {
-      if ((await this.check(signal)) && !signal.aborted) return true
+      const passed = await this.check(signal)
+      checked?.()
+      if (passed && !signal.aborted) return true
       await pause(this.options.intervalMs, signal)
     }
     return false

@@ -26,14 +26,16 @@ export type StandingEnd =
   | {kind: 'resigned'; reason: string}
 
 export interface StandingEvents {
-  /** Queued (again, after stepping down for its health), as `self`. */
-  waiting(self: Candidate): Promise<void>
+  /** Queued (again, after stepping down for its health), as `self`, behind `leader` (as it was then). */
+  waiting(self: Candidate, leader?: Candidate): Promise<void>
   elected(self: Candidate): Promise<void>
   notice(message: string): void
   /** The health check's result changed (the first result counts as one). */
   health?(healthy: boolean, reason?: string): void
   /** Left the queue, or the leadership (its jobs dead first), because the health check kept failing. */
   steppedDown?(reason: string, wasLeading: boolean): void
+  /** Its loops still turn: each turn of the keepalive loop, and each health check between terms. */
+  alive?(): void
 }
 
 /** How one term (a lease, a place in the queue, perhaps a leadership) ended: as the campaign does, or sick. */
@@ -69,7 +71,7 @@ export async function standForLeadership(client: Etcd3, options: StandingOptions
   const health = options.health && new HealthWatch(options.health, (healthy, reason) => events.health?.(healthy, reason))
   try {
     for (;;) {
-      if (health && !(await health.untilHealthy(options.signal))) {
+      if (health && !(await health.untilHealthy(options.signal, () => events.alive?.()))) {
         await host.end('the campaign ended before it led', 0)
         return options.signal.reason === 'timeout' ? {kind: 'timed-out'} : {kind: 'resigned', reason: String(options.signal.reason)}
       }
@@ -104,9 +106,10 @@ async function term(
     session = await Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: fenceLeadMs(), callTimeoutMs: options.callTimeoutMs})
     started(session)
     session.once('lost', (reason) => lost.abort(reason))
+    session.on('keepalive', () => events.alive?.())
     candidacy = await election.enqueue(session, options.value)
     const {self} = candidacy
-    await events.waiting(self)
+    await events.waiting(self, candidacy.heldWhenQueued?.[0])
     try {
       await candidacy.waitUntilLeader(stop)
       // A leadership is announced and lent only while its lease is certainly valid.

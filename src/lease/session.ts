@@ -19,7 +19,8 @@ export interface SessionOptions {
  * that, only etcd saying the lease is gone ends it: a candidate that merely waits has nothing to stop,
  * and must not give up its place because renewals stalled through an etcd failover.
  *
- * Events: 'renewed' (validUntil), 'lost' (reason). 'lost' fires at most once.
+ * Events: 'renewed' (validUntil), 'lost' (reason), 'keepalive' (each turn of the keepalive loop,
+ * answered or not). 'lost' fires at most once.
  */
 export class Session extends EventEmitter {
   private fenceTimer?: NodeJS.Timeout
@@ -135,6 +136,7 @@ export class Session extends EventEmitter {
     clearTimeout(this.keepaliveTimer)
     if (this.closed || this.lostReason) return
     this.keepaliveTimer = setTimeout(() => {
+      this.emit('keepalive')
       // After a failure, try again soon: the connection pool sends the retry to another member.
       const retryMs = Math.min(100, this.keepaliveIntervalMs / 2)
       this.keepaliveOnce().then(

@@ -1,9 +1,11 @@
 // Debian packages of the single executables (npm run dist), for fleets that install tools as
-// packages: /usr/bin/elect and a man page made from the commands' own help, elect(1).
+// packages: /usr/bin/elect, a man page made from the commands' own help, elect(1), and the template
+// unit of a standing campaign, elect-campaign@.service.
 import {execFileSync} from 'node:child_process'
 import {chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 import {gzipSync} from 'node:zlib'
 import {projectRoot} from '../harness/processes.js'
 
@@ -41,6 +43,9 @@ export function manPage(executable: string, version: string, date: string): stri
   ].join('\n')
 }
 
+/** The template unit of a standing campaign, `elect-campaign@<name>.service`. */
+export const CAMPAIGN_UNIT = fileURLToPath(new URL('elect-campaign@.service', import.meta.url))
+
 /** Builds elect_<version>_<arch>.deb in `out` around `executable`; returns its path. */
 export function debianPackage(executable: string, target: string, version: string, page: string, out: string, sourceDateEpoch: string): string {
   const arch = DEBIAN_ARCH[target]
@@ -50,7 +55,9 @@ export function debianPackage(executable: string, target: string, version: strin
     mkdirSync(join(root, 'DEBIAN'))
     mkdirSync(join(root, 'usr/bin'), {recursive: true})
     mkdirSync(join(root, 'usr/share/man/man1'), {recursive: true})
+    mkdirSync(join(root, 'lib/systemd/system'), {recursive: true})
     copyFileSync(executable, join(root, 'usr/bin/elect'))
+    copyFileSync(CAMPAIGN_UNIT, join(root, 'lib/systemd/system/elect-campaign@.service'))
     chmodSync(join(root, 'usr/bin/elect'), 0o755)
     writeFileSync(join(root, 'usr/share/man/man1/elect.1.gz'), gzipSync(page, {level: 9}))
     writeFileSync(

@@ -40,7 +40,7 @@ describe('--health-cmd', () => {
     const second = startCampaign(name, 'web-2', ['--health-cmd', 'true', ...fast])
     expect(await second.saw('waiting')).toBe(true)
     // The same job on both machines, attached to each one's campaign; web-1's ignores SIGTERM, so its stop takes --kill-grace.
-    const job = (server: string, env: object, ignoreTerm: boolean) =>
+    const job = (server: string, env: Record<string, string>, ignoreTerm: boolean) =>
       startElect(['run-if-leader', name, '--job', 'j', '--wait', 'forever', '--kill-grace', '1s', '--', ...recorder(join(dir, server), 60, ignoreTerm)], {env})
     const firstJob = job('web-1', first.env, true)
     expect(await waitFor(() => readEvents(join(dir, 'web-1')).length > 0)).toBe(true)

@@ -36,7 +36,7 @@ describe('completion', () => {
     for (const file of [join(functions, 'bash', 'elect.bash'), join(functions, 'zsh', '_elect')]) {
       const completion = readFileSync(file, 'utf8')
       for (const command of COMMANDS) expect(completion).toContain(command)
-      expect(completion).toContain('--once-per')
+      for (const flag of ['--once-per', '--holders', '--health-cmd', '--health-failures']) expect(completion).toContain(flag)
     }
     const script = await elect(['autocomplete', 'script', 'zsh'], {env})
     expect(script.exitCode).toBe(0)

@@ -1,7 +1,7 @@
 // The single executables (npm run dist) as a server without Node meets them: the file alone in an
 // empty directory, run with a PATH and an environment in which there is no node, npm or node_modules.
 // ELECT_SEA_DIR tests the files a build already made (CI: release/); otherwise they are built here.
-import {closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync} from 'node:fs'
+import {closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
 import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
@@ -134,6 +134,21 @@ describe('the Debian packages', () => {
         expect(page).toContain(`$ elect ${command} NAME`)
       }
       expect(page).toContain('EXIT CODES')
+      const unit = readFileSync(join(root, 'lib/systemd/system/elect-campaign@.service'), 'utf8')
+      expect(unit).toMatch(/^Type=notify$/m)
+      expect(unit).toMatch(/^ExecStart=\/usr\/bin\/elect campaign %i$/m)
+      expect(unit).toMatch(/^Restart=always$/m)
     }
+  })
+
+  it('ship a campaign unit that systemd-analyze verify finds nothing wrong with', async (context) => {
+    for (const tool of ['dpkg-deb', 'systemd-analyze']) if ((await execa(tool, ['--version'], {reject: false}).catch(() => null))?.exitCode !== 0) return context.skip(`no ${tool} here`)
+    const root = tempDir()
+    await execa('dpkg-deb', ['--extract', join(releaseDir, 'elect_0.1.0_amd64.deb'), root])
+    // An instance of the template, its ExecStart pointing at the packaged executable where it was unpacked.
+    const instance = join(tempDir(), 'elect-campaign@scheduler.service')
+    writeFileSync(instance, readFileSync(join(root, 'lib/systemd/system/elect-campaign@.service'), 'utf8').replace('/usr/bin/elect', join(root, 'usr/bin/elect')))
+    const verified = await execa('systemd-analyze', ['verify', '--man=no', instance], {reject: false})
+    expect([verified.exitCode, verified.stderr]).toEqual([0, ''])
   })
 })

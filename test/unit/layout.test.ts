@@ -9,7 +9,7 @@ const src = new URL('../../src/', import.meta.url).pathname
 
 /** Each room, and the rooms it may import from. */
 const MAY_IMPORT: Record<string, string[]> = {
-  commands: ['cli', 'leadership', 'election', 'jobs', 'lease', 'attach', 'hooks', 'health', 'etcd', 'time'],
+  commands: ['cli', 'leadership', 'election', 'jobs', 'lease', 'attach', 'hooks', 'health', 'systemd', 'etcd', 'time'],
   cli: ['election', 'jobs', 'lease', 'etcd', 'time'],
   leadership: ['election', 'jobs', 'lease', 'supervise', 'attach', 'health', 'etcd', 'time'],
   jobs: ['election', 'lease', 'etcd'],
@@ -18,6 +18,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   supervise: ['time'],
   hooks: ['supervise', 'time'],
   health: ['supervise', 'time'],
+  systemd: ['time'],
   attach: ['time'],
   etcd: [],
   time: [],
