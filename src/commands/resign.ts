@@ -49,9 +49,11 @@ interface Resignation {
  * with `force`, deletes the key of a leader that does not within the time-out.
  */
 async function resignLeader(election: Election, name: string, {wanted, force, timeoutMs}: {wanted?: string; force: boolean; timeoutMs: number}): Promise<Resignation> {
-  const leader = await election.leader()
-  if (!leader || (wanted !== undefined && leader.value !== wanted)) {
-    const who = leader ? `${leader.value} leads it` : 'nobody leads it'
+  // With --holders, any of the holders may be asked; without --value, the oldest (the leader).
+  const {candidates: holding} = await election.queue(await election.holdersSaid())
+  const leader = wanted === undefined ? holding[0] : holding.find((holder) => holder.value === wanted)
+  if (!leader) {
+    const who = holding.length === 0 ? 'nobody leads it' : `${holding.map((holder) => holder.value).join(', ')} ${holding.length === 1 ? 'leads' : 'hold'} it`
     throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.nothingToResign)
   }
   const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)

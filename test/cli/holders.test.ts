@@ -85,6 +85,21 @@ describe('run-if-leader --holders', () => {
     expect([(await second.holder).exitCode, (await waiter).exitCode]).toEqual([0, 0])
   })
 
+  it('lets resign ask any holder to step down, not only the oldest', async () => {
+    const name = uniqueName('holders-resign')
+    const dir = tempDir()
+    const finish = join(dir, 'finish')
+    const holders = []
+    for (const server of ['web-1', 'web-2']) holders.push(await startHolder(name, join(dir, server), ['--holders', '2', '--value', server], recorder(join(dir, server), 60, false, finish, 'take', 2)))
+    const resigned = await elect(['resign', name, '--value', 'web-2'])
+    expect([resigned.exitCode, resigned.stderr]).toEqual([0, `elect: web-2 stepped down as leader of ${name}`])
+    expect((await holders[1].holder).exitCode).toBe(75)
+    const nobody = await elect(['resign', name, '--value', 'web-9'])
+    expect([nobody.exitCode, nobody.stderr]).toEqual([3, `elect: nothing to resign: web-9 does not lead ${name} (web-1 leads it)`])
+    writeFileSync(finish, '')
+    expect((await holders[0].holder).exitCode).toBe(0)
+  })
+
   it('refuses, with exit 2 and one line naming both, a candidate that says another number than the election', async () => {
     const name = uniqueName('holders-mismatch')
     const dir = tempDir()
