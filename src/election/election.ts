@@ -109,6 +109,8 @@ export class Election {
       success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}, ...saysHolders, first],
       failure: [{request_range: {key: Buffer.from(key)}}, ...otherLimits.map((range) => ({request_range: {key: Buffer.from(range.key), range_end: range.rangeEnd, limit: 1}})), first],
     })
+    // Success: the put, then (with --holders) its limit key's put and the two counts; failure: its own
+    // key, the other limits. The first holders come last in both.
     const ranges = response.responses.map((op) => op.response_range)
     const queue = ranges[ranges.length - 1]
     let createRevision: number
