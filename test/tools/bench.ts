@@ -6,16 +6,21 @@ import {arch, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {startCluster} from '../harness/etcd.js'
+import {TcpProxy} from '../harness/proxy.js'
 import {RELEASE_NODE} from '../build/node-runtime.js'
 import {electProcess, listProcesses, projectRoot, readEvents, sleep, waitFor} from '../harness/processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
-/** BENCH_ONLY=handover,rss runs only those sections (startup, cycle, handover, failover, fleet, rss, waiting). */
+/** BENCH_ONLY=handover,rss runs only those sections (startup, cycle, handover, failover, fleet, rss, waiting, idle, fires). */
 const only = process.env.BENCH_ONLY?.split(',')
 const wanted = (section: string) => !only || only.includes(section)
 const cluster = await startCluster(1)
 const endpoints = cluster.endpoints.join(',')
+// Unset for every process measured: it costs each Node start some 45 ms here (reading the bundle),
+// which would flatter every ratio against `node -e 0`.
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS
+delete process.env.NODE_EXTRA_CA_CERTS
 const env = {...process.env, ELECT_ENDPOINTS: endpoints, ETCDCTL_ENDPOINTS: endpoints, ETCDCTL_API: '3', NO_COLOR: '1'}
 // For etcdctl calls that name --endpoints: etcdctl refuses a flag that an environment variable also sets.
 const ctlEnv = {...process.env, ETCDCTL_API: '3'}
@@ -240,12 +245,83 @@ try {
     ])
     for (const child of [...waiters, queueHolder]) child.kill('SIGTERM')
   }
+  if (wanted('idle')) {
+    // What an idle candidate costs etcd, by etcd's own counters: 20 candidates of one election (one
+    // leads, 19 wait), 30 s after a 15 s warm-up; elect's campaigns, then etcdctl elect's (Go's
+    // concurrency.Election, whose session renews every TTL/3 of its 60 s). Messages per renewal put
+    // the two side by side at equal renewal rates.
+    const counters = async () => {
+      const text = await (await fetch(`http://${cluster.endpoints[0]}/metrics`)).text()
+      const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0)
+      return {
+        messages: sum(/^grpc_server_msg_received_total\{[^}]*\} (\S+)$/gm),
+        reads: sum(/^grpc_server_msg_received_total\{grpc_method="Range"[^}]*\} (\S+)$/gm),
+        streams: sum(/^grpc_server_started_total\{grpc_method="LeaseKeepAlive"[^}]*\} (\S+)$/gm),
+        proposals: sum(/^etcd_server_proposals_committed_total (\S+)$/gm),
+      }
+    }
+    const CANDIDATES = 20
+    const idleCost = async (start: (name: string, index: number) => ReturnType<typeof spawn>, renewalsPerSecond: number) => {
+      const name = fresh('idle')
+      const children = Array.from({length: CANDIDATES}, (_, index) => start(name, index))
+      const prefix = start === startCampaign ? `elect/${name}/` : `${name}/`
+      if (!(await waitFor(() => keysUnder(prefix) === CANDIDATES, 60_000, 200))) throw new Error('not every idle candidate queued')
+      await sleep(15_000)
+      const [before, started] = [await counters(), performance.now()]
+      await sleep(30_000)
+      const [after, seconds] = [await counters(), (performance.now() - started) / 1000]
+      for (const child of children) child.kill('SIGTERM')
+      const per = (field: keyof typeof before) => (after[field] - before[field]) / CANDIDATES / seconds
+      return {messages: per('messages'), reads: per('reads'), streams: per('streams'), proposals: per('proposals'), perRenewal: per('messages') / renewalsPerSecond}
+    }
+    const startCampaign = (name: string, index: number) => spawn(...electProcess('campaign', name, '--value', `c${index}`), {env: {...env, ELECT_RUNTIME_DIR: join(dir, `idle-${index}`)}, stdio: 'ignore'})
+    const startGo = (name: string, index: number) => spawnQuiet(etcdctl, ['elect', name, `c${index}`])
+    // elect renews three times per fencing window (--ttl 10s less the 1 s margin); Go every 20 s.
+    const [electIdle, goIdle] = [await idleCost(startCampaign, 3 / 9), await idleCost(startGo, 1 / 20)]
+    const describe = (cost: typeof electIdle) =>
+      `${cost.messages.toFixed(3)} msg/s (${cost.reads.toFixed(3)} Range, ${cost.streams.toFixed(3)} keepalive streams opened), ${cost.perRenewal.toFixed(2)} msg per renewal`
+    rows.push([`idle candidate (${CANDIDATES}, one leads), per candidate`, `${describe(electIdle)} vs ${describe(goIdle)}`, `${(electIdle.messages / goIdle.messages).toFixed(1)}x msg/s, ${(electIdle.perRenewal / goIdle.perRenewal).toFixed(1)}x per renewal (target 1.5x)`])
+  }
+
+  if (wanted('fires')) {
+    // A cron fire of N servers at once, no campaign: raft proposals for the fire, against the floor of
+    // one run (a lease, the claim, the slot, the release). On two cores, N Node processes start one
+    // after another, and the first could run and mark the slot before the last reads it: the fires go
+    // through a proxy that holds every connection until all N have made theirs, as N machines firing
+    // at the same second would reach etcd together.
+    const floorName = fresh('fire-floor')
+    const floorBefore = raftIndex()
+    await elect('run-if-leader', floorName, '--once-per', '1h', '--', 'true')()
+    const floor = raftIndex() - floorBefore
+    const gate = await TcpProxy.start(cluster.endpoints[0])
+    try {
+      for (const servers of [10, 30, 60]) {
+        const name = fresh('fire')
+        const ranLog = join(dir, `${name}.ran`)
+        await gate.cut()
+        const accepted = gate.accepted
+        const before = raftIndex()
+        const fires = Array.from({length: servers}, (_, index) =>
+          execa(...electProcess('run-if-leader', name, '--value', `s${index}`, '--once-per', '1h', '--command-timeout', '120s', '--', 'sh', '-c', 'echo ran >> "$0"', ranLog), {
+            env: {...env, ELECT_ENDPOINTS: gate.endpoint}, reject: false,
+          }),
+        )
+        if (!(await waitFor(() => gate.accepted - accepted >= servers, 120_000, 50))) throw new Error(`only ${gate.accepted - accepted} of ${servers} fires reached etcd`)
+        await gate.heal()
+        await Promise.all(fires)
+        const runs = existsSync(ranLog) ? readFileSync(ranLog, 'utf8').split('\n').filter(Boolean).length : 0
+        rows.push([`a fire of ${servers} servers reaching etcd together (\`--once-per 1h\`)`, `${raftIndex() - before} proposals, ${runs} run`, `one run alone: ${floor} proposals`])
+      }
+    } finally {
+      await gate.close()
+    }
+  }
 } finally {
   await cluster.stop()
   rmSync(dir, {recursive: true, force: true})
 }
 
-console.log(`\nelect ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}, node ${process.version}, etcd/etcdctl 3.4 (Debian), ${RUNS} runs after 2 warm-ups\n`)
+console.log(`\nelect ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}, node ${process.version}, etcd/etcdctl 3.4 (Debian), ${RUNS} runs after 2 warm-ups; NODE_EXTRA_CA_CERTS ${extraCaCerts === undefined ? 'not set' : 'was set here and is unset for every process measured'}\n`)
 console.log('| measure | elect vs reference | ratio / target |')
 console.log('| --- | --- | --- |')
 for (const row of rows) console.log(`| ${row.join(' | ')} |`)
