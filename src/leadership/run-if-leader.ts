@@ -1,8 +1,8 @@
 import type {Etcd3} from 'etcd3'
 import type {Attachment} from '../attach/attachment.js'
-import {after} from '../time/clock.js'
+import {after, delay} from '../time/clock.js'
 import {AbortedError, type Candidacy, type Candidate, Election, HoldersMismatch} from '../election/election.js'
-import {markSlotDone, type OnceSlot, slotMarker} from '../jobs/once-per.js'
+import {fleetSpreadMs, markSlotDone, type OnceSlot, placeInSpread, slotMarker} from '../jobs/once-per.js'
 import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
 import {claimRunning, release} from '../jobs/running.js'
 import {leaseHex} from '../lease/leases.js'
@@ -102,18 +102,26 @@ interface Prepared {
  */
 export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log, campaign?: Attachment | 'silent'): Promise<GuardedRunResult> {
   const election = new Election(client, options.prefix, options.name, options.holders)
-  const pauses = pausesOf(election.keys, options.job)
-  const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])])
-  const pause = firstPause(election.keys, found.slice(0, pauses.length))
-  if (pause) return {kind: 'skipped', because: 'paused', pause}
-  if (found[pauses.length]) return {kind: 'skipped', because: 'slot-done'}
+  let seen = await look(election, options)
+  if ('kind' in seen) return seen
   if (campaign === 'silent') return {kind: 'skipped', because: 'campaign-silent'}
   // A campaign of the same election in another etcd cluster has nothing to lend.
-  const lender = campaign?.hello.clusterId === clusterId ? campaign : undefined
+  const lender = campaign?.hello.clusterId === seen.clusterId ? campaign : undefined
   if (campaign && !lender) campaign.close()
   // A campaign holds alone (it has no --holders): lending that to a run of several holders would break both.
   if (lender && options.holders !== 1) throw new HoldersMismatch(1, options.holders, `the campaign of ${lender.hello.value} on this machine`)
-  if (!lender && full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding}
+  if (!lender && seen.full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding: seen.holding}
+  if (!lender && options.slot && options.waitMs === 0) {
+    // Every server of a fleet fires the slot at once, and each one that campaigns costs etcd a lease, a
+    // key and their removal: they campaign in the order of their places in the spread, so that the
+    // rest find the first leading or the slot done, with a read.
+    const placeMs = placeInSpread(options.value, fleetSpreadMs(options.slot))
+    log(`nobody leads ${options.name}: waiting ${Math.round(placeMs)}ms, this server's place in the fleet's spread, then looking again`)
+    await delay(placeMs)
+    seen = await look(election, options)
+    if ('kind' in seen) return seen
+    if (seen.full) return {kind: 'skipped', because: 'another-leads', holding: seen.holding}
+  }
   if (options.health) {
     // Only a run that could lead pays for the check; a signal meanwhile ends it (it runs in a group of its own).
     const interrupted = new AbortController()
@@ -122,7 +130,17 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     if (sickness) return {kind: 'skipped', because: 'unhealthy', reason: sickness}
   }
-  return new Run(client, election, options, log, lender).perform(holding)
+  return new Run(client, election, options, log, lender).perform(seen.holding)
+}
+
+/** One read of what decides a fire before it campaigns: a pause or a done slot skips it; else who holds. */
+async function look(election: Election, options: GuardedRunOptions): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string}> {
+  const pauses = pausesOf(election.keys, options.job)
+  const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])])
+  const pause = firstPause(election.keys, found.slice(0, pauses.length))
+  if (pause) return {kind: 'skipped', because: 'paused', pause}
+  if (found[pauses.length]) return {kind: 'skipped', because: 'slot-done'}
+  return {holding, full, clusterId}
 }
 
 /** One run from its first lease to its release: what it holds, so that the release frees all of it. */

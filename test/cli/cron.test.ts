@@ -6,9 +6,10 @@ import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, type ElectOptions, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from '../harness/cli.js'
 import {sleep} from '../harness/processes.js'
+import {TcpProxy} from '../harness/proxy.js'
 
 // An etcd of this file's own: these tests compare raft indexes and count what is left in etcd.
-useOwnCluster()
+const etcd = useOwnCluster()
 afterEach(cleanup)
 
 const HOUR = 3_600_000
@@ -154,4 +155,33 @@ describe('a whole fleet at once', () => {
     const leasesAfter = etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)
     expect(leasesAfter.filter((lease) => !leasesBefore.includes(lease))).toHaveLength(1) // the marker's
   }, 90_000)
+
+  it('costs etcd about one run\'s proposals when ten servers reach it at the same instant, not one campaign per server', async () => {
+    const server = slotClock(HOUR).at(1000)
+    const alone = uniqueName('fleet-floor')
+    const floorBefore = raftIndex()
+    expect((await elect(['run-if-leader', alone, '--once-per', '1h', '--', 'true'], server)).exitCode).toBe(0)
+    const floor = raftIndex() - floorBefore
+    // Ten elect processes start one by one on two cores: a proxy holds every connection until all ten
+    // made theirs, so that their first requests reach etcd together, as ten machines' would.
+    const gate = await TcpProxy.start(etcd().endpoints[0])
+    try {
+      await gate.cut()
+      const name = uniqueName('fleet-proposals')
+      const log = join(tempDir(), 'runs')
+      const before = raftIndex()
+      const fires = Array.from({length: 10}, (_, index) =>
+        elect(['run-if-leader', name, '--value', `web-${index + 1}`, '--once-per', '1h', '--command-timeout', '60s', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], {...server, endpoints: [gate.endpoint], timeoutMs: 90_000}),
+      )
+      expect(await waitFor(() => gate.accepted >= 10, 60_000)).toBe(true)
+      await gate.heal()
+      expect((await Promise.all(fires)).map((result) => result.exitCode)).toEqual(Array(10).fill(0))
+      expect(runs(log)).toBe(1)
+      // Each server that campaigns costs a lease, a key and their removal (3): all ten would make it
+      // floor + 27. They campaign in their places in a one-second spread, and the rest read a leader.
+      expect(raftIndex() - before).toBeLessThanOrEqual(floor + 12)
+    } finally {
+      await gate.close()
+    }
+  }, 120_000)
 })
