@@ -30,6 +30,8 @@ export class Session extends EventEmitter {
   /** The largest fence lead of the holders that rely on this lease (see demand()). */
   private demandedLeadMs = 0
   private lostReason?: string
+  /** The stream the rounds go on while it answers; a round's hedges open streams of their own. */
+  private channel?: KeepaliveChannel
 
   private constructor(
     private readonly client: Etcd3,
@@ -102,6 +104,7 @@ export class Session extends EventEmitter {
     this.closed = true
     clearTimeout(this.fenceTimer)
     clearTimeout(this.keepaliveTimer)
+    this.channel?.close()
     try {
       const {callTimeoutMs} = this.options
       await persistently(() => this.client.leaseClient.leaseRevoke({ID: this.leaseId}, {deadline: Date.now() + callTimeoutMs}), callTimeoutMs)
@@ -116,6 +119,7 @@ export class Session extends EventEmitter {
     this.lostReason = reason
     clearTimeout(this.fenceTimer)
     clearTimeout(this.keepaliveTimer)
+    this.channel?.close()
     this.emit('lost', reason)
   }
 
@@ -147,14 +151,16 @@ export class Session extends EventEmitter {
   }
 
   /**
-   * One keepalive round; true when acknowledged. While no answer has come, another attempt on a fresh
-   * stream (usually to another member) starts every `hedgeAfterMs`, and none is given up early: during
-   * a raft failover a member holds a renewal until a new leader can answer it, so the earliest answer
-   * comes from an attempt that was left waiting, not from one that timed out and was sent again.
+   * One keepalive round; true when acknowledged. Its first attempt goes on the lease's long-lived
+   * stream, as Go's sessions send theirs (one stream, not one per round, for etcd to set up). While
+   * no answer has come, another attempt on a fresh stream (usually to another member) starts every
+   * `hedgeAfterMs`, and none is given up early: during a raft failover a member holds a renewal until
+   * a new leader can answer it, so the earliest answer comes from an attempt that was left waiting,
+   * not from one that timed out and was sent again.
    */
   private async keepaliveOnce(): Promise<boolean> {
     const hedgeAfterMs = Math.min(250, this.keepaliveIntervalMs / 3)
-    const attempts: Attempt[] = []
+    const attempts: KeepaliveAttempt[] = []
     const ack = await new Promise<Ack | undefined>((resolve) => {
       let settled = false
       let failed = 0
@@ -167,7 +173,10 @@ export class Session extends EventEmitter {
       }
       const launch = () => {
         if (settled) return
-        const attempt = new Attempt(this.client, this.leaseId, this.options.callTimeoutMs)
+        // The long-lived stream carries one request at a time: a round beside another (fence() during
+        // a scheduled one) starts on a stream of its own.
+        if (attempts.length === 0 && (!this.channel || this.channel.broken)) this.channel = new KeepaliveChannel(this.client, this.leaseId)
+        const attempt = attempts.length === 0 && !this.channel!.busy ? this.channel!.attempt() : new Attempt(this.client, this.leaseId, this.options.callTimeoutMs)
         attempts.push(attempt)
         attempt.answer.then((result) => {
           if (result) return finish(result)
@@ -213,6 +222,75 @@ interface Ack {
   sentAt: number
   ttlSeconds: number
 }
+
+interface KeepaliveAttempt {
+  readonly answer: Promise<Ack | undefined>
+  /** The round is over: an attempt still waiting gives up. */
+  cancel(): void
+}
+
+/**
+ * The lease's long-lived keepalive stream, one request at a time so that each answer belongs to the
+ * request just before it. A request left unanswered when its round ended breaks the stream for good:
+ * its late answer would be credited to a later request, sent later, and overstate the lease's
+ * validity. The next round opens a new one; so does one after the stream failed.
+ */
+class KeepaliveChannel {
+  broken = false
+  private readonly stream: Promise<KeepaliveStream | undefined>
+  /** The request on the stream now, waiting for its answer (the TTL granted; undefined: none will come). */
+  private waiting?: (ttlSeconds: number | undefined) => void
+
+  constructor(
+    client: Etcd3,
+    private readonly leaseId: string,
+  ) {
+    this.stream = client.leaseClient.leaseKeepAlive().then(
+      (stream) => {
+        stream.on('data', (response) => this.waiting?.(Number(response.TTL)))
+        stream.on('error', () => this.break())
+        stream.on('end', () => this.break())
+        if (this.broken) cancelStream(stream)
+        return stream
+      },
+      () => {
+        this.break()
+        return undefined
+      },
+    )
+  }
+
+  get busy(): boolean {
+    return this.waiting !== undefined
+  }
+
+  attempt(): KeepaliveAttempt {
+    const sentAt = monotonicMs()
+    const answer = new Promise<Ack | undefined>((resolve) => {
+      this.waiting = (ttlSeconds) => {
+        this.waiting = undefined
+        resolve(ttlSeconds === undefined ? undefined : {sentAt, ttlSeconds})
+      }
+    })
+    const waiting = this.waiting!
+    // A stream that failed before this request could go says no at once.
+    void this.stream.then((stream) => (stream && !this.broken ? stream.write({ID: this.leaseId}) : this.waiting === waiting && waiting(undefined)))
+    return {answer, cancel: () => this.waiting === waiting && this.break()}
+  }
+
+  close(): void {
+    this.break()
+  }
+
+  private break(): void {
+    if (this.broken) return
+    this.broken = true
+    this.waiting?.(undefined)
+    void this.stream.then((stream) => stream && cancelStream(stream))
+  }
+}
+
+type KeepaliveStream = Awaited<ReturnType<Etcd3['leaseClient']['leaseKeepAlive']>>
 
 /** A keepalive on a stream of its own, so each try may land on another endpoint. */
 class Attempt {
