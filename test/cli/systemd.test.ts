@@ -48,7 +48,7 @@ describe('campaign under systemd (NOTIFY_SOCKET)', () => {
     const first = await notifySocket()
     const second = await notifySocket()
     const service = (socket: string, value: string, extra = {}) =>
-      startElect(['campaign', name, '--value', value, '--ttl', '3s'], {env: {ELECT_RUNTIME_DIR: tempDir(), NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000', ...extra}})
+      startElect(['campaign', name, '--value', value, '--ttl', '6s'], {env: {ELECT_RUNTIME_DIR: tempDir(), NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000', ...extra}})
     const leader = service(first.path, 'web-1')
     expect(await first.heard(new RegExp(`^STATUS=leading ${name} since \\d{4}-`))).toBe(true)
     // READY comes once, with the first status.
