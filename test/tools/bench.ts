@@ -258,6 +258,7 @@ try {
         reads: sum(/^grpc_server_msg_received_total\{grpc_method="Range"[^}]*\} (\S+)$/gm),
         streams: sum(/^grpc_server_started_total\{grpc_method="LeaseKeepAlive"[^}]*\} (\S+)$/gm),
         proposals: sum(/^etcd_server_proposals_committed_total (\S+)$/gm),
+        cpuMs: sum(/^process_cpu_seconds_total (\S+)$/gm) * 1000,
       }
     }
     const CANDIDATES = 20
@@ -272,15 +273,15 @@ try {
       const [after, seconds] = [await counters(), (performance.now() - started) / 1000]
       for (const child of children) child.kill('SIGTERM')
       const per = (field: keyof typeof before) => (after[field] - before[field]) / CANDIDATES / seconds
-      return {messages: per('messages'), reads: per('reads'), streams: per('streams'), proposals: per('proposals'), perRenewal: per('messages') / renewalsPerSecond}
+      return {messages: per('messages'), reads: per('reads'), streams: per('streams'), proposals: per('proposals'), cpuMs: per('cpuMs'), perRenewal: per('messages') / renewalsPerSecond}
     }
     const startCampaign = (name: string, index: number) => spawn(...electProcess('campaign', name, '--value', `c${index}`), {env: {...env, ELECT_RUNTIME_DIR: join(dir, `idle-${index}`)}, stdio: 'ignore'})
     const startGo = (name: string, index: number) => spawnQuiet(etcdctl, ['elect', name, `c${index}`])
     // elect renews three times per fencing window (--ttl 10s less the 1 s margin); Go every 20 s.
     const [electIdle, goIdle] = [await idleCost(startCampaign, 3 / 9), await idleCost(startGo, 1 / 20)]
     const describe = (cost: typeof electIdle) =>
-      `${cost.messages.toFixed(3)} msg/s (${cost.reads.toFixed(3)} Range, ${cost.streams.toFixed(3)} keepalive streams opened), ${cost.perRenewal.toFixed(2)} msg per renewal`
-    rows.push([`idle candidate (${CANDIDATES}, one leads), per candidate`, `${describe(electIdle)} vs ${describe(goIdle)}`, `${(electIdle.messages / goIdle.messages).toFixed(1)}x msg/s, ${(electIdle.perRenewal / goIdle.perRenewal).toFixed(1)}x per renewal (target 1.5x)`])
+      `${cost.messages.toFixed(3)} msg/s (${cost.reads.toFixed(3)} Range, ${cost.streams.toFixed(3)} keepalive streams opened), ${cost.perRenewal.toFixed(2)} msg per renewal, etcd CPU ${cost.cpuMs.toFixed(2)} ms/s`
+    rows.push([`idle candidate (${CANDIDATES}, one leads), per candidate`, `${describe(electIdle)} vs ${describe(goIdle)}`, `${(electIdle.messages / goIdle.messages).toFixed(1)}x msg/s, ${(electIdle.perRenewal / goIdle.perRenewal).toFixed(1)}x per renewal, ${(electIdle.cpuMs / goIdle.cpuMs).toFixed(1)}x CPU (targets 1.5x)`])
   }
 
   if (wanted('fires')) {
