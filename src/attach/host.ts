@@ -83,10 +83,8 @@ export class AttachHost {
    */
   async end(reason: string, timeoutMs: number): Promise<void> {
     this.ended = true
-    this.leadership = undefined
-    const leading = [...this.guests].filter((guest) => guest.leading)
-    for (const guest of this.guests) send(guest.socket, {t: 'stop', reason})
-    await allGone(leading, timeoutMs)
+    for (const guest of this.guests) if (!guest.leading) send(guest.socket, {t: 'stop', reason})
+    await this.endLeadership(reason, timeoutMs)
   }
 
   /** How long end() should allow: the longest kill grace of a job attached now, plus a margin. */

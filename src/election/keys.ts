@@ -69,6 +69,11 @@ export class ElectionKeys {
     return `${this.prefix}${this.name}:holders/${holders === undefined ? '' : `${holders}/`}`
   }
 
+  /** The job a running marker (`running(job, slot)`) is of: undefined for the election's own. */
+  jobOfRunning(marker: string): string | undefined {
+    return marker.slice(this.runningJobs.length + 1).split(SLOT_MARK)[0] || undefined
+  }
+
   /** Every job's running marker. */
   get runningJobs(): string {
     return `${this.prefix}${this.name}:running`

@@ -23,11 +23,11 @@ export class UnrunnableHealthCheck extends Error {}
 export async function checkHealth({command, timeoutMs}: Pick<HealthOptions, 'command' | 'timeoutMs'>, first = false, signal?: AbortSignal): Promise<string | undefined> {
   const outcome = await runShell(command, {env: {...process.env, ELECT_HEALTH_CHECK: '1'}, timeoutMs, signal})
   if (outcome.ok) return undefined
-  if (first && (outcome.status === 126 || outcome.status === 127 || outcome.failure?.startsWith('could not run')))
+  if (first && (outcome.status === 126 || outcome.status === 127 || !outcome.started))
     throw new UnrunnableHealthCheck(`--health-cmd cannot be run: ${outcome.said ?? outcome.failure}`)
   const what = outcome.timedOut
     ? `did not end within --health-timeout ${formatDuration(timeoutMs)}`
-    : outcome.failure?.startsWith('could not run') ? outcome.failure : `failed with ${outcome.failure}`
+    : outcome.started ? `failed with ${outcome.failure}` : outcome.failure
   return `the health check ${what}${outcome.said ? `: ${outcome.said}` : ''}`
 }
 

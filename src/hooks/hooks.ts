@@ -27,7 +27,7 @@ export async function runHook(event: HookEvent, command: string, payload: HookPa
   const outcome = await runShell(command, {env, stdin: `${JSON.stringify(payload)}\n`, timeoutMs})
   if (outcome.ok) return undefined
   if (outcome.timedOut) return `${flag} did not end within --hook-timeout ${formatDuration(timeoutMs)}; it was killed`
-  return `${flag} ${outcome.failure?.startsWith('could not run') ? outcome.failure : `failed with ${outcome.failure}`}${outcome.said ? `: ${outcome.said}` : ''}`
+  return `${flag} ${outcome.started ? `failed with ${outcome.failure}` : outcome.failure}${outcome.said ? `: ${outcome.said}` : ''}`
 }
 
 /**

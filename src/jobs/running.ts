@@ -39,9 +39,7 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
   return response.kvs.flatMap((kv) => {
     try {
       const {value, since, revision} = JSON.parse(kv.value.toString())
-      // "<prefix>[/<job>][#<slot>]": the slot is one of several holders' (--holders).
-      const job = kv.key.toString().slice(prefix.length + 1).split('#')[0] || undefined
-      return [{job, value, since, revision}]
+      return [{job: keys.jobOfRunning(kv.key.toString()), value, since, revision}]
     } catch {
       return []
     }

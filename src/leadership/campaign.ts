@@ -39,7 +39,13 @@ export interface StandingEvents {
 }
 
 /** How one term (a lease, a place in the queue, perhaps a leadership) ended: as the campaign does, or sick. */
-type TermEnd = StandingEnd | {kind: 'sick'; reason: string; wasLeading: boolean}
+type TermEnd = StandingEnd | Sick
+type Sick = {kind: 'sick'; reason: string; wasLeading: boolean}
+
+/** How a campaign ends that its own signal stopped before it led: --timeout, or a signal. */
+function stoppedBeforeLeading(signal: AbortSignal): StandingEnd {
+  return signal.reason === 'timeout' ? {kind: 'timed-out'} : {kind: 'resigned', reason: String(signal.reason)}
+}
 
 type Host = Pick<AttachHost, 'longestGraceMs' | 'lead' | 'renewed' | 'endLeadership' | 'end'>
 
@@ -73,7 +79,7 @@ export async function standForLeadership(client: Etcd3, options: StandingOptions
     for (;;) {
       if (health && !(await health.untilHealthy(options.signal, () => events.alive?.()))) {
         await host.end('the campaign ended before it led', 0)
-        return options.signal.reason === 'timeout' ? {kind: 'timed-out'} : {kind: 'resigned', reason: String(options.signal.reason)}
+        return stoppedBeforeLeading(options.signal)
       }
       const sick = new AbortController()
       const stopWatching = health?.watch((reason) => sick.abort(reason))
@@ -100,7 +106,7 @@ async function term(
   let session: Session | undefined
   let candidacy: Candidacy | undefined
   const endJobs = (reason: string) => host.end(reason, attachedJobsEndWithinMs(host.longestGraceMs))
-  const sickness = (wasLeading: boolean): TermEnd | undefined =>
+  const sickness = (wasLeading: boolean): Sick | undefined =>
     sick.aborted && !options.signal.aborted && !lost.signal.aborted ? {kind: 'sick', reason: String(sick.reason), wasLeading} : undefined
   try {
     session = await Session.grant(client, {ttlMs: options.ttlMs, fenceLeadMs: fenceLeadMs(), callTimeoutMs: options.callTimeoutMs})
@@ -121,7 +127,7 @@ async function term(
       if (withdrawn) return withdrawn
       await endJobs('the campaign ended before it led')
       if (lost.signal.aborted) return {kind: 'lost', reason: String(lost.signal.reason), whileWaiting: true}
-      return options.signal.reason === 'timeout' ? {kind: 'timed-out'} : {kind: 'resigned', reason: String(options.signal.reason)}
+      return stoppedBeforeLeading(options.signal)
     }
     await candidacy.watchLeadership()
     const leading = session
@@ -135,7 +141,7 @@ async function term(
       const lose = (reason: string) => resolve({kind: 'lost', reason, whileWaiting: false})
       const stepDown = () => {
         const steppingDown = sickness(true)
-        if (steppingDown?.kind === 'sick') resolve(steppingDown)
+        if (steppingDown) resolve(steppingDown)
       }
       if (options.signal.aborted) resign(String(options.signal.reason))
       options.signal.addEventListener('abort', () => resign(String(options.signal.reason)), {once: true})

@@ -7,6 +7,8 @@ import {signalGroup} from './process-group.js'
 export interface ShellOutcome {
   /** It ended with status 0. */
   ok: boolean
+  /** False when sh itself could not be started (then `failure` says why). */
+  started: boolean
   /** What went wrong, for a line of elect's: "status 22", "signal SIGSEGV", "no end within ...", "could not run: ...". */
   failure?: string
   timedOut: boolean
@@ -41,13 +43,13 @@ export function runShell(command: string, options: {env: NodeJS.ProcessEnv; stdi
     const said = () => stderr.trim().split('\n').at(-1)?.slice(0, 200) || undefined
     child.on('error', (error) => {
       cancel()
-      resolve({ok: false, failure: `could not run: ${error.message}`, timedOut: false})
+      resolve({ok: false, started: false, failure: `could not run: ${error.message}`, timedOut: false})
     })
     child.on('close', (status, signal) => {
       cancel()
-      if (timedOut) resolve({ok: false, failure: 'no end in time', timedOut, said: said()})
-      else if (status !== 0) resolve({ok: false, failure: signal ? `signal ${signal}` : `status ${status}`, timedOut, status: status ?? undefined, said: said()})
-      else resolve({ok: true, timedOut})
+      if (timedOut) resolve({ok: false, started: true, failure: 'no end in time', timedOut, said: said()})
+      else if (status !== 0) resolve({ok: false, started: true, failure: signal ? `signal ${signal}` : `status ${status}`, timedOut, status: status ?? undefined, said: said()})
+      else resolve({ok: true, started: true, timedOut})
     })
   })
 }
