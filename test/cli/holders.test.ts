@@ -14,6 +14,15 @@ const queue = async (name: string) => JSON.parse((await elect(['who-leads', name
 const queued = (name: string, count: number) => waitFor(async () => (await queue(name)).candidates?.length === count)
 const starts = (log: string) => readEvents(log).filter((event) => event.event === 'start')
 
+/** web-1 and web-2 holding `name` with --holders 2, each running a recorder until `finish` exists. */
+async function twoHolders(name: string) {
+  const dir = tempDir()
+  const finish = join(dir, 'finish')
+  const holders = []
+  for (const server of ['web-1', 'web-2']) holders.push(await startHolder(name, join(dir, server), ['--holders', '2', '--value', server], recorder(join(dir, server), 60, false, finish, 'take', 2)))
+  return {dir, finish, holders}
+}
+
 describe('run-if-leader --holders', () => {
   it('runs the two oldest at once; a third waits, and starts as soon as either ahead of it ends, never as a third', async () => {
     const name = uniqueName('holders')
@@ -52,10 +61,7 @@ describe('run-if-leader --holders', () => {
 
   it('skips with one read and no write when every place is held, naming the holders', async () => {
     const name = uniqueName('holders-full')
-    const dir = tempDir()
-    const finish = join(dir, 'finish')
-    const holders = []
-    for (const server of ['web-1', 'web-2']) holders.push(await startHolder(name, join(dir, server), ['--holders', '2', '--value', server], recorder(join(dir, server), 60, false, finish, 'take', 2)))
+    const {dir, finish, holders} = await twoHolders(name)
     const before = raftIndex()
     const ran = join(dir, 'ran')
     const fired = await elect(['run-if-leader', name, '--holders', '2', '--value', 'web-3', '--verbose', '--', 'touch', ran])
@@ -87,10 +93,7 @@ describe('run-if-leader --holders', () => {
 
   it('lets resign ask any holder to step down, not only the oldest', async () => {
     const name = uniqueName('holders-resign')
-    const dir = tempDir()
-    const finish = join(dir, 'finish')
-    const holders = []
-    for (const server of ['web-1', 'web-2']) holders.push(await startHolder(name, join(dir, server), ['--holders', '2', '--value', server], recorder(join(dir, server), 60, false, finish, 'take', 2)))
+    const {dir, finish, holders} = await twoHolders(name)
     const resigned = await elect(['resign', name, '--value', 'web-2'])
     expect([resigned.exitCode, resigned.stderr]).toEqual([0, `elect: web-2 stepped down as leader of ${name}`])
     expect((await holders[1].holder).exitCode).toBe(75)
