@@ -210,17 +210,22 @@ export class Candidacy extends EventEmitter {
     super()
   }
 
-  /** The candidate keys just older than this one's: `holders` of them, or fewer when this one holds. */
-  private predecessorsRequest(): IRangeRequest {
-    return {...queueRequest(this.keys, this.holders), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}
+  /** The candidate keys just older than this one's, nearest first: `limit` of them, or fewer. */
+  private predecessorsRequest(limit = this.holders): IRangeRequest {
+    return {...queueRequest(this.keys, limit), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}
   }
 
-  /** Waits until this candidate holds, watching only the candidates just ahead of it. */
+  /**
+   * Waits until this candidate holds, watching only the candidates just ahead of it. It reads one
+   * more: with that many ahead, two must go before it can hold, so it is distant (see Reading).
+   */
   async waitUntilLeader(signal?: AbortSignal): Promise<void> {
     await readUntil(this.client, async () => {
-      const response = await this.client.kv.range(this.predecessorsRequest())
+      const response = await this.client.kv.range(this.predecessorsRequest(this.holders + 1))
       const revision = Number(response.header.revision)
-      return this.aheadOfTurn(response.kvs) ? {revision, watch: response.kvs.map((kv) => ({key: kv.key.toString()}))} : {revision, outcome: true}
+      const ahead = response.kvs.slice(0, this.holders)
+      if (!this.aheadOfTurn(ahead)) return {revision, outcome: true}
+      return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()})), distant: response.kvs.length > this.holders}
     }, {signal})
   }
 

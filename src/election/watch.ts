@@ -6,14 +6,28 @@ import {cancelStream, isTransient, openWatchStream, type WatchStream} from '../e
  * stands for (is my predecessor still there? is my key still mine?), repeated until the read says
  * the wait is over. Between reads, a watch from the read's revision wakes the waiter as soon as
  * something changes. A watch that fails, is cancelled (a compacted start revision) or reconnects only
- * makes it read again, never ends the wait; and a read every RECHECK_MS bounds how stale a waiter can
- * be when an event is lost or a stream stalls without an error.
+ * makes it read again, never ends the wait.
+ *
+ * A watch that stalls without an error (a stream that hears nothing any more) is found out without
+ * reading: a watch that has been quiet for PULSE_MS is asked for its progress (a progress request on
+ * its own stream, which the member answers from memory once it has sent every event up to its
+ * current revision: no quorum round, nothing written). One left unanswered for
+ * PROGRESS_TIMEOUT_MS counts as broken, and the waiter reads. So a waiter learns of a change within
+ * STALENESS_BOUND_MS even when its watch stalled, at the cost of one small message per PULSE_MS
+ * instead of a linearizable read.
  *
  * This deliberately bypasses etcd3's watch manager, which resumes a quiet watch from about its
  * creation revision and, when etcd cancels that resume after a compaction, reports an error on one
  * watcher and never attaches the ones queued after it (lib/watch.js, handleCreatedResponse).
  */
-export const RECHECK_MS = 1000
+export const PULSE_MS = 1500
+/**
+ * The pulse of a wait that cannot end before several changes, not all of which it watches (a waiter
+ * two or more places from its turn): it must notice that it moved up, not when it leads.
+ */
+export const DISTANT_PULSE_MS = 10_000
+export const PROGRESS_TIMEOUT_MS = 500
+export const STALENESS_BOUND_MS = PULSE_MS + PROGRESS_TIMEOUT_MS
 
 export class AbortedError extends Error {}
 
@@ -28,11 +42,12 @@ export interface Reading<T> {
   revision: number
   outcome?: T
   watch?: KeyRange[]
+  /** Several changes must come before the wait can end, and `watch` covers only the next (see DISTANT_PULSE_MS). */
+  distant?: boolean
 }
 
 export interface WaitOptions {
   signal?: AbortSignal
-  recheckMs?: number
   /** Whether a failed read is worth repeating; by default only transient failures (etcd unreachable) are. */
   retry?: (error: unknown) => boolean
 }
@@ -40,12 +55,13 @@ export interface WaitOptions {
 /**
  * Reads until `read` returns an outcome; throws AbortedError when `signal` aborts. `read` learns
  * whether a watched key changed since its last reading (`changed`), rather than this being the first
- * reading, a periodic recheck, or one after a broken watch or a failed read.
+ * reading, or one after a broken watch or a failed read.
  */
 export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Promise<Reading<T>>, options: WaitOptions = {}): Promise<T> {
-  const {signal, recheckMs = RECHECK_MS, retry = isTransient} = options
+  const {signal, retry = isTransient} = options
   let hint: Hint | undefined
-  let failures = 0
+  let readFailures = 0
+  let watchFailures = 0
   let changed = false
   try {
     for (;;) {
@@ -53,69 +69,82 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
       let reading: Reading<T>
       try {
         reading = await read(changed)
+        readFailures = 0
       } catch (error) {
         throwIfAborted(signal)
         if (!retry(error)) throw error
         changed = false
-        await pause(backoffMs(++failures), signal)
+        await pause(backoffMs(++readFailures), signal)
         continue
       }
       if (reading.outcome !== undefined) return reading.outcome
       const ranges = reading.watch ?? []
-      if (!hint || hint.broken || !sameRanges(hint.ranges, ranges)) {
+      const pulseMs = reading.distant ? DISTANT_PULSE_MS : PULSE_MS
+      if (!hint || hint.broken || hint.pulseMs !== pulseMs || !sameRanges(hint.ranges, ranges)) {
         // A watch that keeps breaking at once (say, a member that accepts streams and drops them) must
-        // not turn this loop into a busy one.
-        if (hint?.broken) await pause(backoffMs(++failures), signal)
+        // not turn this loop into a busy one; one that broke for want of an answer to its pulse did not.
+        if (hint?.brokeEarly) await pause(backoffMs(++watchFailures), signal)
+        else watchFailures = 0
         hint?.close()
-        hint = new Hint(client, ranges, reading.revision + 1)
-      } else {
-        failures = 0
+        hint = new Hint(client, ranges, reading.revision, pulseMs)
       }
-      changed = await hint.changeAfter(reading.revision, recheckMs, signal)
+      changed = await hint.changeAfter(reading.revision, signal)
     }
   } finally {
     hint?.close()
   }
 }
 
-/** One watch stream on some key ranges, from a revision on: it only says that something may have changed. */
+/**
+ * One watch stream on some key ranges, from a read's revision on: it only says that something may
+ * have changed, and it breaks when it fails or goes deaf (an unanswered pulse).
+ */
 class Hint {
   broken = false
+  private readonly openedAt = Date.now()
+  private brokenAt = 0
   private newestRevision = 0
   private wake?: (changed: boolean) => void
   private stream?: WatchStream
   private closed = false
+  private timer?: NodeJS.Timeout
 
   constructor(
     client: Etcd3,
     readonly ranges: KeyRange[],
-    fromRevision: number,
+    private readonly readRevision: number,
+    readonly pulseMs: number,
   ) {
+    this.awaitPulse()
     openWatchStream(client).then(
       (stream) => {
         if (this.closed) return cancelStream(stream)
         this.stream = stream
-        stream.on('data', (response: IWatchResponse) => {
-          if (response.canceled) this.break()
-          else if (response.events?.length) this.changed(Number(response.header.revision))
-        })
+        stream.on('data', (response: IWatchResponse) => this.heard(response))
         stream.on('error', () => this.break())
         stream.on('end', () => this.break())
+        // From the read's own revision, not the one after it: etcd answers a progress request only
+        // once the store has reached every watch's start revision (etcd 3.5, watchableStore.progressIfSync),
+        // so a watch from the future would stay unanswered, and deaf to the pulse, on an idle store.
         for (const range of ranges) {
-          stream.write({create_request: {key: Buffer.from(range.key), range_end: range.rangeEnd, start_revision: fromRevision}})
+          stream.write({create_request: {key: Buffer.from(range.key), range_end: range.rangeEnd, start_revision: readRevision}})
         }
       },
       () => this.break(),
     )
   }
 
-  /** Resolves true when something changed after `revision`; false when the watch broke, or after `timeoutMs`. */
-  changeAfter(revision: number, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  /** A watch broken before its first pulse was due: it failed at once, rather than going deaf. */
+  get brokeEarly(): boolean {
+    return this.broken && this.brokenAt - this.openedAt < this.pulseMs
+  }
+
+  /** Resolves true when something changed after `revision`; false when the watch broke. */
+  changeAfter(revision: number, signal?: AbortSignal): Promise<boolean> {
     if (this.broken) return Promise.resolve(false)
     if (this.newestRevision > revision) return Promise.resolve(true)
     return new Promise((resolve, reject) => {
       const done = (changed: boolean) => {
-        clearTimeout(timer)
         signal?.removeEventListener('abort', aborted)
         this.wake = undefined
         resolve(changed)
@@ -124,7 +153,6 @@ class Hint {
         done(false)
         reject(new AbortedError(String(signal?.reason ?? 'aborted')))
       }
-      const timer = setTimeout(() => done(false), timeoutMs)
       this.wake = done
       if (signal?.aborted) aborted()
       else signal?.addEventListener('abort', aborted, {once: true})
@@ -133,7 +161,26 @@ class Hint {
 
   close(): void {
     this.closed = true
+    clearTimeout(this.timer)
     if (this.stream) cancelStream(this.stream)
+  }
+
+  private heard(response: IWatchResponse): void {
+    if (response.canceled) return this.break()
+    // The read saw what happened at its own revision; only later events are news.
+    if (response.events?.some((event) => Number(event.kv.mod_revision) > this.readRevision)) return this.changed(Number(response.header.revision))
+    // A progress answer: every event up to the member's revision has been sent, and none was ours.
+    if (!response.created && response.events?.length === 0 && response.watch_id === PROGRESS_WATCH_ID) this.awaitPulse()
+  }
+
+  /** Asks for a sign of life once the watch has been quiet for a pulse; breaks it if none comes. */
+  private awaitPulse(): void {
+    clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      if (!this.stream) return this.break()
+      this.stream.write({progress_request: {}})
+      this.timer = setTimeout(() => this.break(), PROGRESS_TIMEOUT_MS)
+    }, this.pulseMs)
   }
 
   private changed(revision: number): void {
@@ -142,11 +189,16 @@ class Hint {
   }
 
   private break(): void {
-    if (this.closed) return
+    if (this.closed || this.broken) return
     this.broken = true
+    this.brokenAt = Date.now()
+    clearTimeout(this.timer)
     this.wake?.(false)
   }
 }
+
+/** The watch id of a progress answer (etcd 3.4.23 and 3.5 answer a stream's request once, for all its watches). */
+const PROGRESS_WATCH_ID = '-1'
 
 function sameRanges(a: KeyRange[], b: KeyRange[]): boolean {
   return a.length === b.length && a.every((range, index) => range.key === b[index].key && range.rangeEnd?.toString('hex') === b[index].rangeEnd?.toString('hex'))

@@ -58,8 +58,8 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
  * and no pause of the job (a pause is 'paused', with or without `wait`: a run skips it). With one
  * holder it is tried at once and whenever a key this waits on changes (most often: the candidate
  * ahead is gone), so a handover costs the successor one round trip; with several, each try follows
- * a read that saw this candidate hold and a slot free. The periodic rechecks only read, so a waiting
- * queue proposes nothing.
+ * a read that saw this candidate hold and a slot free. A read after a broken or deaf watch only
+ * reads, so a waiting queue proposes nothing.
  */
 export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSession: Session, options: ClaimOptions): Promise<Claim> {
   const {self, keys, holders} = candidacy

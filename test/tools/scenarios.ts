@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
-import {RECHECK_MS} from '../../src/election/watch.js'
+import {STALENESS_BOUND_MS} from '../../src/election/watch.js'
 import {leaseIdOfHex} from '../../src/lease/leases.js'
 import {type Cluster, startCluster} from '../harness/etcd.js'
 import {byMark, Observer} from '../harness/observer.js'
@@ -18,10 +18,10 @@ import {electProcess, environOf, listProcesses, readEvents, recorder, signalGrou
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
- * be elected after the leader ahead of it steps down: a waiter re-reads etcd every RECHECK_MS even if
- * its watch missed the change, plus its own start (lease, marker, guard) on two busy cores.
+ * be elected after the leader ahead of it steps down: a waiter learns of the change within STALENESS_BOUND_MS
+ * even if its watch stalled, plus its own start (lease, marker, guard) on two busy cores.
  */
-export const HANDOVER_BOUND_MS = RECHECK_MS + 500
+export const HANDOVER_BOUND_MS = STALENESS_BOUND_MS + 500
 
 export interface Trial {
   ttlS: number
