@@ -1,5 +1,6 @@
 import type {Etcd3, IWatchResponse} from 'etcd3'
 import {cancelStream, isTransient, openWatchStream, type WatchStream} from '../etcd/connection.js'
+import {pause} from '../time/clock.js'
 
 /**
  * Watches are hints; etcd's state is the truth. Every wait in the protocol is a read of what it
@@ -75,6 +76,7 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
         if (!retry(error)) throw error
         changed = false
         await pause(backoffMs(++readFailures), signal)
+        throwIfAborted(signal)
         continue
       }
       if (reading.outcome !== undefined) return reading.outcome
@@ -83,8 +85,10 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
       if (!hint || hint.broken || hint.pulseMs !== pulseMs || !sameRanges(hint.ranges, ranges)) {
         // A watch that keeps breaking at once (say, a member that accepts streams and drops them) must
         // not turn this loop into a busy one; one that broke for want of an answer to its pulse did not.
-        if (hint?.brokeEarly) await pause(backoffMs(++watchFailures), signal)
-        else watchFailures = 0
+        if (hint?.brokeEarly) {
+          await pause(backoffMs(++watchFailures), signal)
+          throwIfAborted(signal)
+        } else watchFailures = 0
         hint?.close()
         hint = new Hint(client, ranges, reading.revision, pulseMs)
       }
@@ -210,19 +214,4 @@ function backoffMs(failures: number): number {
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortedError(String(signal.reason ?? 'aborted'))
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const aborted = () => {
-      clearTimeout(timer)
-      reject(new AbortedError(String(signal?.reason ?? 'aborted')))
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', aborted)
-      resolve()
-    }, ms)
-    if (signal?.aborted) aborted()
-    else signal?.addEventListener('abort', aborted, {once: true})
-  })
 }

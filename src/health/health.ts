@@ -2,7 +2,7 @@
 // not queue for leadership, and a leader steps down. The check runs outside any job's process group
 // (runShell), bounded by its time-out, so a check that hangs is a check that failed.
 import {runShell} from '../supervise/shell.js'
-import {after} from '../time/clock.js'
+import {after, pause} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
 
 export interface HealthOptions {
@@ -89,16 +89,4 @@ export class HealthWatch {
     this.healthy = healthy
     return healthy
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const cancel = after(ms, done)
-    signal.addEventListener('abort', done, {once: true})
-    function done() {
-      cancel()
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
 }

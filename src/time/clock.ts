@@ -36,6 +36,20 @@ export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => after(ms, resolve))
 }
 
+/** Resolves once `ms` have passed on the monotonic clock, or at once when `signal` aborts. */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const cancel = after(ms, done)
+    if (signal?.aborted) done()
+    else signal?.addEventListener('abort', done, {once: true})
+    function done() {
+      cancel()
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+  })
+}
+
 /**
  * When this process was started, by the wall clock: the moment cron or a timer fired it, before
  * Node's own start-up and anything elect waited for.
