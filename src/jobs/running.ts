@@ -65,7 +65,7 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
   const {self, keys, holders} = candidacy
   const slots = keys.runningSlots(options.job)
   // What decides the claim, read alone or when the claim fails: the markers, the candidacy's standing, the pauses.
-  const markers: IRequestOp = {request_range: holders === 1 ? {key: Buffer.from(slots.key)} : {key: Buffer.from(slots.key), range_end: slots.rangeEnd}}
+  const markers: IRequestOp = {request_range: {key: Buffer.from(slots.key), range_end: slots.rangeEnd}}
   const situation: IRequestOp[] = [markers, ...candidacy.standingReads(), ...pauseReads(keys, options.job)]
   const attempt = (slot: number) => {
     const marker = Buffer.from(keys.running(options.job, slot))
@@ -133,7 +133,7 @@ export function claimReading(
   const taken = new Set(held.map((kv) => kv.key.toString()))
   const free = Array.from({length: candidacy.holders}, (_, slot) => slot).find((slot) => !taken.has(candidacy.keys.running(options.job, slot)))
   if (free !== undefined && held.length < candidacy.holders) return {slot: free}
-  return options.wait ? {revision, watch: [candidacy.holders === 1 ? {key: candidacy.keys.running(options.job)} : candidacy.keys.runningSlots(options.job)]} : {revision, outcome: 'busy'}
+  return options.wait ? {revision, watch: [candidacy.keys.runningSlots(options.job)]} : {revision, outcome: 'busy'}
 }
 
 /**
