@@ -221,7 +221,7 @@ try {
   }
 
   if (wanted('waiting')) {
-    // What waiting costs etcd: every waiter reads once a second besides its watch (election/watch.ts).
+    // What waiting costs etcd: every waiter renews two leases and pulses its watch (election/watch.ts).
     const etcdCpuMs = () => {
       const fields = readFileSync(`/proc/${cluster.members[0].process!.pid}/stat`, 'utf8').split(') ')[1].split(' ')
       return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // utime + stime, in clock ticks of 10 ms

@@ -11,7 +11,9 @@
 // connection of its own in a real fleet; here 50 share one, which changes nothing etcd counts.
 //
 // "elect before" is the same file run in a worktree of the commit before issue 25 (README, Performance).
+import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {execa} from 'execa'
 import type {Etcd3} from 'etcd3'
 import {AbortedError, type Candidacy, Election} from '../../src/election/election.js'
 import {prefixEnd} from '../../src/election/keys.js'
@@ -27,8 +29,11 @@ const {values} = parseArgs({
     members: {type: 'string', default: '1'},
     'per-election': {type: 'string', default: '20'},
     label: {type: 'string'},
+    // Internal: the bystander, a process of its own, so that the K candidacies' event loop is not in its latency.
+    probe: {type: 'string'},
   },
 })
+if (values.probe !== undefined) await probe(values.probe.split(','))
 const kind = values.kind as 'elect' | 'go'
 const levels = values.k.split(',').map(Number)
 const perElection = Number(values['per-election'])
@@ -73,29 +78,26 @@ async function measure(k: number) {
   }
   const rampMs = performance.now() - started
   await sleep(WARMUP_MS)
-  const probe = await connect({endpoints: cluster.endpoints, dialTimeoutMs: 5000, commandTimeoutMs: 10_000})
+  const bystander = execa(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--probe', cluster.endpoints.join(',')], {reject: false})
+  // Its own start (tsx, etcd3) is over when it says it is ready.
+  await new Promise<void>((resolve) => bystander.stdout!.once('data', () => resolve()))
+  const client = await clientFor(0)
   const before = await counters()
   const from = performance.now()
-  const latencies: number[] = []
   const handovers: number[] = []
-  const stopProbing = new AbortController()
-  const probing = probeLatency(probe, latencies, stopProbing.signal)
   for (let round = 0; performance.now() - from < MEASURE_MS - 6000 && round < 5; round++) {
-    handovers.push(await handover(probe, `${run}-handover-${round}`))
+    handovers.push(await handover(client, `${run}-handover-${round}`))
     await sleep(3000)
   }
   await sleep(Math.max(0, MEASURE_MS - (performance.now() - from)))
   const after = await counters()
   const seconds = (performance.now() - from) / 1000
-  stopProbing.abort()
-  await probing
-  probe.close()
+  bystander.kill('SIGTERM')
+  const {requests, p50Ms, p99Ms} = JSON.parse(((await bystander).stdout as string).split('\n').at(-1)!) as {requests: number; p50Ms: number; p99Ms: number}
   for (let index = 0; index < candidates.length; index += 200) await Promise.all(candidates.slice(index, index + 200).map((candidate) => candidate.close()))
   const rate = (field: keyof typeof before) => (after[field] - before[field]) / seconds
-  // The candidates' own messages: less the probe's (one each), not less the handovers' few.
-  const candidatesMessages = rate('messages') - latencies.length / seconds
-  latencies.sort((a, b) => a - b)
-  const quantile = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
+  // The candidates' own messages: less the bystander's (one each, over about the same time), not less the handovers' few.
+  const candidatesMessages = rate('messages') - requests / seconds
   return {
     label,
     kind,
@@ -110,8 +112,8 @@ async function measure(k: number) {
     keepalivePerS: round(rate('keepalives'), 1),
     proposalsPerS: round(rate('proposals'), 1),
     cpuMsPerS: round(rate('cpuMs'), 1),
-    p50Ms: round(quantile(0.5), 2),
-    p99Ms: round(quantile(0.99), 2),
+    p50Ms,
+    p99Ms,
     handoverMs: handovers.map((ms) => Math.round(ms)),
   }
 }
@@ -223,14 +225,26 @@ async function handover(client: Etcd3, name: string): Promise<number> {
   return ms
 }
 
-async function probeLatency(client: Etcd3, latencies: number[], signal: AbortSignal): Promise<void> {
-  for (let turn = 0; !signal.aborted && turn < 10_000; turn++) {
+/** The bystander: a linearizable read and a put, in turn, every 50 ms until SIGTERM; then what they took. */
+async function probe(endpoints: string[]): Promise<never> {
+  const client = await connect({endpoints, dialTimeoutMs: 5000, commandTimeoutMs: 10_000})
+  await client.get('load-probe')
+  const latencies: number[] = []
+  let stopped = false
+  process.once('SIGTERM', () => (stopped = true))
+  console.log('ready')
+  for (let turn = 0; !stopped && turn < 100_000; turn++) {
     const sentAt = performance.now()
     if (turn % 2) await client.put('load-probe').value(String(turn))
     else await client.get('load-probe')
     latencies.push(performance.now() - sentAt)
     await sleep(50)
   }
+  latencies.sort((a, b) => a - b)
+  const quantile = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))], 2)
+  console.log(JSON.stringify({requests: latencies.length, p50Ms: quantile(0.5), p99Ms: quantile(0.99)}))
+  client.close()
+  process.exit(0)
 }
 
 async function counters() {
