@@ -1,6 +1,6 @@
 import type {Etcd3, IWatchResponse} from 'etcd3'
 import {cancelStream, isTransient, openWatchStream, type WatchStream} from '../etcd/connection.js'
-import {pause} from '../time/clock.js'
+import {monotonicMs, pause} from '../time/clock.js'
 
 /**
  * Watches are hints; etcd's state is the truth. Every wait in the protocol is a read of what it
@@ -105,7 +105,7 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
  */
 class Hint {
   broken = false
-  private readonly openedAt = Date.now()
+  private readonly openedAt = monotonicMs()
   private brokenAt = 0
   private newestRevision = 0
   private wake?: (changed: boolean) => void
@@ -195,7 +195,7 @@ class Hint {
   private break(): void {
     if (this.closed || this.broken) return
     this.broken = true
-    this.brokenAt = Date.now()
+    this.brokenAt = monotonicMs()
     clearTimeout(this.timer)
     this.wake?.(false)
   }
