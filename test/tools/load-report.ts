@@ -4,6 +4,9 @@ import {readFileSync} from 'node:fs'
 
 interface Level {
   label: string
+  /** Set when etcd could not carry this K: the load stopped, having started this many. */
+  failed?: string
+  startedCandidates?: number
   members: number
   k: number
   perCandidate: number
@@ -21,8 +24,10 @@ for (const members of sizes) {
   const ofSize = levels.filter((level) => level.members === members)
   const ks = [...new Set(ofSize.map((level) => level.k))].sort((a, b) => a - b)
   const at = (label: string, k: number) => ofSize.find((level) => level.label === label && level.k === k)
-  const cells = (format: (level: Level) => string) => (k: number) => labels.map((label) => {
+  // A K that etcd could not carry says so in the first column, and nothing in the others.
+  const cells = (format: (level: Level) => string, first = false) => (k: number) => labels.map((label) => {
     const level = at(label, k)
+    if (level?.failed) return first ? `(${level.startedCandidates} joined, then etcd timed out)` : '-'
     return level ? format(level) : '-'
   }).join(' / ')
   console.log(`\n${members} member${members === 1 ? '' : 's'}; each cell: ${labels.join(' / ')}\n`)
@@ -30,21 +35,22 @@ for (const members of sizes) {
   console.log('| --- | --- | --- | --- | --- |')
   for (const k of ks) {
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-    console.log(`| ${k} | ${cells((l) => `${Math.round(l.messagesPerS)} (${l.perCandidate.toFixed(2)})`)(k)} | ${cells((l) => String(Math.round(l.cpuMsPerS)))(k)} | ${cells((l) => l.p99Ms.toFixed(1))(k)} | ${cells((l) => `${median(l.handoverMs)}, ${Math.max(...l.handoverMs)}`)(k)} |`)
+    console.log(`| ${k} | ${cells((l) => `${Math.round(l.messagesPerS)} (${l.perCandidate.toFixed(2)})`, true)(k)} | ${cells((l) => String(Math.round(l.cpuMsPerS)))(k)} | ${cells((l) => l.p99Ms.toFixed(1))(k)} | ${cells((l) => `${median(l.handoverMs)}, ${Math.max(...l.handoverMs)}`)(k)} |`)
   }
-  // A straight line through each kind's levels (least squares), read at 10,000.
-  console.log('\nprojected to 10,000 candidates (a line through the levels above):')
+  // Messages grow with K at a fixed rate per candidate (what a fleet sends, if etcd keeps up); CPU
+  // along a straight line through the levels etcd carried at that rate (within 5%: not saturated).
+  console.log('\nprojected to 10,000 candidates:')
   for (const label of labels) {
-    const points = ofSize.filter((level) => level.label === label)
+    const carried = ofSize.filter((level) => level.label === label && !level.failed)
+    const rate = Math.max(...carried.map((level) => level.perCandidate))
+    const points = carried.filter((level) => level.perCandidate >= rate * 0.95)
     if (points.length < 2) continue
-    const fit = (y: (level: Level) => number) => {
-      const n = points.length
-      const mx = points.reduce((sum, p) => sum + p.k, 0) / n
-      const my = points.reduce((sum, p) => sum + y(p), 0) / n
-      const slope = points.reduce((sum, p) => sum + (p.k - mx) * (y(p) - my), 0) / points.reduce((sum, p) => sum + (p.k - mx) ** 2, 0)
-      return my + slope * (10_000 - mx)
-    }
-    console.log(`- ${label}: ${Math.round(fit((l) => l.messagesPerS))} messages/s, ${(fit((l) => l.cpuMsPerS) / 1000).toFixed(2)} cores of etcd CPU`)
+    const n = points.length
+    const mx = points.reduce((sum, p) => sum + p.k, 0) / n
+    const my = points.reduce((sum, p) => sum + p.cpuMsPerS, 0) / n
+    const slope = points.reduce((sum, p) => sum + (p.k - mx) * (p.cpuMsPerS - my), 0) / points.reduce((sum, p) => sum + (p.k - mx) ** 2, 0)
+    const cores = (my + slope * (10_000 - mx)) / 1000
+    console.log(`- ${label}: ${Math.round(rate * 10_000)} messages/s, ${cores.toFixed(2)} cores of etcd CPU (${(slope * 1000).toFixed(0)} µs of CPU per candidate per s, from K = ${points.map((p) => p.k).join(', ')})`)
   }
   console.log(`\n${chart(ofSize, ks)}`)
 }
@@ -54,10 +60,11 @@ function chart(ofSize: Level[], ks: number[]): string {
   const width = 64
   const height = 16
   const maxK = Math.max(...ks)
-  const maxY = Math.max(...ofSize.map((level) => level.messagesPerS))
+  const drawn = ofSize.filter((level) => !level.failed)
+  const maxY = Math.max(...drawn.map((level) => level.messagesPerS))
   const grid = Array.from({length: height}, () => Array.from({length: width}, () => ' '))
   for (const label of labels) {
-    const points = ofSize.filter((level) => level.label === label).sort((a, b) => a.k - b.k)
+    const points = drawn.filter((level) => level.label === label).sort((a, b) => a.k - b.k)
     const mark = label[0]
     // Each segment between two levels, drawn as dots, then the levels as letters.
     for (let index = 1; index < points.length; index++) {
