@@ -175,9 +175,9 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     expect(decide([marker('456'), own, undefined, undefined])).toEqual({revision: 20, outcome: {claimed: keys.running()}})
   })
 
-  it('is busy while another run holds the marker, or waits for it with --wait', () => {
+  it('is busy while another run holds the marker, or waits for its slots with --wait', () => {
     expect(decide([marker('1'), own, undefined, undefined])).toEqual({revision: 20, outcome: 'busy'})
-    expect(decide([marker('1'), own, undefined, undefined], true)).toEqual({revision: 20, watch: [{key: keys.running()}]})
+    expect(decide([marker('1'), own, undefined, undefined], true)).toEqual({revision: 20, watch: [keys.runningSlots()]})
   })
 
   it('is paused by the election\'s pause or the job\'s, waiting or not, ahead of a waiter\'s turn; lost goes first', () => {
