@@ -24,7 +24,10 @@ import {monotonicMs, pause} from '../time/clock.js'
 export const PULSE_MS = 1500
 /**
  * The pulse of a wait that cannot end before several changes, not all of which it watches (a waiter
- * two or more places from its turn): it must notice that it moved up, not when it leads.
+ * two or more places from its turn): it must notice that it moved up, not when it leads. Only a watch
+ * that has answered once is trusted this long: a new watch's first pulse comes after PULSE_MS, and a
+ * wait whose watch went deaf pulses every PULSE_MS from then on, so a stream that never delivers (a
+ * proxy or a member that drops watch traffic) costs a distant waiter no more than a near one.
  */
 export const DISTANT_PULSE_MS = 10_000
 export const PROGRESS_TIMEOUT_MS = 500
@@ -64,6 +67,7 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
   let readFailures = 0
   let watchFailures = 0
   let changed = false
+  let deafSeen = false
   try {
     for (;;) {
       throwIfAborted(signal)
@@ -81,7 +85,8 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
       }
       if (reading.outcome !== undefined) return reading.outcome
       const ranges = reading.watch ?? []
-      const pulseMs = reading.distant ? DISTANT_PULSE_MS : PULSE_MS
+      deafSeen ||= Boolean(hint?.deaf)
+      const pulseMs = reading.distant && !deafSeen ? DISTANT_PULSE_MS : PULSE_MS
       if (!hint || hint.broken || hint.pulseMs !== pulseMs || !sameRanges(hint.ranges, ranges)) {
         // A watch that keeps breaking at once (say, a member that accepts streams and drops them) must
         // not turn this loop into a busy one; one that broke for want of an answer to its pulse did not.
@@ -105,6 +110,8 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
  */
 class Hint {
   broken = false
+  /** It broke for want of an answer to its pulse. */
+  deaf = false
   private readonly openedAt = monotonicMs()
   private brokenAt = 0
   private newestRevision = 0
@@ -119,7 +126,7 @@ class Hint {
     private readonly readRevision: number,
     readonly pulseMs: number,
   ) {
-    this.awaitPulse()
+    this.awaitPulse(Math.min(pulseMs, PULSE_MS))
     openWatchStream(client).then(
       (stream) => {
         if (this.closed) return cancelStream(stream)
@@ -140,7 +147,7 @@ class Hint {
 
   /** A watch broken before its first pulse was due: it failed at once, rather than going deaf. */
   get brokeEarly(): boolean {
-    return this.broken && this.brokenAt - this.openedAt < this.pulseMs
+    return this.broken && !this.deaf && this.brokenAt - this.openedAt < PULSE_MS
   }
 
   /** Resolves true when something changed after `revision`; false when the watch broke. */
@@ -174,17 +181,20 @@ class Hint {
     // The read saw what happened at its own revision; only later events are news.
     if (response.events?.some((event) => Number(event.kv.mod_revision) > this.readRevision)) return this.changed(Number(response.header.revision))
     // A progress answer: every event up to the member's revision has been sent, and none was ours.
-    if (!response.created && response.events?.length === 0 && response.watch_id === PROGRESS_WATCH_ID) this.awaitPulse()
+    if (!response.created && response.events?.length === 0 && response.watch_id === PROGRESS_WATCH_ID) this.awaitPulse(this.pulseMs)
   }
 
   /** Asks for a sign of life once the watch has been quiet for a pulse; breaks it if none comes. */
-  private awaitPulse(): void {
+  private awaitPulse(quietMs: number): void {
     clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       if (!this.stream) return this.break()
       this.stream.write({progress_request: {}})
-      this.timer = setTimeout(() => this.break(), PROGRESS_TIMEOUT_MS)
-    }, this.pulseMs)
+      this.timer = setTimeout(() => {
+        this.deaf = true
+        this.break()
+      }, PROGRESS_TIMEOUT_MS)
+    }, quietMs)
   }
 
   private changed(revision: number): void {

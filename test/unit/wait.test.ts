@@ -112,15 +112,36 @@ describe('readUntil', () => {
       expect(streams.map((stream) => [stream.progressRequests, stream.cancelled])).toEqual([[1, true], [1, true]])
     })
 
-    it('pulses less often while the wait is distant (two or more changes from its end)', async () => {
+    it('pulses less often while the wait is distant (two or more changes from its end), once its watch has answered', async () => {
       vi.useFakeTimers()
       const {client, streams} = clientWithWatches()
       const stop = new AbortController()
       const waiting = readUntil(client, async () => ({revision: 1, watch: [{key: 'a'}], distant: true}), {signal: stop.signal})
-      await vi.advanceTimersByTimeAsync(DISTANT_PULSE_MS - 10)
-      expect(streams[0].progressRequests).toBe(0)
-      await vi.advanceTimersByTimeAsync(20)
+      // A new watch proves itself at the first pulse, as a near one does.
+      await vi.advanceTimersByTimeAsync(PULSE_MS + 10)
       expect(streams[0].progressRequests).toBe(1)
+      streams[0].progress(1)
+      await vi.advanceTimersByTimeAsync(DISTANT_PULSE_MS - 20)
+      expect(streams[0].progressRequests).toBe(1)
+      await vi.advanceTimersByTimeAsync(20)
+      expect(streams[0].progressRequests).toBe(2)
+      stop.abort()
+      await expect(waiting).rejects.toBeInstanceOf(AbortedError)
+    })
+
+    it('keeps the near pulse for a distant wait once one of its watches went deaf', async () => {
+      vi.useFakeTimers()
+      const {client, streams} = clientWithWatches()
+      const stop = new AbortController()
+      let reads = 0
+      const waiting = readUntil(client, async () => (reads++, {revision: 1, watch: [{key: 'a'}], distant: true}), {signal: stop.signal})
+      await vi.advanceTimersByTimeAsync(PULSE_MS + PROGRESS_TIMEOUT_MS + 10)
+      expect([reads, streams.length]).toEqual([2, 2])
+      // The second watch answers its first pulse, and is still asked every PULSE_MS.
+      await vi.advanceTimersByTimeAsync(PULSE_MS)
+      streams[1].progress(1)
+      await vi.advanceTimersByTimeAsync(PULSE_MS + 10)
+      expect(streams[1].progressRequests).toBe(2)
       stop.abort()
       await expect(waiting).rejects.toBeInstanceOf(AbortedError)
     })
