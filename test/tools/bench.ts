@@ -6,6 +6,7 @@ import {arch, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {startCluster} from '../harness/etcd.js'
+import {etcdCounters} from '../harness/etcd-metrics.js'
 import {TcpProxy} from '../harness/proxy.js'
 import {RELEASE_NODE} from '../build/node-runtime.js'
 import {electProcess, listProcesses, projectRoot, readEvents, sleep, waitFor} from '../harness/processes.js'
@@ -250,18 +251,7 @@ try {
     // leads, 19 wait), 30 s after a 15 s warm-up; elect's campaigns, then etcdctl elect's (Go's
     // concurrency.Election, whose session renews every TTL/3 of its 60 s). Messages per renewal put
     // the two side by side at equal renewal rates.
-    const counters = async () => {
-      const text = await (await fetch(`http://${cluster.endpoints[0]}/metrics`)).text()
-      const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0)
-      return {
-        messages: sum(/^grpc_server_msg_received_total\{[^}]*\} (\S+)$/gm),
-        reads: sum(/^grpc_server_msg_received_total\{grpc_method="Range"[^}]*\} (\S+)$/gm),
-        watchRequests: sum(/^grpc_server_msg_received_total\{grpc_method="Watch"[^}]*\} (\S+)$/gm),
-        streams: sum(/^grpc_server_started_total\{grpc_method="LeaseKeepAlive"[^}]*\} (\S+)$/gm),
-        proposals: sum(/^etcd_server_proposals_committed_total (\S+)$/gm),
-        cpuMs: sum(/^process_cpu_seconds_total (\S+)$/gm) * 1000,
-      }
-    }
+    const counters = () => etcdCounters(cluster.endpoints[0])
     const CANDIDATES = 20
     const idleCost = async (start: (name: string, index: number) => ReturnType<typeof spawn>, renewalsPerSecond: number) => {
       const name = fresh('idle')
@@ -274,7 +264,7 @@ try {
       const [after, seconds] = [await counters(), (performance.now() - started) / 1000]
       for (const child of children) child.kill('SIGTERM')
       const per = (field: keyof typeof before) => (after[field] - before[field]) / CANDIDATES / seconds
-      return {messages: per('messages'), reads: per('reads'), watchRequests: per('watchRequests'), streams: per('streams'), proposals: per('proposals'), cpuMs: per('cpuMs'), perRenewal: per('messages') / renewalsPerSecond}
+      return {messages: per('messages'), reads: per('reads'), watchRequests: per('watchRequests'), streams: per('keepaliveStreams'), proposals: per('proposals'), cpuMs: per('cpuMs'), perRenewal: per('messages') / renewalsPerSecond}
     }
     const startCampaign = (name: string, index: number) => spawn(...electProcess('campaign', name, '--value', `c${index}`), {env: {...env, ELECT_RUNTIME_DIR: join(dir, `idle-${index}`)}, stdio: 'ignore'})
     const startGo = (name: string, index: number) => spawnQuiet(etcdctl, ['elect', name, `c${index}`])

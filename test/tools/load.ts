@@ -21,6 +21,7 @@ import {connect, isTransient} from '../../src/etcd/connection.js'
 import {fenceLeadMs} from '../../src/lease/fence.js'
 import {Session} from '../../src/lease/session.js'
 import {startCluster} from '../harness/etcd.js'
+import {etcdCounters, type EtcdCounters} from '../harness/etcd-metrics.js'
 
 const {values} = parseArgs({
   options: {
@@ -123,7 +124,7 @@ async function measure(k: number) {
     messagesPerS: round(rate('messages'), 1),
     perCandidate: round(candidatesMessages / k, 3),
     rangePerS: round(rate('reads'), 1),
-    watchPerS: round(rate('watch'), 1),
+    watchPerS: round(rate('watchRequests'), 1),
     keepalivePerS: round(rate('keepalives'), 1),
     proposalsPerS: round(rate('proposals'), 1),
     cpuMsPerS: round(rate('cpuMs'), 1),
@@ -273,25 +274,12 @@ async function probe(endpoints: string[]): Promise<never> {
   process.exit(0)
 }
 
-async function counters() {
-  let messages = 0
-  let reads = 0
-  let watch = 0
-  let keepalives = 0
-  let proposals = 0
-  let cpuMs = 0
-  for (const endpoint of cluster.endpoints) {
-    const text = await (await fetch(`http://${endpoint}/metrics`)).text()
-    const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((total, match) => total + Number(match[1]), 0)
-    messages += sum(/^grpc_server_msg_received_total\{[^}]*\} (\S+)$/gm)
-    reads += sum(/^grpc_server_msg_received_total\{grpc_method="Range"[^}]*\} (\S+)$/gm)
-    watch += sum(/^grpc_server_msg_received_total\{grpc_method="Watch"[^}]*\} (\S+)$/gm)
-    keepalives += sum(/^grpc_server_msg_received_total\{grpc_method="LeaseKeepAlive"[^}]*\} (\S+)$/gm)
-    cpuMs += sum(/^process_cpu_seconds_total (\S+)$/gm) * 1000
-    // Every member commits every proposal: count one member's.
-    if (endpoint === cluster.endpoints[0]) proposals = sum(/^etcd_server_proposals_committed_total (\S+)$/gm)
-  }
-  return {messages, reads, watch, keepalives, proposals, cpuMs}
+/** Every member's counters summed, but the proposals of one: every member commits every proposal. */
+async function counters(): Promise<EtcdCounters> {
+  const each = await Promise.all(cluster.endpoints.map(etcdCounters))
+  const total = {...each[0]}
+  for (const member of each.slice(1)) for (const field of Object.keys(total) as Array<keyof EtcdCounters>) if (field !== 'proposals') total[field] += member[field]
+  return total
 }
 
 function round(value: number, digits: number): number {
