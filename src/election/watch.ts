@@ -1,6 +1,6 @@
 import type {Etcd3, IWatchResponse} from 'etcd3'
 import {cancelStream, isTransient, openWatchStream, type WatchStream} from '../etcd/connection.js'
-import {monotonicMs, pause} from '../time/clock.js'
+import {pause} from '../time/clock.js'
 
 /**
  * Watches are hints; etcd's state is the truth. Every wait in the protocol is a read of what it
@@ -112,8 +112,8 @@ class Hint {
   broken = false
   /** It broke for want of an answer to its pulse. */
   deaf = false
-  private readonly openedAt = monotonicMs()
-  private brokenAt = 0
+  /** Its first pulse has come: whatever breaks it from then on did not break it at once. */
+  private pulsed = false
   private newestRevision = 0
   private wake?: (changed: boolean) => void
   private stream?: WatchStream
@@ -147,7 +147,7 @@ class Hint {
 
   /** A watch broken before its first pulse was due: it failed at once, rather than going deaf. */
   get brokeEarly(): boolean {
-    return this.broken && !this.deaf && this.brokenAt - this.openedAt < PULSE_MS
+    return this.broken && !this.pulsed
   }
 
   /** Resolves true when something changed after `revision`; false when the watch broke. */
@@ -188,6 +188,7 @@ class Hint {
   private awaitPulse(quietMs: number): void {
     clearTimeout(this.timer)
     this.timer = setTimeout(() => {
+      this.pulsed = true
       if (!this.stream) return this.break()
       this.stream.write({progress_request: {}})
       this.timer = setTimeout(() => {
@@ -205,7 +206,6 @@ class Hint {
   private break(): void {
     if (this.closed || this.broken) return
     this.broken = true
-    this.brokenAt = monotonicMs()
     clearTimeout(this.timer)
     this.wake?.(false)
   }
