@@ -17,10 +17,11 @@ import {execa} from 'execa'
 import type {Etcd3} from 'etcd3'
 import {AbortedError, type Candidacy, Election} from '../../src/election/election.js'
 import {prefixEnd} from '../../src/election/keys.js'
-import {connect, isTransient} from '../../src/etcd/connection.js'
+import {cancelStream, connect, isTransient, openWatchStream, type WatchStream} from '../../src/etcd/connection.js'
 import {fenceLeadMs} from '../../src/lease/fence.js'
 import {Session} from '../../src/lease/session.js'
 import {startCluster} from '../harness/etcd.js'
+import {sleep} from '../harness/processes.js'
 import {etcdCounters, type EtcdCounters} from '../harness/etcd-metrics.js'
 
 const {values} = parseArgs({
@@ -198,7 +199,7 @@ async function goCandidate(client: Etcd3, name: string, value: string): Promise<
     failure: [{request_range: {key: Buffer.from(key)}}],
   })
   const ownRevision = Number(put.header.revision)
-  let watch: Awaited<ReturnType<typeof openWatch>> | undefined
+  let watch: WatchStream | undefined
   let closed = false
   let led: () => void
   const leads = new Promise<void>((resolve) => (led = resolve))
@@ -206,15 +207,14 @@ async function goCandidate(client: Etcd3, name: string, value: string): Promise<
     while (!closed) {
       const older = await client.kv.range({key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)), max_create_revision: ownRevision - 1, sort_target: 'Create', sort_order: 'Descend', limit: 1})
       if (older.kvs.length === 0) return led()
-      watch = await openWatch(client)
+      watch = await openWatchStream(client)
       const deleted = new Promise<void>((resolve) => {
-        watch!.on('data', (response: {events?: Array<{type: string}>}) => response.events?.some((event) => event.type === 'Delete') && resolve())
+        watch!.on('data', (response) => response.events?.some((event) => event.type === 'Delete') && resolve())
         watch!.on('error', () => resolve())
       })
       watch.write({create_request: {key: older.kvs[0].key, start_revision: Number(older.header.revision)}})
       await deleted
-      watch.end()
-      watch.cancel()
+      cancelStream(watch)
     }
   }
   const waiting = waitDeletes().catch(() => undefined)
@@ -223,18 +223,12 @@ async function goCandidate(client: Etcd3, name: string, value: string): Promise<
     async close() {
       closed = true
       clearInterval(renewing)
-      watch?.end()
-      watch?.cancel()
-      keepalive.end()
-      keepalive.cancel()
+      if (watch) cancelStream(watch)
+      cancelStream(keepalive)
       await client.leaseClient.leaseRevoke({ID: lease}).catch(() => undefined)
       await waiting
     },
   }
-}
-
-function openWatch(client: Etcd3) {
-  return (client as unknown as {watchClient: {watch(): Promise<NodeJS.EventEmitter & {write(request: object): void; end(): void; cancel(): void}>}}).watchClient.watch()
 }
 
 /** A release with the successor queued: from the holder's revoke to the successor knowing it leads. */
@@ -284,8 +278,4 @@ async function counters(): Promise<EtcdCounters> {
 
 function round(value: number, digits: number): number {
   return Math.round(value * 10 ** digits) / 10 ** digits
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
 }
