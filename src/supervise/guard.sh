@@ -40,9 +40,11 @@ for record in "${records[@]}"; do [[ $record == ELECT_RUN_ID=* ]] && run_id=${re
 # the command gets the real one (fd 5).
 exec 5>&2 2> /dev/null
 
-# Signals meant for the command reach the guard too (it shares elect's terminal process group), and
-# elect forwards them; a write to a vanished elect must not kill the guard either. No-op traps, not
-# ignores: ignored signals would be inherited by the command.
+# The guard runs in a session of its own, so that a signal to elect's process group (a terminal's
+# Ctrl-C, timeout(1) around elect, kill -- -PGID) does not reach it: elect forwards what is meant for
+# the command, and a SIGKILL of elect's group leaves the guard to stop the job. A signal sent to the
+# guard itself, or a write to a vanished elect, must not end it either. No-op traps, not ignores:
+# ignored signals would be inherited by the command.
 trap : INT TERM HUP QUIT PIPE
 
 now=0
@@ -94,18 +96,17 @@ set +m
 report started "$pid" "${cgroup:--}"
 
 # Sets `members` to the pids of the job's live processes. A zombie is dead: only its parent's wait is
-# missing.
+# missing. The cgroup is not the whole answer: root may move a process of the job into another cgroup
+# (cgexec, a write to a cgroup.procs file), so the search in /proc runs too, from the cgroup's
+# processes as well as from the command's group and the marked.
 members=()
 job_members() {
   members=()
-  if [[ -n $cgroup ]]; then
-    mapfile -t members < "$cgroup/cgroup.procs"
-    return
-  fi
   local marked=''
   [[ -n $run_id ]] && marked=$(grep -lsaF -- "ELECT_RUN_ID=$run_id" /proc/[0-9]*/environ)
   marked=${marked//\/proc\//}
   marked=${marked//\/environ/}
+  [[ -z $cgroup ]] || marked+=$'\n'$(< "$cgroup/cgroup.procs")
   # One pass over every /proc/<pid>/stat: the command's group and the marked, then their descendants.
   # cat, not awk, opens the files: mawk gives up on one that vanished since the glob.
   mapfile -t members < <(cat /proc/[0-9]*/stat 2> /dev/null | awk -v group="$pid" -v marked="$marked" '
@@ -125,7 +126,7 @@ job_members() {
 job_alive() {
   if [[ -n $cgroup ]]; then
     local key value
-    while read -r key value; do [[ $key == populated ]] && return $((value == 0)); done < "$cgroup/cgroup.events"
+    while read -r key value; do [[ $key == populated ]] && ((value == 1)) && return 0; done < "$cgroup/cgroup.events"
   fi
   job_members
   ((${#members[@]} > 0))
@@ -134,8 +135,9 @@ job_alive() {
 # One signal for each process: the command's group at once (forks in flight included), then each
 # process of the job outside it. A job that counts its signals must not see two.
 signal_job() {
-  # cgroup.kill (Linux 5.14) kills every process of the cgroup at once, forks in flight included.
-  if [[ -n $cgroup && $1 == KILL ]] && { echo 1 > "$cgroup/cgroup.kill"; } 2> /dev/null; then return; fi
+  # cgroup.kill (Linux 5.14) kills every process of the cgroup at once, forks in flight included; what
+  # left the cgroup is found as below. A second SIGKILL is no signal a job can count.
+  if [[ -n $cgroup && $1 == KILL ]]; then { echo 1 > "$cgroup/cgroup.kill"; } 2> /dev/null; fi
   kill -s "$1" -- "-$pid" 2> /dev/null
   job_members
   local member stat pgrp outside=()

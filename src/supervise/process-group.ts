@@ -56,12 +56,13 @@ export interface Job {
 }
 
 /**
- * The live processes of a job, by the guard's rule where it has no cgroup: the command's group, every
- * process whose environment carries the run id, and their descendants.
+ * The live processes of a job, by the guard's search: the command's group, every process whose
+ * environment carries the run id, the processes of its cgroup, and their descendants.
  */
 export function jobMembers(job: Job, processes = listProcesses()): number[] {
   const mark = `\0ELECT_RUN_ID=${job.runId}\0`
-  const members = new Set(processes.filter((info) => info.pgrp === job.pid || environOf(info.pid).includes(mark)).map((info) => info.pid))
+  const inCgroup = new Set(job.cgroup ? cgroupProcesses(job.cgroup) : [])
+  const members = new Set(processes.filter((info) => info.pgrp === job.pid || inCgroup.has(info.pid) || environOf(info.pid).includes(mark)).map((info) => info.pid))
   for (let added = true; added; ) {
     added = false
     for (const info of processes)
@@ -74,19 +75,20 @@ export function jobMembers(job: Job, processes = listProcesses()): number[] {
   return [...members].filter((pid) => alive.has(pid))
 }
 
-/** Kills every process of a job at once: the guard's last act, done by elect where the guard is gone. */
+/**
+ * Kills every process of a job at once: the guard's last act, done by elect where the guard is gone.
+ * The cgroup first, then whatever left it (root may move a process to another cgroup) by the search.
+ */
 export function killJob(job: Job): void {
   if (job.cgroup) {
     try {
       writeFileSync(`${job.cgroup}/cgroup.kill`, '1')
-      return
     } catch {
-      // no cgroup.kill before Linux 5.14: one by one
+      // no cgroup.kill before Linux 5.14: one by one, below
     }
   }
   signalGroup(job.pid, 'SIGKILL')
-  const members = job.cgroup ? cgroupProcesses(job.cgroup) : jobMembers(job)
-  for (const pid of members) {
+  for (const pid of jobMembers(job)) {
     try {
       process.kill(pid, 'SIGKILL')
     } catch {

@@ -95,8 +95,10 @@ export class Supervisor {
     const guard = spawn(
       'bash',
       ['-c', guardScript, 'elect-guard', options.killSignal, String(Math.ceil(options.killGraceMs / 10)), options.command, ...options.args],
-      // bash would source BASH_ENV itself; the guard hands it on to the command instead.
-      {stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'], env: {...env, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})}},
+      // bash would source BASH_ENV itself; the guard hands it on to the command instead. A session of
+      // its own (detached: setsid): whatever kills elect's process group or session, as timeout(1)
+      // around elect does with -s KILL, or `kill -9 -- -PGID`, leaves the guard to stop the job.
+      {stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'], env: {...env, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})}, detached: true},
     )
     return new Supervisor(guard, options)
   }

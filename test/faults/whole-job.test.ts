@@ -2,7 +2,7 @@
 // ends and when elect is killed, whichever process group or session it moved into. Each shape below
 // is a way jobs are written that leaves the command's process group; its escaping process writes its
 // pid to a file, which is how the test knows it (not by elect's means of finding it).
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, etcdctl, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
@@ -78,6 +78,17 @@ function inElectCgroup(pid: number): boolean {
 
 const leaderLease = async (name: string) => JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease as string
 
+/** Where cgroup2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in a hybrid layout). */
+const cgroup2Mount = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.includes(' - cgroup2 '))?.split(' ')[4]
+
+/** The directory of a process's cgroup v2. */
+function cgroupDirOf(pid: number): string {
+  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((entry) => entry.startsWith('0::'))!
+  return `${cgroup2Mount()}${line.slice(3)}`
+}
+
+const asRoot = process.getuid?.() === 0
+
 describe.each(Object.entries(MODES))('the whole job, found by %s', (mode, env) => {
   it.each(Object.keys(SHAPES))('a lost leadership stops %s before elect exits 75', async (shape) => {
     const name = uniqueName('whole-job')
@@ -121,6 +132,53 @@ describe.each(Object.entries(MODES))('the whole job, found by %s', (mode, env) =
     // The guard hears elect's pipe close: the kill signal, then SIGKILL after the 1 s grace.
     expect(await waitFor(() => !alive(pid), 10_000, 10)).toBe(true)
     expect(Date.now() - killedAt).toBeLessThan(10_000)
+  })
+
+  it("elect's whole process group SIGKILLed by timeout(1) around it: the guard stops the job while the lease still stands, and leaves no cgroup", async () => {
+    const name = uniqueName('timeout-kill')
+    const pidFile = join(tempDir(), 'escaped.pid')
+    // As in a crontab: `timeout -s KILL <limit> elect run-if-leader ...`; the limit is the test's to say.
+    const wrapped = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '1s', '--', ...quietly(SHAPES['a daemon that double-forks'](pidFile))], {
+      env,
+      wrap: ['timeout', '-s', 'KILL', '600'],
+    })
+    expect(await waitFor(() => existsSync(pidFile) && /^\d+\n/.test(readFileSync(pidFile, 'utf8')), 10_000)).toBe(true)
+    const pid = Number(readFileSync(pidFile, 'utf8'))
+    escaped.push(pid)
+    const jobCgroup = cgroupDirOf(pid)
+    expect(inElectCgroup(pid)).toBe(mode === 'cgroup')
+    // timeout(1) takes SIGALRM for its limit reached: it SIGKILLs elect, then its own process group.
+    process.kill(wrapped.pid!, 'SIGALRM')
+    await wrapped
+    expect(await waitFor(() => !alive(pid), 8000, 10)).toBe(true)
+    // Dead while the leadership still stood in etcd: the 10 s lease, no longer renewed, had not expired.
+    expect(etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])).toContain(`elect/${name}/`)
+    if (mode === 'cgroup') expect(await waitFor(() => !existsSync(jobCgroup), 5000)).toBe(true)
+  })
+
+  it.runIf(mode === 'cgroup' && asRoot && cgroup2Mount())('a process of the job that moves itself into another cgroup, as cgexec does, is stopped too', async () => {
+    const name = uniqueName('cgroup-move')
+    const elsewhere = join(cgroup2Mount()!, `elect-test-elsewhere-${process.pid}-${Date.now()}`)
+    mkdirSync(elsewhere)
+    try {
+      // It ignores SIGTERM and leaves the command's session: only a search beyond the job's cgroup finds it.
+      const moving = (file: string) => ['sh', '-c', `setsid sh -c 'trap "" TERM; echo $$ > ${elsewhere}/cgroup.procs; ${sleeper(file)}' & sleep 300`]
+      const {holder, pid} = await startEscaping(name, moving, env)
+      expect(cgroupDirOf(pid)).toBe(elsewhere)
+      etcdctl(['lease', 'revoke', await leaderLease(name)])
+      expect((await holder).exitCode).toBe(75)
+      expect(alive(pid)).toBe(false)
+    } finally {
+      for (const pid of escaped) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // stopped by elect, as it should be
+        }
+      }
+      await waitFor(() => readFileSync(join(elsewhere, 'cgroup.procs'), 'utf8') === '', 5000)
+      rmdirSync(elsewhere)
+    }
   })
 
   it('the guard SIGKILLed from outside: the job goes at once, its cgroup too, and elect exits 75', async () => {

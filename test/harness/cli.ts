@@ -27,6 +27,8 @@ export interface ElectOptions {
   timeoutMs?: number
   /** Faults injected into this elect process only (test/harness/inject/). */
   inject?: {deafWatch?: boolean; clockOffsetMs?: number; nodeWarning?: boolean}
+  /** What runs elect, as in a crontab: `['timeout', '-s', 'KILL', '300']` runs `timeout -s KILL 300 elect ...`. */
+  wrap?: string[]
 }
 
 const injectDir = join(dirname(fileURLToPath(import.meta.url)), 'inject')
@@ -83,9 +85,14 @@ function electEnv(options: ElectOptions) {
   }
 }
 
+function electArgv(args: string[], options: ElectOptions): [string, string[]] {
+  const [file, rest] = electProcess(...args)
+  return options.wrap ? [options.wrap[0], [...options.wrap.slice(1), file, ...rest]] : [file, rest]
+}
+
 /** Runs elect to completion; never throws on a non-zero exit. */
 export async function elect(args: string[], options: ElectOptions = {}) {
-  return execa(...electProcess(...args), {
+  return execa(...electArgv(args, options), {
     reject: false,
     env: electEnv(options),
     timeout: options.timeoutMs ?? 20_000,
@@ -95,7 +102,7 @@ export async function elect(args: string[], options: ElectOptions = {}) {
 
 /** Starts elect in the background; cleanup() ends it if the test did not. */
 export function startElect(args: string[], options: ElectOptions = {}) {
-  const child = execa(...electProcess(...args), {
+  const child = execa(...electArgv(args, options), {
     reject: false,
     env: electEnv(options),
     timeout: options.timeoutMs ?? 60_000,
