@@ -1,5 +1,6 @@
 import type {Etcd3, IRangeRequest, IRequestOp} from 'etcd3'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
+import {monotonicMs} from '../time/clock.js'
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted' | 'timed-out'
 
@@ -26,10 +27,25 @@ export interface RunRecord {
   reason: string | null
 }
 
+/**
+ * When each run this process recorded started, on the monotonic clock: a run's duration must not
+ * follow the wall clock when NTP steps it, as its timestamps do.
+ */
+const startedOnMonotonicClock = new WeakMap<RunRecord, number>()
+
+/** The record of a run that starts now. */
+export function starting(run: Pick<RunRecord, 'job' | 'value' | 'rev' | 'lease'>): RunRecord {
+  const record: RunRecord = {...run, startedAt: new Date().toISOString(), endedAt: null, durationMs: null, outcome: 'running', status: null, reason: null}
+  startedOnMonotonicClock.set(record, monotonicMs())
+  return record
+}
+
 /** The same run, ended now. */
 export function ended(record: RunRecord, outcome: Exclude<RunOutcome, 'running'>, status: number, reason?: string): RunRecord {
   const endedAt = new Date()
-  return {...record, endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - Date.parse(record.startedAt), outcome, status, reason: reason ?? null}
+  const since = startedOnMonotonicClock.get(record)
+  const durationMs = since === undefined ? Math.max(0, endedAt.getTime() - Date.parse(record.startedAt)) : Math.round(monotonicMs() - since)
+  return {...record, endedAt: endedAt.toISOString(), durationMs, outcome, status, reason: reason ?? null}
 }
 
 /**

@@ -6,7 +6,7 @@ import {fleetSpreadMs, markSlotDone, type OnceSlot, placeInSpread, slotMarker} f
 import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
 import {claimRunning, release} from '../jobs/running.js'
 import {leaseHex} from '../lease/leases.js'
-import {ended, recordsBeyond, type RunRecord} from '../jobs/records.js'
+import {ended, recordsBeyond, type RunRecord, starting} from '../jobs/records.js'
 import {fenceLeadMs, jobDeadline, type LeaseView} from '../lease/fence.js'
 import {Session} from '../lease/session.js'
 import {persistently} from '../etcd/connection.js'
@@ -268,19 +268,7 @@ class Run {
     const [runLease, prune] = await Promise.all([prepared.runLease, prepared.prune])
     const {self} = candidacy
     let record!: RunRecord
-    const recordNow = () =>
-      (record = {
-        job: options.job ?? null,
-        value: self.value,
-        rev: self.createRevision,
-        lease: leaseHex(runLease.leaseId),
-        startedAt: new Date().toISOString(),
-        endedAt: null,
-        durationMs: null,
-        outcome: 'running',
-        status: null,
-        reason: null,
-      })
+    const recordNow = () => (record = starting({job: options.job ?? null, value: self.value, rev: self.createRevision, lease: leaseHex(runLease.leaseId)}))
     const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
     if (claimed === 'busy') return {kind: 'skipped', because: 'job-running'}
     if (claimed === 'paused') return {kind: 'skipped', because: 'paused', pause: firstPause(this.election.keys, (await this.election.peek(pausesOf(this.election.keys, options.job))).found)}
