@@ -23,7 +23,7 @@ export const EXIT_CODES_HELP: Record<number | string, string> = {
   1: 'unexpected error',
   2: 'usage error',
   3: 'no leader, or not the one --is names (who-leads); nothing to resign (resign); no run succeeded within --succeeded-within (runs)',
-  69: 'etcd unreachable, credentials refused, or TLS failed',
+  69: 'etcd unreachable, credentials refused, TLS failed, or etcd out of space (alarm NOSPACE)',
   75: 'leadership lost while the command ran (it was stopped), or the lease lost while waiting',
   124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',
   125: 'the command ran for its --max-runtime and was stopped',

@@ -84,7 +84,7 @@ async function shownRuns(client: Etcd3, keys: ElectionKeys, job: string | null, 
 }
 
 function columns(record: Shown): string[] {
-  const outcome = record.stale ? 'running (stale)' : record.outcome
+  const outcome = record.stale ? 'end not recorded' : record.outcome
   const took = record.durationMs === null ? '-' : record.durationMs < 1000 ? `${record.durationMs}ms` : `${(record.durationMs / 1000).toFixed(1)}s`
   return [record.startedAt, record.job ?? '-', record.value, String(record.rev), outcome, record.status === null ? '-' : String(record.status), took, record.reason ?? '']
 }
@@ -93,7 +93,7 @@ function describe(record: Shown): string {
   const where = `on ${record.value}`
   switch (record.outcome) {
     case 'running':
-      return record.stale ? `started ${where} at ${record.startedAt} and ended without recording how` : `is still running ${where} since ${record.startedAt}`
+      return record.stale ? `started ${where} at ${record.startedAt}, and its end was not recorded (elect killed, or etcd refused the write)` : `is still running ${where} since ${record.startedAt}`
     case 'failed':
       return `failed with status ${record.status} ${where} at ${record.endedAt}`
     case 'lost':

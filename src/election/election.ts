@@ -1,10 +1,11 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
-import {isLeaseGone} from '../etcd/connection.js'
+import {credentialsRefused, isLeaseGone, mayLoseAccess} from '../etcd/connection.js'
+import {pause} from '../time/clock.js'
 import {leaseHex} from '../lease/leases.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
 import type {Session} from '../lease/session.js'
-import {AbortedError, type KeyRange, type Reading, readUntil} from './watch.js'
+import {AbortedError, type KeyRange, PULSE_MS, type Reading, readUntil} from './watch.js'
 
 export {AbortedError} from './watch.js'
 
@@ -244,7 +245,8 @@ export class Candidacy extends EventEmitter {
     this.stopWatchingLeadership = () => stop.abort()
     const key = Buffer.from(this.self.key)
     const resignKey = Buffer.from(this.keys.resignRequest(this.self.leaseId))
-    // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop reading.
+    // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop
+    // reading; etcd refusing its credentials or its role's rights is a leadership it can no longer prove.
     const ended = readUntil<[event: 'lost' | 'resign-requested', detail: string]>(this.client, async () => {
       const response = await this.client.kv.txn({compare: [], success: [{request_range: {key}}, {request_range: {key: resignKey}}]})
       const revision = Number(response.header.revision)
@@ -254,8 +256,35 @@ export class Candidacy extends EventEmitter {
         return {revision, outcome: ['lost', 'the leader key was replaced']}
       if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
       return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
-    }, {signal: stop.signal, retry: () => true})
-    ended.then(([event, detail]) => this.end(event, detail), () => undefined)
+    }, {signal: stop.signal, retry: (error) => !credentialsRefused(error)})
+    ended.then(
+      ([event, detail]) => this.end(event, detail),
+      (error) => {
+        const refused = credentialsRefused(error)
+        if (refused) this.end('lost', `it can no longer read its leadership: ${refused}`)
+      },
+    )
+    if (mayLoseAccess(this.client)) void this.checkAccess(stop.signal)
+  }
+
+  /**
+   * A holder whose role loses its read rights goes on hearing progress answers on its watch, but no
+   * events (etcd 3.4 and 3.5): a deleted key would go unseen. Only a call that needs the rights finds
+   * out, so where credentials are in use, a holder reads its key every PULSE_MS: serializable and
+   * keys only (the member answers from its own store, no quorum round). Only a refusal counts; what
+   * it found, perhaps behind, is the watch's and the reads' business.
+   */
+  private async checkAccess(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await pause(PULSE_MS, signal)
+      if (signal.aborted) return
+      try {
+        await this.client.kv.range({key: Buffer.from(this.self.key), serializable: true, keys_only: true})
+      } catch (error) {
+        const refused = credentialsRefused(error)
+        if (refused && !signal.aborted) return this.end('lost', `it can no longer read its leadership: ${refused}`)
+      }
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 import {readFileSync} from 'node:fs'
 import type {Etcd3, IOptions, IWatchRequest, IWatchResponse} from 'etcd3'
+import {monotonicMs} from '../time/clock.js'
 
 export interface ConnectionOptions {
   endpoints: string[]
@@ -49,7 +50,42 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   if (options.user) etcdOptions.auth = {username: options.user, password: options.password ?? ''}
   const client = new Etcd3(etcdOptions)
   if (options.user) authenticateEachWatchStream(client)
+  // With auth on, etcd takes a client certificate's common name for the user.
+  if (options.user || options.certFile) credentialed.add(client)
   return client
+}
+
+const credentialed = new WeakSet<Etcd3>()
+
+/**
+ * Whether what this client may do can be taken away while it runs: it logs in as a user, or presents
+ * a certificate whose name etcd may take for one. A client without either has nothing to revoke.
+ */
+export function mayLoseAccess(client: Etcd3): boolean {
+  return credentialed.has(client)
+}
+
+/**
+ * etcd refused this client's credentials or its role's rights: no retry mends it. Returns the reason
+ * in an operator's words, for a holder that can no longer prove it leads.
+ */
+export function credentialsRefused(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined
+  const said = `${error.constructor.name} ${error.message}`
+  if (/AuthenticationFailed|authentication failed/i.test(said)) return "etcd no longer accepts this user's password"
+  if (/UserNotFound|user name not found/i.test(said)) return 'the user no longer exists in etcd'
+  if (/PermissionDenied|permission denied/i.test(said)) return "etcd denies this user access: its role no longer grants the election's keys"
+  if (/InvalidAuthToken|invalid auth token/i.test(said)) return "etcd no longer accepts this user's token"
+  return undefined
+}
+
+/**
+ * Makes the next stream this client opens log in afresh. etcd3 does so for a unary call refused for
+ * its token (lib/connection-pool.js), never for a stream: a keepalive stream would be refused for
+ * ever with the token etcd forgot (a password change invalidates the user's tokens).
+ */
+export function forgetToken(client: Etcd3): void {
+  ;(client as unknown as {pool: {authenticator: {invalidateMetadata(): void}}}).pool.authenticator.invalidateMetadata()
 }
 
 /**
@@ -58,13 +94,10 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
  * afresh for each watch stream (election/watch.ts opens one per wait) keeps watches alive.
  */
 function authenticateEachWatchStream(client: Etcd3): void {
-  const internals = client as unknown as {
-    pool: {authenticator: {invalidateMetadata(): void}}
-    watchClient: {watch(options?: unknown): Promise<unknown>}
-  }
+  const internals = client as unknown as {watchClient: {watch(options?: unknown): Promise<unknown>}}
   const openStream = internals.watchClient.watch.bind(internals.watchClient)
   internals.watchClient.watch = (options) => {
-    internals.pool.authenticator.invalidateMetadata()
+    forgetToken(client)
     return openStream(options)
   }
 }
@@ -147,14 +180,19 @@ function retryRecoverable(attempts: number, onSuccess: () => void): Policy {
   } as unknown as Policy
 }
 
-/** Calls again, after `pauseMs(attempt)`, while the failure is transient and `mayRetry` allows another. */
-async function retryTransient<T>(call: () => Promise<T>, pauseMs: (attempt: number) => number, mayRetry: (attempt: number, pauseMs: number) => boolean): Promise<T> {
+/** Calls again, after `pauseMs(attempt)`, while the failure is worth it (transient) and `mayRetry` allows another. */
+async function retryTransient<T>(
+  call: () => Promise<T>,
+  pauseMs: (attempt: number) => number,
+  mayRetry: (attempt: number, pauseMs: number) => boolean,
+  worthRetrying: (error: unknown) => boolean = isTransient,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call()
     } catch (error) {
       const pause = pauseMs(attempt)
-      if (!isTransient(error) || !mayRetry(attempt, pause)) throw error
+      if (!worthRetrying(error) || !mayRetry(attempt, pause)) throw error
       await new Promise((resolve) => setTimeout(resolve, pause))
     }
   }
@@ -167,9 +205,25 @@ const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCIn
  * `withinMs` in all: for what must not be lost to a blip, as a release, whose loss leaves the
  * successor to wait for the lease to expire (a whole TTL, which a restarted etcd starts anew).
  */
-export async function persistently<T>(call: () => Promise<T>, withinMs: number): Promise<T> {
-  const giveUpAt = Date.now() + withinMs
-  return retryTransient(call, (attempt) => Math.min(500, 100 * attempt), (_attempt, pauseMs) => Date.now() + pauseMs < giveUpAt)
+export async function persistently<T>(call: () => Promise<T>, withinMs: number, worthRetrying: (error: unknown) => boolean = isTransient): Promise<T> {
+  const giveUpAt = monotonicMs() + withinMs
+  return retryTransient(call, (attempt) => Math.min(500, 100 * attempt), (_attempt, pauseMs) => monotonicMs() + pauseMs < giveUpAt, worthRetrying)
+}
+
+/** etcd refuses writes until an operator frees space: its NOSPACE alarm is raised (reads, deletes and keepalives still work). */
+export function isOutOfSpace(error: unknown): boolean {
+  return error instanceof Error && /database space exceeded|NOSPACE/i.test(error.message)
+}
+
+const OUT_OF_SPACE = "etcd's database is full (alarm NOSPACE): compact and defragment etcd, then disarm the alarm (etcdctl alarm disarm)"
+
+/** Why etcd refused a write or a read, in an operator's words, whatever the cause (no gRPC status text). */
+export function refusalOf(error: unknown): string {
+  if (isOutOfSpace(error)) return OUT_OF_SPACE
+  const refused = credentialsRefused(error)
+  if (refused) return refused
+  if (isTransient(error)) return `etcd did not answer (${grpcCause((error as Error).message)})`
+  return error instanceof Error ? grpcCause(error.message) : String(error)
 }
 
 /** etcd could not be reached or did not answer in time: worth trying again, perhaps elsewhere. */
@@ -196,6 +250,7 @@ export function describeUnavailable(error: unknown, endpoints: string[], tls: bo
     return `etcd at ${where} refused the credentials (user name or password is wrong)`
   if (/PermissionDenied/.test(kind) || /permission denied/i.test(cause))
     return `etcd at ${where} denied access: the user's role does not grant this key range (see --prefix)`
+  if (isOutOfSpace(error)) return `etcd at ${where} refuses writes: ${OUT_OF_SPACE}`
   const tlsFailure = TLS_FAILURES.find(([pattern]) => pattern.test(cause))
   if (tlsFailure) return `TLS with etcd at ${where} failed: ${tlsFailure[1]}`
   // A plain server answers a TLS hello by closing or by resetting the connection: same cause.

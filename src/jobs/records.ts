@@ -61,6 +61,11 @@ export function writeRecord(keys: ElectionKeys, leaseId: string, job?: string, r
   ]
 }
 
+/** Writes the record of the run on lease `leaseId` alone, as a release that etcd refused could not. */
+export async function writeRunRecord(client: Etcd3, keys: ElectionKeys, leaseId: string, job: string | undefined, record: RunRecord): Promise<void> {
+  await client.kv.txn({compare: [], success: writeRecord(keys, leaseId, job, record)})
+}
+
 /** Takes back the record of a run that claimed its job but never started its command. */
 export function discardRecord(keys: ElectionKeys, leaseId: string, job?: string): IRequestOp {
   return {request_delete_range: {key: Buffer.from(keys.runRecord(leaseId, job))}}

@@ -6,10 +6,10 @@ import {fleetSpreadMs, markSlotDone, type OnceSlot, placeInSpread, slotMarker} f
 import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
 import {claimRunning, release} from '../jobs/running.js'
 import {leaseHex} from '../lease/leases.js'
-import {ended, recordsBeyond, type RunRecord, starting} from '../jobs/records.js'
+import {ended, recordsBeyond, type RunRecord, starting, writeRunRecord} from '../jobs/records.js'
 import {fenceLeadMs, jobDeadline, type LeaseView} from '../lease/fence.js'
 import {Session} from '../lease/session.js'
-import {persistently} from '../etcd/connection.js'
+import {isOutOfSpace, isTransient, persistently, refusalOf} from '../etcd/connection.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {checkHealth} from '../health/health.js'
 import {Supervisor} from '../supervise/supervisor.js'
@@ -63,7 +63,17 @@ export type GuardedRunResult =
   | Skip
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
-  | {kind: 'ran'; status: number; lost?: string; interruptedBy?: NodeJS.Signals; overran?: true; leader: Candidate; record: RunRecord}
+  | {
+      kind: 'ran'
+      status: number
+      lost?: string
+      interruptedBy?: NodeJS.Signals
+      overran?: true
+      leader: Candidate
+      record: RunRecord
+      /** Why etcd does not have the run's end: its record still says running, and will read as an end not recorded. */
+      unrecorded?: string
+    }
   /** The lease or the leadership ended before the command could start: nothing ran. */
   | {kind: 'lost-before-start'; reason: string}
 
@@ -163,25 +173,34 @@ class Run {
   ) {}
 
   async perform(holding: Candidate[]): Promise<GuardedRunResult> {
-    const {options, log} = this
     this.signals.listen()
+    let result: GuardedRunResult | undefined
     try {
-      const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, holding, signal) : this.campaign(stopWith, signal)))
-      if (turn.kind !== 'won') return turn
-      this.won = turn
-      const {candidacy} = turn
-      // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
-      if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
-        return {kind: 'skipped', because: 'slot-done'}
-      const interruptedBy = this.signals.caught
-      if (interruptedBy) return {kind: 'interrupted', signal: interruptedBy}
-      log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-      const result = await supervise(turn, this.prepare().supervisor, options, log, this.signals)
-      if (result.kind === 'ran') this.endedRecord = result.record
-      return result
+      result = await this.toTheEnd(holding)
     } finally {
-      await this.release()
+      const unrecorded = await this.release()
+      // Assigned, not returned, here: an error thrown above still goes on once the release is done.
+      if (unrecorded && result?.kind === 'ran') result = {...result, unrecorded}
     }
+    return result!
+  }
+
+  /** The run up to its release: the turn, the slot, the command. */
+  private async toTheEnd(holding: Candidate[]): Promise<GuardedRunResult> {
+    const {options, log} = this
+    const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, holding, signal) : this.campaign(stopWith, signal)))
+    if (turn.kind !== 'won') return turn
+    this.won = turn
+    const {candidacy} = turn
+    // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
+    if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
+      return {kind: 'skipped', because: 'slot-done'}
+    const interruptedBy = this.signals.caught
+    if (interruptedBy) return {kind: 'interrupted', signal: interruptedBy}
+    log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
+    const result = await supervise(turn, this.prepare().supervisor, options, log, this.signals)
+    if (result.kind === 'ran') this.endedRecord = result.record
+    return result
   }
 
   /**
@@ -320,21 +339,43 @@ class Run {
    * (unless borrowed) the leadership, so a queued successor hears of both at once; revoking the leases
    * after it deletes whatever that transaction could not.
    */
-  private async release(): Promise<void> {
-    const {client, options, won, lender} = this
-    // A release lost to an etcd blip would leave the successor waiting for the leases to expire.
-    const released =
-      won &&
-      persistently(() => release(client, won.candidacy, won.runLease, {job: options.job, marker: won.marker, ownLeadership: !lender, record: this.endedRecord ?? 'discard'}), options.callTimeoutMs).catch(
-        () => undefined,
-      )
+  private async release(): Promise<string | undefined> {
+    const {won, lender} = this
+    const released = won && this.releaseWon(won)
     this.prepared?.supervisor.cancel()
     this.signals.unlisten()
     await (won?.candidacy ?? this.candidacy)?.stopWatching()
-    await released
+    const unrecorded = await released
     const leases = (await Promise.allSettled(this.grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
-    await Promise.all(leases.map((lease) => lease.close().catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${error.message}`))))
+    await Promise.all(leases.map((lease) => lease.close().catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${refusalOf(error)}`))))
     lender?.done()
+    return unrecorded
+  }
+
+  /**
+   * Frees the job and the leadership, and records how the run ended; resolves with why its end could
+   * not be recorded, if it could not. A release lost to an etcd blip would leave the successor waiting
+   * for the leases to expire, so it is tried again while etcd is unreachable. One that etcd refuses
+   * (a full etcd takes deletes, not puts; a role revoked takes neither) frees what it can without the
+   * record first, then tries the record alone for as long again.
+   */
+  private async releaseWon(won: Won): Promise<string | undefined> {
+    const {client, options, lender} = this
+    const record = this.endedRecord ?? 'discard'
+    const releaseWith = (what?: RunRecord | 'discard') => () => release(client, won.candidacy, won.runLease, {job: options.job, marker: won.marker, ownLeadership: !lender, record: what})
+    try {
+      await persistently(releaseWith(record), options.callTimeoutMs)
+      return undefined
+    } catch (error) {
+      if (record === 'discard') return undefined // nothing ran: no record to lose
+      await persistently(releaseWith(undefined), options.callTimeoutMs).catch(() => undefined)
+      try {
+        await persistently(() => writeRunRecord(client, this.election.keys, won.runLease.leaseId, options.job, record), options.callTimeoutMs, (again) => isTransient(again) || isOutOfSpace(again))
+        return undefined
+      } catch (again) {
+        return refusalOf(isTransient(again) ? error : again)
+      }
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import {EventEmitter} from 'node:events'
 import {appendFileSync} from 'node:fs'
 import type {Etcd3} from 'etcd3'
 import {MAX_TIMER_MS, monotonicMs} from '../time/clock.js'
-import {cancelStream, isLeaseGone, persistently} from '../etcd/connection.js'
+import {cancelStream, credentialsRefused, forgetToken, isLeaseGone, persistently} from '../etcd/connection.js'
 
 export interface SessionOptions {
   ttlMs: number
@@ -114,6 +114,18 @@ export class Session extends EventEmitter {
     }
   }
 
+  /**
+   * A keepalive stream failed: one refused for its token logs in afresh on the next (etcd forgets a
+   * user's tokens when its password changes, and on a restart); one whose login is refused can never
+   * renew again, and says why at once instead of when the fence runs out.
+   */
+  private refused(error: unknown): void {
+    const refused = credentialsRefused(error)
+    if (!refused) return
+    if (/token/.test(refused)) forgetToken(this.client)
+    else this.markLost(`keepalives refused: ${refused}`)
+  }
+
   private markLost(reason: string): void {
     if (this.lostReason || this.closed) return
     this.lostReason = reason
@@ -175,8 +187,9 @@ export class Session extends EventEmitter {
         if (settled) return
         // The long-lived stream carries one request at a time: a round beside another (fence() during
         // a scheduled one) starts on a stream of its own.
-        if (attempts.length === 0 && (!this.channel || this.channel.broken)) this.channel = new KeepaliveChannel(this.client, this.leaseId)
-        const attempt = attempts.length === 0 && !this.channel!.busy ? this.channel!.attempt() : new Attempt(this.client, this.leaseId, this.options.callTimeoutMs)
+        const refused = (error: unknown) => this.refused(error)
+        if (attempts.length === 0 && (!this.channel || this.channel.broken)) this.channel = new KeepaliveChannel(this.client, this.leaseId, refused)
+        const attempt = attempts.length === 0 && !this.channel!.busy ? this.channel!.attempt() : new Attempt(this.client, this.leaseId, this.options.callTimeoutMs, refused)
         attempts.push(attempt)
         attempt.answer.then((result) => {
           if (result) return finish(result)
@@ -244,16 +257,21 @@ class KeepaliveChannel {
   constructor(
     client: Etcd3,
     private readonly leaseId: string,
+    refused: (error: unknown) => void,
   ) {
     this.stream = client.leaseClient.leaseKeepAlive().then(
       (stream) => {
         stream.on('data', (response) => this.waiting?.(Number(response.TTL)))
-        stream.on('error', () => this.break())
+        stream.on('error', (error) => {
+          refused(error)
+          this.break()
+        })
         stream.on('end', () => this.break())
         if (this.broken) cancelStream(stream)
         return stream
       },
-      () => {
+      (error) => {
+        refused(error)
         this.break()
         return undefined
       },
@@ -298,7 +316,12 @@ class Attempt {
   private stream?: {end(): unknown; cancel(): void}
   private cancelled = false
 
-  constructor(client: Etcd3, leaseId: string, timeoutMs: number) {
+  constructor(
+    client: Etcd3,
+    leaseId: string,
+    timeoutMs: number,
+    private readonly refused: (error: unknown) => void,
+  ) {
     this.answer = this.send(client, leaseId, timeoutMs, monotonicMs())
   }
 
@@ -319,11 +342,15 @@ class Attempt {
           resolve({sentAt, ttlSeconds: Number(response.TTL)})
           cancelStream(stream)
         })
-        stream.on('error', () => resolve(undefined))
+        stream.on('error', (error) => {
+          this.refused(error)
+          resolve(undefined)
+        })
         stream.on('end', () => resolve(undefined))
         stream.write({ID: leaseId})
       })
-    } catch {
+    } catch (error) {
+      this.refused(error)
       return undefined
     }
   }

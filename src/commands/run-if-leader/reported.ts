@@ -31,6 +31,8 @@ export async function reported(result: GuardedRunResult, run: Run, {metrics, hoo
     }
   }
   const exitCode = rendered(result, run, say)
+  // The job's own status stands: only etcd's account of it is missing (runs shows it as not recorded).
+  if (result.kind === 'ran' && result.unrecorded) say(`the end of this run was not recorded in etcd: ${result.unrecorded}`)
   // After the release: a hook never holds the leadership, and its failure never changes the exit.
   const {name, job, value} = run
   if (result.kind === 'ran') await hooks.ended(result.record.outcome === 'succeeded' ? 'success' : 'failure', {name, ...result.record})
