@@ -17,16 +17,19 @@ export interface ConnectionOptions {
 export class EtcdUnavailableError extends Error {}
 
 /**
- * A client whose every unary call has a deadline: the dial timeout until etcd first answers, then
- * the command timeout. etcd3's circuit breaker is replaced by a retry over the endpoints that passes
- * over failing ones for a second (coolingHosts), since a breaker that stays open after etcd is back
- * would make a healthy cluster look dead.
+ * A client whose every unary call has a deadline. Until etcd first answers, each try at an endpoint
+ * has the whole dial timeout, as etcdctl's dial has: on a slow link a first call costs a TCP
+ * handshake, HTTP/2's and (with auth) a login before its own round trip, so a share of it (the dial
+ * timeout over the endpoints) failed everywhere at 5 endpoints 200 ms away, where etcdctl answered.
+ * Afterwards each try has its share of the command timeout. etcd3's circuit breaker is replaced by a
+ * retry over the endpoints that passes over failing ones for a second (coolingHosts), since a breaker
+ * that stays open after etcd is back would make a healthy cluster look dead.
  */
 export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   const {Etcd3} = await import('etcd3')
   const attempts = Math.max(2, options.endpoints.length)
   let answered = false
-  const perAttemptMs = () => Math.max(200, (answered ? options.commandTimeoutMs : options.dialTimeoutMs) / attempts)
+  const perAttemptMs = () => Math.max(200, answered ? options.commandTimeoutMs / attempts : options.dialTimeoutMs)
   const tls = usesTls(options)
   const etcdOptions: IOptions = {
     hosts: options.endpoints.map((endpoint) => (tls && !endpoint.includes('://') ? `https://${endpoint}` : endpoint)),

@@ -19,8 +19,9 @@ export class TcpProxy {
     readonly endpoint: string,
   ) {}
 
-  static async start(target: string): Promise<TcpProxy> {
-    const child = spawn(process.execPath, [script, target], {stdio: ['pipe', 'pipe', 'inherit']})
+  /** A proxy to `target`; with `oneWayDelayMs`, a slow link (a round trip of twice that). */
+  static async start(target: string, oneWayDelayMs = 0): Promise<TcpProxy> {
+    const child = spawn(process.execPath, [script, target, String(oneWayDelayMs)], {stdio: ['pipe', 'pipe', 'inherit']})
     let proxy: TcpProxy | undefined
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = ''
