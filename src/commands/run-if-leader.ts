@@ -10,6 +10,7 @@ import {UnrunnableHealthCheck} from '../health/health.js'
 import {reported} from './run-if-leader/reported.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
+import {warnOfLeaseBugs} from '../cli/etcd-version.js'
 import {MetricsFile} from '../cli/metrics-file.js'
 import {RunHooks} from '../hooks/hooks.js'
 
@@ -104,6 +105,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
         slot, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
         health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], timeoutMs: flags['health-timeout']},
         onStarted: (record) => hooks.started({name, ...record}),
+        onServerVersion: (version) => warnOfLeaseBugs(version, (line) => this.say(line)),
       }, log, campaign).catch((error) => {
         throw error instanceof HoldersMismatch || error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
       }))

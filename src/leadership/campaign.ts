@@ -4,6 +4,7 @@ import {ensurePrivateDir, runtimeDir, socketPath} from '../attach/runtime-dir.js
 import {AbortedError, type Candidacy, type Candidate, Election} from '../election/election.js'
 import {type HealthOptions, HealthWatch} from '../health/health.js'
 import {Session} from '../lease/session.js'
+import {serverVersion} from '../etcd/versions.js'
 import {attachedJobsEndWithinMs, fenceLeadMs} from '../lease/fence.js'
 import {grantOf} from './lending.js'
 
@@ -36,6 +37,8 @@ export interface StandingEvents {
   steppedDown?(reason: string, wasLeading: boolean): void
   /** Its loops still turn: each turn of the keepalive loop, and each health check between terms. */
   alive?(): void
+  /** The etcd version a term leads on. */
+  serverVersion?(version: string): void
 }
 
 /** How one term (a lease, a place in the queue, perhaps a leadership) ended: as the campaign does, or sick. */
@@ -134,6 +137,10 @@ async function term(
     leading.on('renewed', (validUntil: number) => host.renewed(validUntil))
     host.lead(grantOf(self), leading.validUntil)
     await events.elected(self)
+    // Told once a term leads, never waited for.
+    void serverVersion(client).then((version) => {
+      if (version) events.serverVersion?.(version)
+    })
 
     const leadership = candidacy
     const ending = await new Promise<Exclude<TermEnd, {kind: 'timed-out'}>>((resolve) => {

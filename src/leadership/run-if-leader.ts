@@ -10,6 +10,7 @@ import {ended, recordsBeyond, type RunRecord, starting, writeRunRecord} from '..
 import {fenceLeadMs, jobDeadline, type LeaseView} from '../lease/fence.js'
 import {Session} from '../lease/session.js'
 import {isOutOfSpace, isTransient, persistently, refusalOf} from '../etcd/connection.js'
+import {serverVersion} from '../etcd/versions.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {checkHealth} from '../health/health.js'
 import {Supervisor} from '../supervise/supervisor.js'
@@ -42,6 +43,8 @@ export interface GuardedRunOptions {
   health?: {command: string; timeoutMs: number}
   /** Called as the command starts, with the run's record as written then. */
   onStarted?: (record: RunRecord) => void
+  /** Called once this run leads by a candidacy of its own, with the etcd version it leads on. */
+  onServerVersion?: (version: string) => void
 }
 
 /** Why a run wrote nothing and ran nothing. */
@@ -163,6 +166,9 @@ class Run {
   private won?: Won
   /** How the run ended; a claimed run that never started its command leaves no record. */
   private endedRecord?: RunRecord
+  /** Asked once its candidacy may lead (never on a skip's path), told once it does. */
+  private serverVersion?: Promise<string | undefined>
+  private versionTold?: Promise<void>
 
   constructor(
     private readonly client: Etcd3,
@@ -191,6 +197,9 @@ class Run {
     const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, holding, signal) : this.campaign(stopWith, signal)))
     if (turn.kind !== 'won') return turn
     this.won = turn
+    this.versionTold = this.serverVersion?.then((version) => {
+      if (version) options.onServerVersion?.(version)
+    })
     const {candidacy} = turn
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
     if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
@@ -251,6 +260,8 @@ class Run {
     this.log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
     session.once('lost', (reason: string) => stopWith({kind: 'lost', reason}))
     if (this.options.waitMs === 0 && candidacy.heldWhenQueued) return {kind: 'skipped', because: 'another-leads', holding: candidacy.heldWhenQueued}
+    // Beside the claim, not before it: the version is told, never waited for.
+    this.serverVersion = serverVersion(this.client)
     const turn = await this.claim(candidacy, session, session, signal)
     // A waiting candidate's key goes, as a rule, with its lease: when etcd confirms that, say so.
     if (turn.kind === 'lost-before-start') {
@@ -346,6 +357,7 @@ class Run {
     this.signals.unlisten()
     await (won?.candidacy ?? this.candidacy)?.stopWatching()
     const unrecorded = await released
+    await this.versionTold
     const leases = (await Promise.allSettled(this.grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
     await Promise.all(leases.map((lease) => lease.close().catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${refusalOf(error)}`))))
     lender?.done()

@@ -12,6 +12,7 @@ export async function etcdCounters(endpoint: string) {
     reads: received('Range'),
     watchRequests: received('Watch'),
     keepalives: received('LeaseKeepAlive'),
+    statusCalls: sum(/^grpc_server_started_total\{grpc_method="Status"[^}]*\} (\S+)$/gm),
     keepaliveStreams: sum(/^grpc_server_started_total\{grpc_method="LeaseKeepAlive"[^}]*\} (\S+)$/gm),
     proposals: sum(/^etcd_server_proposals_committed_total (\S+)$/gm),
     cpuMs: sum(/^process_cpu_seconds_total (\S+)$/gm) * 1000,

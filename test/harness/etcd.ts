@@ -15,34 +15,41 @@ import {projectRoot} from './processes.js'
 
 const execFileAsync = promisify(execFile)
 
-const cacheDir = join(projectRoot, '.cache', 'etcd')
 
 export interface EtcdBinaries {
   etcd: string
   etcdctl: string
 }
 
-/** Debian suites that carry each etcd minor version; their Go binaries run on older Debians too. */
-const ETCD_SUITES: Record<string, string> = {'3.4': 'bookworm', '3.5': 'sid'}
+/**
+ * Debian suites that carry each etcd version; their Go binaries run on older Debians too. 3.5 is the
+ * newest (sid's 3.5.30, the only one with both lease-safety fixes: src/etcd/versions.ts), 3.5.16 what
+ * Debian 13 and Ubuntu 26.04 ship, 3.4 Debian 12's 3.4.23 (neither fix).
+ */
+const ETCD_SUITES: Record<string, string> = {'3.4': 'bookworm', '3.5.16': 'trixie', '3.5': 'sid'}
+
+/** What the tests run on unless told otherwise: the newest etcd Debian has. */
+export const DEFAULT_TEST_ETCD = '3.5'
 
 /**
- * Each binary on its own: $ETCD_BIN or $ETCDCTL_BIN, else PATH, else the cache (filled when needed).
- * With ELECT_TEST_ETCD=3.4 or 3.5, that version from its Debian suite, whatever else is installed.
+ * Each binary on its own: $ETCD_BIN or $ETCDCTL_BIN, else PATH, else the newest etcd from Debian in
+ * the cache (fetched when needed). With ELECT_TEST_ETCD=3.4, 3.5.16 or 3.5, that version from its
+ * Debian suite, whatever else is installed.
  */
 export function findEtcdBinaries(version = process.env.ELECT_TEST_ETCD): EtcdBinaries {
   if (version) return etcdOfVersion(version)
   const onPath = (name: string) =>
     (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file))
-  const cached = (name: string) => (existsSync(join(cacheDir, 'usr/bin', name)) ? join(cacheDir, 'usr/bin', name) : undefined)
-  const find = (name: string, variable: string) => process.env[variable] || onPath(name) || cached(name)
-  let etcd = find('etcd', 'ETCD_BIN')
-  let etcdctl = find('etcdctl', 'ETCDCTL_BIN')
-  if (!etcd || !etcdctl) {
-    fromDebian(() => unpackDebianPackages(['etcd-server', 'etcd-client'], cacheDir))
-    etcd ??= cached('etcd')
-    etcdctl ??= cached('etcdctl')
-  }
-  return {etcd: etcd!, etcdctl: etcdctl!}
+  const find = (name: string, variable: string) => process.env[variable] || onPath(name)
+  const [etcd, etcdctl] = [find('etcd', 'ETCD_BIN'), find('etcdctl', 'ETCDCTL_BIN')]
+  if (etcd && etcdctl) return {etcd, etcdctl}
+  const newest = etcdOfVersion(DEFAULT_TEST_ETCD)
+  return {etcd: etcd ?? newest.etcd, etcdctl: etcdctl ?? newest.etcdctl}
+}
+
+/** The version an etcd binary says it is. */
+export function versionOf(binaries: EtcdBinaries): string {
+  return /etcd Version: (\S+)/.exec(execFileSync(binaries.etcd, ['--version'], {encoding: 'utf8'}))?.[1] ?? '?'
 }
 
 function etcdOfVersion(version: string): EtcdBinaries {
@@ -53,8 +60,8 @@ function etcdOfVersion(version: string): EtcdBinaries {
   if (!existsSync(binaries.etcd) || !existsSync(binaries.etcdctl)) {
     fromDebian(() => unpackDebianPackages(['etcd-server', 'etcd-client'], home, {suite}))
   }
-  const found = /etcd Version: (\S+)/.exec(execFileSync(binaries.etcd, ['--version'], {encoding: 'utf8'}))?.[1] ?? '?'
-  if (!found.startsWith(`${version}.`)) throw new Error(`${binaries.etcd} is etcd ${found}, not ${version}: remove ${home} to fetch it again`)
+  const found = versionOf(binaries)
+  if (found !== version && !found.startsWith(`${version}.`)) throw new Error(`${binaries.etcd} is etcd ${found}, not ${version}: remove ${home} to fetch it again`)
   return binaries
 }
 

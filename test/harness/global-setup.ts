@@ -3,12 +3,14 @@
 // etcd container through testcontainers. Tests that need to
 // kill or freeze members start clusters of their own with startCluster().
 import type {TestProject} from 'vitest/node'
-import {type Cluster, startCluster} from './etcd.js'
+import {type Cluster, startCluster, versionOf} from './etcd.js'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     etcdEndpoints: string[]
     etcdctl: string
+    /** The version of the etcd binaries the tests start, when they start their own. */
+    etcdVersion: string
   }
 }
 
@@ -38,6 +40,7 @@ export default async function setup(project: TestProject) {
     }
   }
   project.provide('etcdctl', cluster?.binaries.etcdctl ?? process.env.ETCDCTL_BIN ?? 'etcdctl')
+  project.provide('etcdVersion', cluster ? versionOf(cluster.binaries) : '')
   return async () => {
     await cluster?.stop()
     await stopContainer?.()

@@ -1,5 +1,6 @@
 // What a campaign tells as it goes: its events (--json) or its lines on stdout and stderr, the spinner
 // on a terminal, and systemd (STATUS, READY, WATCHDOG, STOPPING) where it runs as a notify service.
+import {warnOfLeaseBugs} from '../../cli/etcd-version.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {highlight, type Spinner, startSpinner} from '../../cli/terminal.js'
 import {type Candidate, identity} from '../../election/election.js'
@@ -43,6 +44,10 @@ export class CampaignTold implements StandingEvents {
 
   notice(message: string): void {
     this.how.say(message)
+  }
+
+  serverVersion(version: string): void {
+    warnOfLeaseBugs(version, this.how.say)
   }
 
   health(healthy: boolean, reason?: string): void {
