@@ -106,7 +106,7 @@ export class ElectionKeys {
     return `${this.prefix}${this.name}:pause`
   }
 
-  /** Marks a --once-per slot ("<period ms>/<slot number>") of a job as run. */
+  /** Marks a --once-per slot of a job as run: "<period ms>/<slot number>", or "<period ms>@<its start, epoch ms>" (see once-per.ts). */
   onceMarker(slot: string, job?: string): string {
     return `${this.prefix}${this.name}:once${job === undefined ? '' : `@${job}`}/${slot}`
   }

@@ -2,7 +2,7 @@ import type {Etcd3} from 'etcd3'
 import type {Attachment} from '../attach/attachment.js'
 import {after, delay} from '../time/clock.js'
 import {AbortedError, type Candidacy, type Candidate, Election, HoldersMismatch} from '../election/election.js'
-import {fleetSpreadMs, markSlotDone, type OnceSlot, placeInSpread, slotMarker} from '../jobs/once-per.js'
+import {fleetSpreadMs, markSlotDone, type OnceSlot, placeInSpread, slotMarkers, type SlotStanding, slotStanding} from '../jobs/once-per.js'
 import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
 import {claimRunning, release} from '../jobs/running.js'
 import {leaseHex} from '../lease/leases.js'
@@ -143,17 +143,18 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
     if (sickness) return {kind: 'skipped', because: 'unhealthy', reason: sickness}
   }
-  return new Run(client, election, options, log, lender).perform(seen.holding)
+  return new Run(client, election, options, log, lender, seen.slot).perform(seen.holding)
 }
 
 /** One read of what decides a fire before it campaigns: a pause or a done slot skips it; else who holds. */
-async function look(election: Election, options: GuardedRunOptions): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string}> {
+async function look(election: Election, options: GuardedRunOptions): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string; slot?: SlotStanding}> {
   const pauses = pausesOf(election.keys, options.job)
-  const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? [slotMarker(election.keys, options.slot, options.job)] : [])])
+  const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? slotMarkers(election.keys, options.slot, options.job) : [])])
   const pause = firstPause(election.keys, found.slice(0, pauses.length))
   if (pause) return {kind: 'skipped', because: 'paused', pause}
-  if (found[pauses.length]) return {kind: 'skipped', because: 'slot-done'}
-  return {holding, full, clusterId}
+  const slot = options.slot && slotStanding(options.slot, found.slice(pauses.length))
+  if (slot && slot.done) return {kind: 'skipped', because: 'slot-done'}
+  return {holding, full, clusterId, slot: slot || undefined}
 }
 
 /** One run from its first lease to its release: what it holds, so that the release frees all of it. */
@@ -176,6 +177,8 @@ class Run {
     private readonly options: GuardedRunOptions,
     private readonly log: Log,
     private readonly lender: Attachment | undefined,
+    /** What the fire's look found of its --once-per slot. */
+    private readonly slot: SlotStanding | undefined,
   ) {}
 
   async perform(holding: Candidate[]): Promise<GuardedRunResult> {
@@ -202,7 +205,7 @@ class Run {
     })
     const {candidacy} = turn
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
-    if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job)))
+    if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job, this.slot ?? {done: false})))
       return {kind: 'skipped', because: 'slot-done'}
     const interruptedBy = this.signals.caught
     if (interruptedBy) return {kind: 'interrupted', signal: interruptedBy}
