@@ -154,18 +154,19 @@ class HostCooling extends Error {}
  * .catch() on the result.)
  */
 function coolingHosts(count: number, coolMs = 1000): (host: string) => Policy {
+  // On the monotonic clock: a wall clock stepped back an hour must not cool a member for an hour.
   const coolUntil = new Map<string, number>()
-  const allCooling = () => coolUntil.size >= count && [...coolUntil.values()].every((until) => until > Date.now())
+  const allCooling = () => coolUntil.size >= count && [...coolUntil.values()].every((until) => until > monotonicMs())
   return (host) =>
     ({
       async execute(fn: () => unknown) {
-        if ((coolUntil.get(host) ?? 0) > Date.now() && !allCooling()) throw new HostCooling(host)
+        if ((coolUntil.get(host) ?? 0) > monotonicMs() && !allCooling()) throw new HostCooling(host)
         try {
           const result = await fn()
           coolUntil.delete(host)
           return result
         } catch (error) {
-          if (isTransient(error)) coolUntil.set(host, Date.now() + coolMs)
+          if (isTransient(error)) coolUntil.set(host, monotonicMs() + coolMs)
           throw error
         }
       },

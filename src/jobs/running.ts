@@ -7,6 +7,7 @@ import type {Candidacy} from '../election/election.js'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 import {type Reading, readUntil} from '../election/watch.js'
 import type {Session} from '../lease/session.js'
+import {isOutOfSpace, isTransient} from '../etcd/connection.js'
 import {discardRecord, type RunRecord, writeRecord} from './records.js'
 import {notPaused, pauseReads, pausesOf} from './pause.js'
 
@@ -105,7 +106,9 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
       }
       return 'slot' in reading ? {revision, watch: [slots]} : reading
     },
-    {signal: options.signal},
+    // A full etcd (NOSPACE) refuses the claim's write until an operator frees space: a run that may
+    // wait goes on waiting, and claims once etcd takes writes again.
+    {signal: options.signal, retry: (error) => isTransient(error) || (options.wait && isOutOfSpace(error))},
   )
 }
 

@@ -4,15 +4,16 @@
 // fault hits, and the verdict says whether the two commands ever overlapped, by how much they
 // certainly did not (the margin), whether a holder that should have kept leading ran its full
 // length, and whether every exit was the documented one.
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {STALENESS_BOUND_MS} from '../../src/election/watch.js'
 import {leaseIdOfHex} from '../../src/lease/leases.js'
 import {type Cluster, startCluster} from '../harness/etcd.js'
 import {byMark, Observer} from '../harness/observer.js'
+import {fakeClock} from '../harness/faketime.js'
 import {TcpProxy} from '../harness/proxy.js'
 import {electProcess, environOf, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from '../harness/processes.js'
 
@@ -46,6 +47,12 @@ export interface Trial {
   holders?: number
 }
 
+/** Why a scenario cannot run on this machine, if it cannot: a job moved to another cgroup needs root and cgroup2. */
+export function cannotRunHere(scenario: Scenario): string | undefined {
+  if (scenario.shape === 'another cgroup' && (process.getuid?.() !== 0 || !cgroup2Mount())) return 'a job that moves to another cgroup needs root and cgroup2'
+  return undefined
+}
+
 /** Whether a scenario can run with several holders: a campaign holds alone, and only elect agrees on N. */
 export function allowsHolders(scenario: Scenario): boolean {
   return !scenario.campaign && !scenario.standing
@@ -60,6 +67,19 @@ export const SHAPES = {
   // The daemon runs on its own; the command waits until the daemon's recorder has recorded its end
   // (one that waited for the finish file too could end first, and its end stop the daemon early).
   'a double-forked daemon': (argv: string[], log: string) => ['sh', '-c', `(setsid "$@" &); until grep -q '^end ' '${log}' 2> /dev/null; do sleep 0.05; done`, 'shape', ...argv],
+  // As root, a job that puts a step of its own under another cgroup (cgexec, a write to cgroup.procs),
+  // in a session of its own: outside the job's cgroup and its process group (runTrial makes the cgroup).
+  'another cgroup': (argv: string[], log: string) => ['setsid', '-w', 'sh', '-c', 'echo $$ > "$0/cgroup.procs" || exit 99; exec "$@"', foreignCgroup(log), ...argv],
+}
+
+/** Where cgroup2 is mounted, if it is (hybrid layouts mount it at /sys/fs/cgroup/unified). */
+function cgroup2Mount(): string | undefined {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.includes(' - cgroup2 '))?.split(' ')[4]
+}
+
+/** The cgroup a trial's 'another cgroup' job moves into: one per trial, beside the root's. */
+function foreignCgroup(log: string): string {
+  return join(cgroup2Mount() ?? '/nonexistent', `elect-chaos-${basename(dirname(log))}`)
 }
 
 export interface TrialOptions {
@@ -79,7 +99,10 @@ interface Context {
   holderLease: string
   holderKey: string
   proxy?: TcpProxy
+  /** etcdctl against the rival's endpoints, as root where auth is on. */
   etcdctl(args: string[]): Promise<string>
+  /** The holder's wall clock, where the scenario gives it one to step. */
+  clock?: ReturnType<typeof fakeClock>
 }
 
 export interface Scenario {
@@ -110,6 +133,18 @@ export interface Scenario {
   atHandover?: boolean
   /** A campaign queues behind the rival and must be elected when the rival steps down. */
   campaign?: boolean
+  /** The holder's elect runs under this wrapper, as a crontab line's `timeout -s KILL ...`: the holder's pid is the wrapper's. */
+  holderWrap?: string[]
+  /** The holder's job has this shape, whatever the trial drew. */
+  shape?: keyof typeof SHAPES
+  /** etcd's backend quota, past which it raises the NOSPACE alarm. */
+  quotaBytes?: number
+  /** Auth on: the holder logs in as a user of its own (`holder`), the rivals as `rival`, the harness as root; both users' role grants elect/. */
+  auth?: boolean
+  /** The holder's wall clock is libfaketime's (Context.clock), for the fault to step. */
+  holderClock?: boolean
+  /** What else must hold of the trial once it is over: problems, if any. */
+  afterwards?(context: Context & {holderStderr: string}): Promise<string[]>
   /**
    * Standing leadership: the holder and the rival are the same job attached to the campaigns of two
    * machines; the holder's campaign leads, and the fault hits it (`holder` in the context).
@@ -212,6 +247,85 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
 }
 
+// The field: what wraps elect in a crontab, a root job's cgroups, etcd as operators keep it, clocks.
+Object.assign(SCENARIOS, {
+  "elect's process group SIGKILLed, as timeout -s KILL does": {
+    members: 1, loses: true, holderExit: 128 + 9, holderWrap: ['timeout', '-s', 'KILL', '3600'],
+    // timeout(1) takes SIGALRM for its limit reached: it SIGKILLs elect, then its own process group.
+    fault: async ({holder}) => void holder.kill('SIGALRM'),
+  },
+  'a job that moved to another cgroup, resigned': {
+    members: 1, loses: true, holderExit: 75, shape: 'another cgroup',
+    fault: SCENARIOS['resign from elsewhere'].fault,
+  },
+  'etcd full (NOSPACE) as the holder hands over': {
+    members: 1, loses: false, holderExit: 0, atHandover: true, quotaBytes: 4 * 1024 * 1024, faultForSeconds: [1, 3],
+    fault: async ({cluster, trial}) => {
+      await fill(cluster)
+      await sleep(trial.faultForMs)
+      await free(cluster)
+    },
+    afterwards: async ({etcdctl, name, holderStderr}) => {
+      const record = await holderRecord(etcdctl, name)
+      if (record?.outcome === 'succeeded') return []
+      if (record?.outcome === 'running' && /^elect: the end of this run was not recorded in etcd: etcd's database is full/m.test(holderStderr)) return []
+      return [`the holder's record says ${record?.outcome ?? 'nothing'} and it said: ${holderStderr || 'nothing'}`]
+    },
+  },
+  'a role revoked mid-run': {
+    members: 1, loses: true, holderExit: 75, auth: true,
+    fault: async ({etcdctl}) => void (await etcdctl(['user', 'revoke-role', 'holder', 'elect-rw'])),
+    // Stopped for what happened, not by its fence later (etcd 3.5 refuses the keepalives too; 3.4 does not).
+    afterwards: async ({holderStderr}) => (/^elect: lost leadership of \S+: .*etcd denies this user access/m.test(holderStderr) ? [] : [`the holder did not say its role was revoked: ${holderStderr}`]),
+  },
+  'the wall clock stepped': {
+    // An NTP step, forward or back, of up to an hour.
+    members: 1, loses: false, holderExit: 0, holderClock: true, faultForSeconds: [-3600, 3600],
+    fault: async ({clock, trial}) => clock!.write(`${trial.faultForMs >= 0 ? '+' : ''}${(trial.faultForMs / 1000).toFixed(3)}`),
+    afterwards: async ({etcdctl, name}) => {
+      const record = await holderRecord(etcdctl, name)
+      const took = record?.durationMs ?? Number.NaN
+      return took >= 0 && took < 120_000 ? [] : [`the holder's record says it ran ${took} ms`]
+    },
+  },
+} satisfies Record<string, Scenario>)
+
+/** The holder's run record, as etcd has it. */
+async function holderRecord(etcdctl: Context['etcdctl'], name: string): Promise<{outcome: string; durationMs: number | null} | undefined> {
+  const values = (await etcdctl(['get', '--prefix', `elect/${name}:runs/`, '--print-value-only'])).split('\n').filter(Boolean)
+  return values.map((value) => JSON.parse(value)).find((record) => record.value === 'holder')
+}
+
+/** Puts half-megabyte values until etcd raises its NOSPACE alarm (a 4 MB quota takes a few). */
+async function fill(cluster: Cluster): Promise<void> {
+  const value = 'x'.repeat(512 * 1024)
+  for (let index = 0; index < 64; index++) {
+    const put = await execa(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, 'put', `filler/${index}`], {input: value, reject: false, env: {ETCDCTL_API: '3'}})
+    if (put.exitCode !== 0) return
+  }
+  throw new Error('etcd took 32 MB past a 4 MB quota without an alarm')
+}
+
+/** What an operator does about NOSPACE: delete, compact, defragment, disarm. */
+async function free(cluster: Cluster): Promise<void> {
+  const etcdctl = (args: string[]) => execa(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, ...args], {env: {ETCDCTL_API: '3'}, timeout: 30_000})
+  await etcdctl(['del', '--prefix', 'filler/'])
+  const revision = /"revision":(\d+)/.exec((await etcdctl(['endpoint', 'status', '-w', 'json'])).stdout)![1]
+  await etcdctl(['compact', revision])
+  await etcdctl(['defrag'])
+  await etcdctl(['alarm', 'disarm'])
+}
+
+/** Auth on, with a user for the holder and one for the rivals, whose role grants elect/, and root for the harness. */
+function enableAuth(cluster: Cluster): void {
+  for (const args of [
+    ['user', 'add', 'root:root-pw'], ['user', 'grant-role', 'root', 'root'], ['role', 'add', 'elect-rw'],
+    ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'],
+    ['user', 'add', 'holder:holder-pw'], ['user', 'grant-role', 'holder', 'elect-rw'],
+    ['user', 'add', 'rival:rival-pw'], ['user', 'grant-role', 'rival', 'elect-rw'], ['auth', 'enable'],
+  ]) cluster.etcdctl(args)
+}
+
 const HANDOVER_FAULTS: Record<string, Pick<Scenario, 'members' | 'fault' | 'faultForSeconds'>> = {
   'the raft leader dies': SCENARIOS['the raft leader dies'],
   'etcd restarted': SCENARIOS['etcd restarted'],
@@ -290,7 +404,8 @@ export function randomTrial(scenario: Scenario, random = Math.random): Trial {
     faultAtMs: Math.round(scenario.atHandover ? between(0, 400) : between(200, 1500)),
     faultForMs: Math.round(between(low, high) * 1000),
     ignoreTerm: random() < 0.5,
-    shape: random() < 0.5 ? 'plain' : pick(Object.keys(SHAPES).filter((shape) => shape !== 'plain') as Array<keyof typeof SHAPES>),
+    // A move to another cgroup needs root: only the scenario that is about it asks for one.
+    shape: scenario.shape ?? (random() < 0.5 ? 'plain' : pick(Object.keys(SHAPES).filter((shape) => shape !== 'plain' && shape !== 'another cgroup') as Array<keyof typeof SHAPES>)),
     rival: foreignRivals && random() < 0.5 ? pick(['etcdctl lock', 'etcdctl elect'] as const) : 'elect',
   }
 }
@@ -299,8 +414,9 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
   const scenario = SCENARIOS[scenarioName]
   const electHolder = options.holder !== 'etcdctl'
   const bound = options.handoverBoundMs ?? HANDOVER_BOUND_MS
-  const cluster = await startCluster(scenario.members)
+  const cluster = await startCluster(scenario.members, scenario.quotaBytes ? {extraArgs: ['--quota-backend-bytes', String(scenario.quotaBytes)]} : {})
   const dir = mkdtempSync(join(tmpdir(), 'elect-chaos-'))
+  let movedTo: string | undefined
   const processes: ResultPromise[] = []
   let proxy: TcpProxy | undefined
   let observer: Observer | undefined
@@ -308,6 +424,11 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
   const groups: number[] = []
   const problems: string[] = []
   try {
+    if (scenario.auth) enableAuth(cluster)
+    // The harness reads as root where auth is on; each side logs in as its own user.
+    const asRoot = scenario.auth ? ['--user', 'root:root-pw'] : []
+    const loginOf = (side: 'holder' | 'rival') => (scenario.auth ? {ELECT_USER: side, ELECT_PASSWORD: `${side}-pw`} : {})
+    const clock = scenario.holderClock ? fakeClock(join(dir, 'clock')) : undefined
     if (scenario.holderEndpoints === 'proxy') proxy = await TcpProxy.start(cluster.endpoints[0])
     const holderEndpoints =
       scenario.holderEndpoints === 'proxy' ? [proxy!.endpoint] : scenario.holderEndpoints === 'first-member' ? [cluster.endpoints[0]] : cluster.endpoints
@@ -321,17 +442,22 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const deaf = {NODE_OPTIONS: `--require ${join(dirname(fileURLToPath(import.meta.url)), '../harness/inject/deaf-watch.cjs')}`}
     // Two machines: each a runtime directory, where a standing scenario's campaigns lend their leadership.
     const machine = (side: 'holder' | 'rival') => ({ELECT_RUNTIME_DIR: join(dir, `${side}-machine`)})
-    const start = (endpoints: string[], args: string[], waiting = false, side: 'holder' | 'rival' = waiting ? 'rival' : 'holder') => {
-      const child = execa(...electProcess(...args), {
+    const start = (endpoints: string[], args: string[], waiting = false, side: 'holder' | 'rival' = waiting ? 'rival' : 'holder', wrap: string[] = []) => {
+      const [file, electArgs] = electProcess(...args)
+      const argv: [string, string[]] = wrap.length > 0 ? [wrap[0], [...wrap.slice(1), file, ...electArgs]] : [file, electArgs]
+      const child = execa(...argv, {
         reject: false, stdin: 'ignore', timeout: 120_000,
-        env: {ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...(waiting && options.deafWatches && deaf), ...(side === 'holder' && {ELECT_TEST_VALIDITY: validity})},
+        env: {
+          ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...loginOf(side), ...(waiting && options.deafWatches && deaf),
+          ...(side === 'holder' && {ELECT_TEST_VALIDITY: validity, ...clock?.env}),
+        },
       })
       processes.push(child)
       return child
     }
     // Asynchronous, so that nothing blocks the observer's polls.
     const etcdctl = async (args: string[]) =>
-      (await execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}})).stdout
+      (await execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...asRoot, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}})).stdout
     const candidates = async () => (await etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])).split('\n').filter(Boolean)
 
     // A holder that loses runs until stopped. One that keeps leading runs until told to finish, a TTL
@@ -350,8 +476,12 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const finishFile = join(dir, 'holder-may-finish')
     const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
     const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog), holders)]
+    if (trial.shape === 'another cgroup') {
+      if (process.getuid?.() !== 0 || !cgroup2Mount()) throw new Error('a job that moves to another cgroup needs root and cgroup2')
+      mkdirSync((movedTo = foreignCgroup(holderLog)))
+    }
     const holder = electHolder
-      ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand])
+      ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand], false, 'holder', scenario.holderWrap)
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
         // what it leaves running would hold open.
         execa('setsid', [cluster.binaries.etcdctl, `--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand], {
@@ -380,7 +510,9 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
 
     const rivalLog = join(dir, 'rival')
     const rivalCommand = ['env', rivalMark, ...recorder(rivalLog, 0.3, false, undefined, 'take', holders)]
-    const etcdctlRival = (file: string, args: string[]) => execa(file, args, {reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000})
+    // etcdctl takes its user from the environment too, so that the shell of the `etcdctl elect` rival needs no flag.
+    const etcdctlRival = (file: string, args: string[]) =>
+      execa(file, args, {reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3', ...(scenario.auth && {ETCDCTL_USER: 'rival:rival-pw'})}, timeout: 120_000})
     const rival =
       trial.rival === 'elect' || scenario.standing
         ? start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...rivalCommand], true)
@@ -406,7 +538,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     // The ordering check's eyes: when etcd says the holder's key was deleted (the watch hears it no
     // sooner than it happened).
     let keyDeletedSeenAt: number | undefined
-    const keyWatch = execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, 'watch', '--prefix', `elect/${name}`], {
+    const keyWatch = execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...asRoot, 'watch', '--prefix', `elect/${name}`], {
       reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
     })
     processes.push(keyWatch)
@@ -433,7 +565,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const aliveAtFault = scenario.atHandover || observer.poll()
     // What to say if it was not (a trial of the daemon shape once found it so, unexplained).
     const beforeFault = aliveAtFault ? '' : `; its log: ${readFileSync(holderLog, 'utf8').trim().replaceAll('\n', ' | ')}; elect ${holder.exitCode === null ? 'still running' : `had exited ${holder.exitCode}`}`
-    await scenario.fault({cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl})
+    const context: Context = {cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl, clock}
+    await scenario.fault(context)
     const faultEndedAt = Date.now()
     if (!scenario.loses && !scenario.atHandover) {
       await sleep(trial.ttlS * 1000)
@@ -508,6 +641,11 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const orderingViolated = !scenario.keyTakenFromOutside && keyDeletedSeenAt !== undefined && (observer.holderSeenAliveAt ?? 0) > keyDeletedSeenAt
     if (orderingViolated) problems.push(`the holder's key was deleted while its job lived: seen alive ${observer.holderSeenAliveAt! - keyDeletedSeenAt!} ms after`)
 
+    if (scenario.afterwards) problems.push(...(await scenario.afterwards({...context, holderStderr: String(holderResult.stderr ?? '')})))
+    // Whatever went wrong, an operator reads it as a line of elect's, never as gRPC's status text.
+    for (const [who, stderr] of [['holder', String(holderResult.stderr ?? '')], ['rival', trial.rival === 'elect' || scenario.standing ? String(rivalResult.stderr ?? '') : '']])
+      if (/^elect: .*\b\d+ [A-Z_]+: /m.test(stderr)) problems.push(`the ${who} printed gRPC's status text: ${stderr}`)
+
     let campaignMs: number | undefined
     if (campaign) {
       await waitFor(() => campaignElectedAt !== undefined, bound + 5000)
@@ -540,6 +678,10 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     }
     for (const group of groups) signalGroup(group, 'SIGKILL')
     killMarked(marks)
+    if (movedTo) {
+      await waitFor(() => readFileSync(join(movedTo!, 'cgroup.procs'), 'utf8') === '', 5000)
+      rmdirSync(movedTo)
+    }
     await proxy?.close()
     await cluster.stop()
     rmSync(dir, {recursive: true, force: true})
