@@ -12,7 +12,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   commands: ['cli', 'leadership', 'election', 'jobs', 'lease', 'attach', 'hooks', 'health', 'systemd', 'etcd', 'time'],
   cli: ['election', 'jobs', 'lease', 'etcd', 'time'],
   leadership: ['election', 'jobs', 'lease', 'supervise', 'attach', 'health', 'etcd', 'time'],
-  jobs: ['election', 'lease', 'etcd'],
+  jobs: ['election', 'lease', 'etcd', 'time'],
   election: ['lease', 'etcd', 'time'],
   lease: ['etcd', 'time'],
   supervise: ['time'],
@@ -20,7 +20,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   health: ['supervise', 'time'],
   systemd: ['time'],
   attach: ['time'],
-  etcd: [],
+  etcd: ['time'],
   time: [],
 }
 /** The exit codes are the contract's numbers: any room may name them (a lost run's record says 75). */
