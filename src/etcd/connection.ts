@@ -69,8 +69,9 @@ export function mayLoseAccess(client: Etcd3): boolean {
 }
 
 /**
- * etcd refused this client's credentials or its role's rights: no retry mends it. Returns the reason
- * in an operator's words, for a holder that can no longer prove it leads.
+ * etcd refused this client's credentials or its role's rights: no retry mends it (a token etcd forgot
+ * is not that: a new login mends it, see isTokenRefused). Returns the reason in an operator's words,
+ * for a holder that can no longer prove it leads.
  */
 export function credentialsRefused(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined
@@ -78,8 +79,12 @@ export function credentialsRefused(error: unknown): string | undefined {
   if (/AuthenticationFailed|authentication failed/i.test(said)) return "etcd no longer accepts this user's password"
   if (/UserNotFound|user name not found/i.test(said)) return 'the user no longer exists in etcd'
   if (/PermissionDenied|permission denied/i.test(said)) return "etcd denies this user access: its role no longer grants the election's keys"
-  if (/InvalidAuthToken|invalid auth token/i.test(said)) return "etcd no longer accepts this user's token"
   return undefined
+}
+
+/** etcd forgot the token this client logged in with (it expired, etcd restarted, the password changed): log in again. */
+export function isTokenRefused(error: unknown): boolean {
+  return error instanceof Error && /InvalidAuthToken|invalid auth token/i.test(`${error.constructor.name} ${error.message}`)
 }
 
 /**

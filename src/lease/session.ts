@@ -2,7 +2,7 @@ import {EventEmitter} from 'node:events'
 import {appendFileSync} from 'node:fs'
 import type {Etcd3} from 'etcd3'
 import {MAX_TIMER_MS, monotonicMs} from '../time/clock.js'
-import {cancelStream, credentialsRefused, forgetToken, isLeaseGone, persistently} from '../etcd/connection.js'
+import {cancelStream, credentialsRefused, forgetToken, isLeaseGone, isTokenRefused, persistently} from '../etcd/connection.js'
 
 export interface SessionOptions {
   ttlMs: number
@@ -120,10 +120,9 @@ export class Session extends EventEmitter {
    * renew again, and says why at once instead of when the fence runs out.
    */
   private refused(error: unknown): void {
+    if (isTokenRefused(error)) return forgetToken(this.client)
     const refused = credentialsRefused(error)
-    if (!refused) return
-    if (/token/.test(refused)) forgetToken(this.client)
-    else this.markLost(`keepalives refused: ${refused}`)
+    if (refused) this.markLost(`keepalives refused: ${refused}`)
   }
 
   private markLost(reason: string): void {

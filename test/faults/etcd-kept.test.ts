@@ -151,6 +151,24 @@ describe('credentials that stop working while a job runs', () => {
     expect(keysOf(name)).toBe(key)
   })
 
+  it("a standing campaign whose role is revoked stops its attached job and exits 75 naming the permission", async () => {
+    const name = uniqueName('revoked-campaign')
+    const who = user()
+    const login = ['--user', `${who.name}:${who.password}`]
+    const env = {ELECT_RUNTIME_DIR: join(tempDir(), 'runtime')}
+    const campaign = startElect(['campaign', name, ...login], {endpoints: cluster.endpoints, env})
+    expect(await waitFor(() => keysOf(name) !== '')).toBe(true)
+    const log = join(tempDir(), 'log')
+    const job = startElect(['run-if-leader', name, '--job', 'report', ...login, '--', ...recorder(log, 300)], {endpoints: cluster.endpoints, env})
+    expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'))).toBe(true)
+    cluster.etcdctl([...ROOT, 'user', 'revoke-role', who.name, 'elect-rw'])
+    const [campaignResult, jobResult] = await Promise.all([campaign, job])
+    expect(campaignResult.exitCode).toBe(75)
+    expect(electLines(campaignResult.stderr)[0]).toMatch(/^elect: lost leadership of \S+: .*etcd denies this user access/)
+    expect(jobResult.exitCode).toBe(75)
+    expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
+  })
+
   it("a password changed mid-run is a loss that names the password, not the keepalives", async () => {
     const name = uniqueName('password')
     const who = user()
