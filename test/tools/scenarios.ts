@@ -475,7 +475,9 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const holderLog = join(dir, 'holder')
     const finishFile = join(dir, 'holder-may-finish')
     const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
-    const holderCommand = ['env', holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog), holders)]
+    // A stepped clock is elect's to meet: the recorder's timestamps, which the verdict reads, stay true.
+    const unfaked = scenario.holderClock ? ['-u', 'LD_PRELOAD'] : []
+    const holderCommand = ['env', ...unfaked, holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog), holders)]
     if (trial.shape === 'another cgroup') {
       if (process.getuid?.() !== 0 || !cgroup2Mount()) throw new Error('a job that moves to another cgroup needs root and cgroup2')
       mkdirSync((movedTo = foreignCgroup(holderLog)))
