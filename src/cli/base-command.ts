@@ -6,6 +6,7 @@ import {connect, type ConnectionOptions} from '../etcd/connection.js'
 import {type ConnectionFlags, connectionOptionsFrom} from '../etcd/options.js'
 import {validateName} from '../election/keys.js'
 import {leavesRoom} from '../lease/fence.js'
+import {applyToEnvironment, type Configuration, loadConfiguration} from './configuration.js'
 import {report} from './errors.js'
 import {EXIT_CODES_HELP, UsageError} from './exit-codes.js'
 
@@ -96,7 +97,7 @@ export abstract class BaseCommand extends Command {
     key: Flags.string({helpGroup: connection, description: 'client key for mutual TLS [env: ELECT_KEY_FILE, ETCDCTL_KEY]'}),
     user: Flags.string({helpGroup: connection, description: 'etcd user, as name or name:password [env: ELECT_USER, ETCDCTL_USER]'}),
     password: Flags.string({helpGroup: connection, description: 'etcd password (visible in ps: prefer the env or --password-file) [env: ELECT_PASSWORD, ETCDCTL_PASSWORD]'}),
-    'password-file': Flags.string({helpGroup: connection, description: 'read the etcd password from this file'}),
+    'password-file': Flags.string({helpGroup: connection, description: 'read the etcd password from this file (mode 600, yours) [env: ELECT_PASSWORD_FILE]'}),
     'dial-timeout': positiveDuration({helpGroup: connection, description: 'how long to wait for etcd to answer at all', default: 2000, defaultHelp: async () => '2s'}),
     'command-timeout': positiveDuration({helpGroup: connection, description: 'deadline of each etcd request', default: 5000, defaultHelp: async () => '5s'}),
     prefix: Flags.string({helpGroup: connection, description: 'key prefix of elections [env: ELECT_PREFIX] (default: elect/)'}),
@@ -107,6 +108,8 @@ export abstract class BaseCommand extends Command {
   protected abstract execute(): Promise<number>
 
   async run(): Promise<number> {
+    this.configuration = loadConfiguration()
+    applyToEnvironment(this.configuration)
     const code = await this.execute()
     process.exitCode = code
     return code
@@ -118,10 +121,11 @@ export abstract class BaseCommand extends Command {
   }
 
   private connection?: ConnectionOptions
+  protected configuration?: Configuration
 
-  /** The connection the flags and the environment describe, kept so that a failure of etcd is reported as one. */
+  /** The connection the flags, the environment and the configuration files describe, kept so that a failure of etcd is reported as one. */
   protected connectionOptions(flags: ConnectionFlags): ConnectionOptions {
-    this.connection = connectionOptionsFrom(flags)
+    this.connection = connectionOptionsFrom(flags, this.configuration?.merged() ?? process.env)
     return this.connection
   }
 

@@ -1,6 +1,6 @@
 // Where elect finds etcd and how it proves who it is: the connection flags, else elect's own
 // environment, else etcdctl's, so that a shell set up for etcdctl works for elect too.
-import {readFileSync} from 'node:fs'
+import {readFileSync, statSync} from 'node:fs'
 import {UsageError} from '../cli/exit-codes.js'
 import type {ConnectionOptions} from './connection.js'
 
@@ -36,7 +36,8 @@ export function connectionOptionsFrom(flags: ConnectionFlags, env: NodeJS.Proces
   }
   let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
   let password = flags.password ?? env.ELECT_PASSWORD ?? env.ETCDCTL_PASSWORD
-  if (flags['password-file']) password = readPasswordFile(flags['password-file'])
+  const passwordFile = flags['password-file'] ?? env.ELECT_PASSWORD_FILE
+  if (passwordFile) password = readPasswordFile(passwordFile)
   if (user?.includes(':')) [user, password] = [user.slice(0, user.indexOf(':')), user.slice(user.indexOf(':') + 1)]
   if (password !== undefined && !user) throw new UsageError('a password needs a user: add --user')
   return {endpoints, caFile, certFile, keyFile, user, password, dialTimeoutMs: flags['dial-timeout'], commandTimeoutMs: flags['command-timeout']}
@@ -54,9 +55,29 @@ function mustBePem(flag: string, path: string, kind: string): void {
 }
 
 function readPasswordFile(path: string): string {
+  let password: string
   try {
-    return readFileSync(path, 'utf8').replace(/\r?\n$/, '')
+    password = readFileSync(path, 'utf8').replace(/\r?\n$/, '')
   } catch (error) {
     throw new UsageError(`cannot read --password-file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`)
   }
+  mustBePrivate(path, `(--password-file) holds a password`)
+  return password
+}
+
+/**
+ * A file that holds a secret must be the user's own (or root's) and readable by nobody else: ssh's
+ * rule for a private key. Refused in one line that says how to mend it.
+ */
+export function mustBePrivate(path: string, what: string): void {
+  let mode: number
+  let owner: number
+  try {
+    ;({mode, uid: owner} = statSync(path))
+  } catch (error) {
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+  }
+  const user = process.getuid?.()
+  if (user !== undefined && owner !== user && owner !== 0) throw new UsageError(`${path} ${what} but belongs to another user (uid ${owner}): it must be yours, as ssh asks of a key`)
+  if ((mode & 0o077) !== 0) throw new UsageError(`${path} ${what} and others may read it (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}, as ssh asks of a key`)
 }

@@ -46,6 +46,9 @@ export function manPage(executable: string, version: string, date: string): stri
 /** The template unit of a standing campaign, `elect-campaign@<name>.service`. */
 export const CAMPAIGN_UNIT = fileURLToPath(new URL('elect-campaign@.service', import.meta.url))
 
+/** The configuration file the .deb installs as /etc/elect/elect.env. */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('elect.env', import.meta.url))
+
 /** Builds elect_<version>_<arch>.deb in `out` around `executable`; returns its path. */
 export function debianPackage(executable: string, target: string, version: string, page: string, out: string, sourceDateEpoch: string): string {
   const arch = DEBIAN_ARCH[target]
@@ -58,6 +61,11 @@ export function debianPackage(executable: string, target: string, version: strin
     mkdirSync(join(root, 'lib/systemd/system'), {recursive: true})
     copyFileSync(executable, join(root, 'usr/bin/elect'))
     copyFileSync(CAMPAIGN_UNIT, join(root, 'lib/systemd/system/elect-campaign@.service'))
+    // The configuration every elect reads, commented out: a conffile, so that an upgrade keeps the operator's.
+    mkdirSync(join(root, 'etc/elect'), {recursive: true})
+    copyFileSync(EXAMPLE_CONFIG, join(root, 'etc/elect/elect.env'))
+    chmodSync(join(root, 'etc/elect/elect.env'), 0o644)
+    writeFileSync(join(root, 'DEBIAN/conffiles'), '/etc/elect/elect.env\n')
     chmodSync(join(root, 'usr/bin/elect'), 0o755)
     writeFileSync(join(root, 'usr/share/man/man1/elect.1.gz'), gzipSync(page, {level: 9}))
     writeFileSync(

@@ -1,7 +1,7 @@
 // The single executables (npm run dist) as a server without Node meets them: the file alone in an
 // empty directory, run with a PATH and an environment in which there is no node, npm or node_modules.
 // ELECT_SEA_DIR tests the files a build already made (CI: release/); otherwise they are built here.
-import {closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync} from 'node:fs'
+import {closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
 import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
@@ -138,6 +138,16 @@ describe('the Debian packages', () => {
       expect(unit).toMatch(/^Type=notify$/m)
       expect(unit).toMatch(/^ExecStart=\/usr\/bin\/elect campaign %i$/m)
       expect(unit).toMatch(/^Restart=always$/m)
+      // The unit reads the configuration every elect reads, which the package ships as a conffile,
+      // every setting commented out, readable by cron jobs of every user.
+      expect(unit).toMatch(/^EnvironmentFile=-\/etc\/elect\/elect\.env$/m)
+      const config = join(root, 'etc/elect/elect.env')
+      expect((statSync(config).mode & 0o777).toString(8)).toBe('644')
+      expect(readFileSync(config, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))).toEqual([])
+      expect(readFileSync(config, 'utf8')).toMatch(/^#ELECT_ENDPOINTS=/m)
+      const control = tempDir()
+      await execa('dpkg-deb', ['--control', deb, control])
+      expect(readFileSync(join(control, 'conffiles'), 'utf8')).toBe('/etc/elect/elect.env\n')
     }
   })
 

@@ -1,0 +1,88 @@
+// The README's fleet recipe, as written, under a real cron daemon: three simulated servers, each with
+// the standing campaign (as its unit runs it) and BusyBox's crond running the README's crontab lines.
+// Each server's configuration file stands for its /etc/elect/elect.env (a test on a shared machine
+// must not write /etc): ELECT_CONFIG names it in the daemon's environment, which is all a crontab line
+// gets, as under cron. SHELL= in the crontab runs each line through a shell that keeps its output,
+// which is what cron would mail.
+import {type ChildProcess, spawn} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, expect, it} from 'vitest'
+import {unpackDebianPackages} from '../build/debian.js'
+import {cleanup, elect, electProcess, startElect, tempDir, useOwnCluster, waitFor} from '../harness/cli.js'
+import {projectRoot} from '../harness/processes.js'
+
+const cluster = useOwnCluster()
+const daemons: ChildProcess[] = []
+afterEach(async () => {
+  for (const daemon of daemons.splice(0)) daemon.kill('SIGKILL')
+  await cleanup()
+})
+
+/** BusyBox's static build, from Debian's package, unpacked into .cache. */
+function busybox(): string {
+  const file = join(projectRoot, '.cache', 'busybox', 'bin', 'busybox')
+  if (!existsSync(file)) unpackDebianPackages(['busybox-static'], join(projectRoot, '.cache', 'busybox'))
+  return file
+}
+
+/** The README's crontab lines for the fleet: five time fields, then `elect run-if-leader`. */
+function readmeCrontab(): string[] {
+  const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('### A standing leader for a fleet'))
+  const block = section.slice(0, section.indexOf('\n\n', section.indexOf('# crontab')))
+  return block.split('\n').map((line) => line.trim()).filter((line) => /^(\S+\s+){5}elect run-if-leader /.test(line))
+}
+
+const script = (path: string, text: string) => {
+  writeFileSync(path, `#!/bin/sh\n${text}\n`)
+  chmodSync(path, 0o755)
+}
+
+it.runIf(process.getuid?.() === 0)('runs each minute\'s report once, on the leader, and gives cron nothing to mail', async () => {
+  const lines = readmeCrontab()
+  expect(lines.length).toBe(3)
+  const daemon = busybox()
+  const ran = join(tempDir(), 'ran')
+  // `elect` on cron's PATH, as the package installs it.
+  const shims = tempDir()
+  const [file, args] = electProcess()
+  script(join(shims, 'elect'), `exec '${file}' ${args.map((arg) => `'${arg}'`).join(' ')} "$@"`)
+  const servers = ['web-1', 'web-2', 'web-3'].map((server) => {
+    const dir = tempDir()
+    const config = join(dir, 'elect.env')
+    writeFileSync(config, [`ELECT_ENDPOINTS=${cluster().endpoints.join(',')}`, `ELECT_RUNTIME_DIR=${join(dir, 'run')}`].join('\n'))
+    // The jobs the README names, as /usr/local/bin/*.sh on this server.
+    const bin = join(dir, 'bin')
+    mkdirSync(bin)
+    for (const job of ['report', 'rotate', 'sync']) script(join(bin, `${job}.sh`), `echo "${job} ${server} $ELECT_KEY $(date +%H:%M)" >> '${ran}'`)
+    const mailbox = join(dir, 'mailbox')
+    script(join(dir, 'mailing-shell'), `exec /bin/sh "$@" >> '${mailbox}' 2>&1`)
+    mkdirSync(join(dir, 'crontabs'))
+    writeFileSync(join(dir, 'crontabs', 'root'), [`SHELL=${join(dir, 'mailing-shell')}`, ...lines.map((line) => line.replaceAll('/usr/local/bin/', `${bin}/`)), ''].join('\n'))
+    return {server, dir, config, mailbox}
+  })
+  // The units: `elect campaign scheduler` with what their EnvironmentFile= gives, the same file.
+  for (const {config} of servers) startElect(['campaign', 'scheduler'], {env: {ELECT_ENDPOINTS: undefined, ELECT_RUNTIME_DIR: undefined, ELECT_CONFIG: config}})
+  expect(await waitFor(async () => (await elect(['who-leads', 'scheduler'])).exitCode === 0)).toBe(true)
+  for (const {dir, config} of servers) {
+    const crond = spawn(daemon, ['crond', '-f', '-c', join(dir, 'crontabs'), '-L', join(dir, 'crond.log')], {
+      env: {PATH: `${shims}:/usr/bin:/bin`, ELECT_CONFIG: config},
+      stdio: 'ignore',
+    })
+    daemons.push(crond)
+  }
+  // The next minute's fire, and its run (cron fires at the minute's start; elect takes a second or two).
+  expect(await waitFor(() => existsSync(ran) && readFileSync(ran, 'utf8').includes('report '), 80_000, 200)).toBe(true)
+  const firstMinute = readFileSync(ran, 'utf8').split('\n')[0].split(' ')[3]
+  // Every server's fire of that minute has ended once the next few seconds pass with nothing new.
+  await new Promise((resolve) => setTimeout(resolve, 8000))
+  const runs = readFileSync(ran, 'utf8').split('\n').filter((line) => line.endsWith(firstMinute))
+  const reports = runs.filter((line) => line.startsWith('report '))
+  expect(reports).toHaveLength(1)
+  // Under the leader's campaign (its key), and each job that fired ran on that one server.
+  const leader = JSON.parse((await elect(['who-leads', 'scheduler', '--json'])).stdout).leader.key as string
+  expect(reports[0].split(' ')[2]).toBe(leader)
+  expect(new Set(runs.map((line) => line.split(' ')[1])).size).toBe(1)
+  for (const {mailbox} of servers) expect(existsSync(mailbox) ? readFileSync(mailbox, 'utf8') : '').toBe('')
+}, 150_000)
