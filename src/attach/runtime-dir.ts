@@ -27,7 +27,14 @@ export class RuntimeDirError extends ElectError {
 
 /** Creates the directory if need be, and checks that only this user can enter it. */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, {recursive: true, mode: 0o700})
+  try {
+    mkdirSync(dir, {recursive: true, mode: 0o700})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // A file where the directory should be, or a path that runs through one.
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new RuntimeDirError(`the runtime directory ${dir} is not a directory (set ELECT_RUNTIME_DIR to one of yours)`)
+    throw new RuntimeDirError(`cannot make the runtime directory ${dir}: ${code ?? error} (set ELECT_RUNTIME_DIR to a directory of yours)`)
+  }
   checkPrivateDir(dir)
 }
 

@@ -102,7 +102,7 @@ ${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
       const result: GuardedRunResult = await this.withEtcd(connection, (client) => guardedRun(client, {
         prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job, holders: flags.holders,
         killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
-        slot, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
+        slot, spread: !flags.jitter, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
         health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], timeoutMs: flags['health-timeout']},
         onStarted: (record) => hooks.started({name, ...record}),
         onServerVersion: (version) => warnOfLeaseBugs(version, (line) => this.say(line)),

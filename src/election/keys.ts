@@ -71,7 +71,9 @@ export class ElectionKeys {
 
   /** The job a running marker (`running(job, slot)`) is of: undefined for the election's own. */
   jobOfRunning(marker: string): string | undefined {
-    return marker.slice(this.runningJobs.length + 1).split(SLOT_MARK)[0] || undefined
+    // "", "#<slot>", "/<job>" or "/<job>#<slot>" after the election's own marker.
+    const rest = marker.slice(this.runningJobs.length)
+    return rest.startsWith('/') ? rest.slice(1).split(SLOT_MARK)[0] || undefined : undefined
   }
 
   /** Every job's running marker. */

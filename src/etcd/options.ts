@@ -18,9 +18,10 @@ export interface ConnectionFlags {
 
 /** The connection the flags and the environment describe; a usage error for what cannot work, before any dial. */
 export function connectionOptionsFrom(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): ConnectionOptions {
+  // As etcdctl takes them: a scheme in any case, a trailing slash.
   const endpoints = (flags.endpoints ?? env.ELECT_ENDPOINTS ?? env.ETCDCTL_ENDPOINTS ?? '127.0.0.1:2379')
     .split(',')
-    .map((endpoint) => endpoint.trim())
+    .map((endpoint) => endpoint.trim().replace(/^(https?):\/\//i, (_whole, scheme: string) => `${scheme.toLowerCase()}://`).replace(/\/$/, ''))
     .filter(Boolean)
   for (const endpoint of endpoints) {
     if (!/^(https?:\/\/)?[^\s/:]+:\d{1,5}$/.test(endpoint) && !/^(https?:\/\/)?\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(endpoint))

@@ -39,6 +39,8 @@ export interface GuardedRunOptions {
   keepRuns: number
   /** --max-runtime: the command's whole job is stopped once it has run this long. */
   maxRuntimeMs?: number
+  /** A --once-per fire that finds nobody leading waits its place in the fleet's spread (not with --jitter, which spreads it already). */
+  spread: boolean
   /** --health-cmd: checked once, before this run campaigns; a failure skips. */
   health?: {command: string; timeoutMs: number}
   /** Called as the command starts, with the run's record as written then. */
@@ -124,7 +126,7 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
   // A campaign holds alone (it has no --holders): lending that to a run of several holders would break both.
   if (lender && options.holders !== 1) throw new HoldersMismatch(1, options.holders, `the campaign of ${lender.hello.value} on this machine`)
   if (!lender && seen.full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding: seen.holding}
-  if (!lender && options.slot && options.waitMs === 0) {
+  if (!lender && options.slot && options.waitMs === 0 && options.spread) {
     // Every server of a fleet fires the slot at once, and each one that campaigns costs etcd a lease, a
     // key and their removal: they campaign in the order of their places in the spread, so that the
     // rest find the first leading or the slot done, with a read.
@@ -284,7 +286,8 @@ class Run {
     const outcome = await lender.attach({wait: this.options.waitMs > 0, killGraceMs: this.options.killGraceMs, signal})
     if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason))
     if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', holding}
-    if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: `the campaign on this machine ended: ${outcome.reason}`}
+    // The reason names the campaign already ("the campaign on this machine ended", "the campaign lost leadership: ...").
+    if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: outcome.reason}
     const candidacy = this.election.candidacyOf(candidateOf(outcome.grant))
     return this.claim(candidacy, lender, undefined, signal)
   }

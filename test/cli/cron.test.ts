@@ -98,6 +98,8 @@ describe('run-if-leader --once-per', () => {
     expect(late.exitCode).toBe(0)
     const delayMs = Number(/^elect: waiting (\d+)ms \(--jitter\) before the first etcd request$/m.exec(late.stderr)?.[1])
     expect(delayMs).toBeLessThan(2000)
+    // --jitter spreads the fleet already: no wait for a place in the spread on top of it.
+    expect(late.stderr).not.toMatch(/spread/)
     expect(readEvents(log)[0].at - firedAt).toBeGreaterThanOrEqual(delayMs)
     // Had the late fire taken the next slot, this one would skip.
     expect((await fire(name, log, clock.at(HOUR + 5000), '1h')).exitCode).toBe(0)

@@ -43,6 +43,8 @@ describe('run-if-leader --holders', () => {
     const json = JSON.parse((await elect(['who-leads', name, '--json'])).stdout)
     expect(json).toMatchObject({leader: {value: 'web-1'}, holders: 2, holding: [{value: 'web-1'}, {value: 'web-2'}]})
     expect(json.jobs.map((job: {value: string}) => job.value).sort()).toEqual(['web-1', 'web-2'])
+    // Both run the election's own job, in its two slots: neither is a job named after its slot.
+    expect(json.jobs.map((job: {job: string | null}) => job.job)).toEqual([null, null])
     expect(starts(log('web-3'))).toEqual([])
 
     // The oldest ends: web-3 is not just behind it, and must wake all the same.

@@ -330,6 +330,13 @@ describe('the runtime directory', () => {
     expect([standalone.exitCode, standalone.stderr]).toEqual([0, `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it; running standalone`])
   })
 
+  it('one that is a file is refused in one line, exit 1', async () => {
+    const file = join(tempDir(), 'not-a-directory')
+    writeFileSync(file, '')
+    const refused = await elect(['campaign', uniqueName('runtime-file')], {env: {ELECT_RUNTIME_DIR: file}})
+    expect([refused.exitCode, refused.stderr]).toEqual([1, `elect: the runtime directory ${file} is not a directory (set ELECT_RUNTIME_DIR to one of yours)`])
+  })
+
   it('a campaign whose TTL cannot cover the job\'s kill grace is a usage error', async () => {
     const name = uniqueName('attach-ttl')
     const a = machine()

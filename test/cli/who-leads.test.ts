@@ -1,4 +1,4 @@
-import {afterEach, describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, inject, it} from 'vitest'
 import {cleanup, elect, etcdctl, startElect, startEtcdctl, uniqueName, waitFor} from '../harness/cli.js'
 
 afterEach(cleanup)
@@ -19,6 +19,15 @@ describe('who-leads', () => {
     expect(result.exitCode).toBe(3)
     expect(result.stdout).toBe('')
     expect(result.stderr).toBe(`elect: nobody leads ${name}`)
+  })
+
+  it('takes endpoints as etcdctl does: a scheme in any case, a trailing slash', async () => {
+    const name = uniqueName('endpoint-forms')
+    const [endpoint] = inject('etcdEndpoints')
+    for (const form of [`http://${endpoint}/`, `HTTP://${endpoint}`]) {
+      const result = await elect(['who-leads', name, '--endpoints', form])
+      expect([result.exitCode, result.stderr]).toEqual([3, `elect: nobody leads ${name}`])
+    }
   })
 
   it('prints the leader value alone, and the queue in order with --candidates', async () => {

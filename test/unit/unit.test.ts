@@ -48,6 +48,7 @@ describe('key layout', () => {
     expect(leaseHex('255')).toBe('ff')
   })
   it('keeps everything else outside the candidate prefix, where no other election can reach', () => {
+    expect([keys.running(), keys.running(undefined, 1), keys.running('rotate'), keys.running('rotate', 2)].map((marker) => keys.jobOfRunning(marker))).toEqual([undefined, undefined, 'rotate', 'rotate'])
     for (const key of [keys.resignRequest('255'), keys.running(), keys.running('rotate'), keys.onceMarker('123'), keys.onceMarker('123', 'rotate')]) {
       expect(key.startsWith(keys.candidates)).toBe(false)
       expect(key.startsWith('elect/nightly:')).toBe(true)
