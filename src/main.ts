@@ -9,6 +9,7 @@ import Autocomplete from '../node_modules/@oclif/plugin-autocomplete/lib/command
 import AutocompleteCreate from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/create.js'
 import AutocompleteScript from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js'
 import Campaign from './commands/campaign.js'
+import CheckReady from './commands/check.js'
 import Pause from './commands/pause.js'
 import Resign from './commands/resign.js'
 import Resume from './commands/resume.js'
@@ -20,6 +21,7 @@ import commandNotFound from './cli/command-not-found.js'
 // help and autocomplete are bundled too, rather than loaded as plugins from node_modules at every start.
 export const COMMANDS = {
   campaign: Campaign,
+  check: CheckReady,
   pause: Pause,
   resign: Resign,
   resume: Resume,

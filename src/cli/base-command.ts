@@ -109,6 +109,7 @@ export abstract class BaseCommand extends Command {
 
   async run(): Promise<number> {
     this.configuration = loadConfiguration()
+    this.givenEnvironment = {...process.env}
     applyToEnvironment(this.configuration)
     const code = await this.execute()
     process.exitCode = code
@@ -122,6 +123,8 @@ export abstract class BaseCommand extends Command {
 
   private connection?: ConnectionOptions
   protected configuration?: Configuration
+  /** The environment as elect was given it, before the files' settings joined it. */
+  protected givenEnvironment: NodeJS.ProcessEnv = process.env
 
   /** The connection the flags, the environment and the configuration files describe, kept so that a failure of etcd is reported as one. */
   protected connectionOptions(flags: ConnectionFlags): ConnectionOptions {

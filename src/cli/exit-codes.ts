@@ -8,6 +8,8 @@ export const ExitCode = {
   nothingToResign: 3,
   /** runs --succeeded-within: no run succeeded in the window. */
   noSuccess: 3,
+  /** check: a check of this server (not of etcd) failed. */
+  notReady: 3,
   unavailable: 69,
   lost: 75,
   timedOut: 124,
@@ -22,8 +24,8 @@ export const EXIT_CODES_HELP: Record<number | string, string> = {
   0: 'success',
   1: 'unexpected error',
   2: 'usage error',
-  3: 'no leader, or not the one --is names (who-leads); nothing to resign (resign); no run succeeded within --succeeded-within (runs)',
-  69: 'etcd unreachable, credentials refused, TLS failed, or etcd out of space (alarm NOSPACE)',
+  3: 'no leader, or not the one --is names (who-leads); nothing to resign (resign); no run succeeded within --succeeded-within (runs); a check failed (check)',
+  69: 'etcd unreachable, credentials refused, TLS failed, etcd out of space (alarm NOSPACE), or (check) the role lacks a right',
   75: 'leadership lost while the command ran (it was stopped), or the lease lost while waiting',
   124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',
   125: 'the command ran for its --max-runtime and was stopped',

@@ -55,7 +55,15 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   if (options.user) authenticateEachWatchStream(client)
   // With auth on, etcd takes a client certificate's common name for the user.
   if (options.user || options.certFile) credentialed.add(client)
+  connections.set(client, options)
   return client
+}
+
+const connections = new WeakMap<Etcd3, ConnectionOptions>()
+
+/** What a client was connected with (see connect()). */
+export function connectionOf(client: Etcd3): ConnectionOptions | undefined {
+  return connections.get(client)
 }
 
 const credentialed = new WeakSet<Etcd3>()

@@ -1,7 +1,11 @@
 // The etcd server versions the promise holds on. It rests on etcd never ending a lease early, and
 // etcd has fixed two bugs that do exactly that; a server without the fixes can let another elect
 // lead while a job runs, whatever elect does.
+import {readFileSync} from 'node:fs'
+import {get as httpGet} from 'node:http'
+import {get as httpsGet} from 'node:https'
 import type {Etcd3} from 'etcd3'
+import {type ConnectionOptions, connectionOf, usesTls} from './connection.js'
 
 export interface LeaseBug {
   issue: string
@@ -40,11 +44,39 @@ export function leaseBugsOf(version: string): LeaseBug[] {
   })
 }
 
-/** The version of the member that answers, or undefined if it does not say. */
+/**
+ * The version of the member that answers, or undefined if it does not say. etcd 3.5 shows its
+ * status to root alone; any client may read GET /version on the client port, which answers the rest.
+ */
 export async function serverVersion(client: Etcd3): Promise<string | undefined> {
   try {
     return (await client.maintenance.status()).version
   } catch {
-    return undefined
+    const connection = connectionOf(client)
+    return connection && versionOverHttp(connection)
   }
+}
+
+/** GET /version on the first endpoint, with the connection's TLS; undefined if it does not answer in time. */
+function versionOverHttp(connection: ConnectionOptions): Promise<string | undefined> {
+  const [endpoint] = connection.endpoints
+  const tls = usesTls(connection)
+  const url = `${endpoint.includes('://') ? endpoint : `${tls ? 'https' : 'http'}://${endpoint}`}/version`
+  const read = (file?: string) => (file ? readFileSync(file) : undefined)
+  return new Promise((resolve) => {
+    const options = {timeout: connection.commandTimeoutMs, ...(tls && {ca: read(connection.caFile), cert: read(connection.certFile), key: read(connection.keyFile)})}
+    const request = (tls ? httpsGet : httpGet)(url, options, (response) => {
+      let body = ''
+      response.on('data', (chunk) => (body += chunk))
+      response.on('end', () => {
+        try {
+          resolve(JSON.parse(body).etcdserver)
+        } catch {
+          resolve(undefined)
+        }
+      })
+    })
+    request.on('error', () => resolve(undefined))
+    request.on('timeout', () => request.destroy())
+  })
 }

@@ -128,6 +128,11 @@ export class Supervisor {
     return this.job?.pid
   }
 
+  /** The job's cgroup, where the guard could make one (see guard.sh). */
+  get cgroup(): string | undefined {
+    return this.job?.cgroup
+  }
+
   extend(deadlineMs: number): void {
     this.send(`extend ${uptimeDeadline(deadlineMs)}`)
   }

@@ -169,6 +169,31 @@ describe('credentials that stop working while a job runs', () => {
     expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
   })
 
+  it('elect check: a role that may read but not write fails the rights check, exit 69; the password stays hidden', async () => {
+    const who = user()
+    cluster.etcdctl([...ROOT, 'role', 'add', `${who.name}-ro`])
+    cluster.etcdctl([...ROOT, 'role', 'grant-permission', `${who.name}-ro`, '--prefix=true', 'read', 'elect/'])
+    cluster.etcdctl([...ROOT, 'user', 'revoke-role', who.name, 'elect-rw'])
+    cluster.etcdctl([...ROOT, 'user', 'grant-role', who.name, `${who.name}-ro`])
+    const config = join(tempDir(), 'elect.env')
+    writeFileSync(config, `ELECT_USER=${who.name}\nELECT_PASSWORD=${who.password}\n`, {mode: 0o600})
+    const name = uniqueName('check-rights')
+    const result = await elect(['check', name], {endpoints: cluster.endpoints, env: {ELECT_CONFIG: config}})
+    expect(result.exitCode, result.stdout).toBe(69)
+    expect(result.stdout).not.toContain(who.password)
+    expect(result.stdout).toContain(`ELECT_PASSWORD=(hidden) from ${config}`)
+    expect(result.stdout.split('\n'), result.stdout).toContain(`fail  rights under elect/${name}: read, lease ok; write refused: etcd denies this user access: its role no longer grants the election's keys`)
+  })
+
+  it('a user that is not root learns the version it leads on all the same (GET /version), and is told of its lease bugs', async () => {
+    const who = user()
+    const result = await elect(['run-if-leader', uniqueName('version-as-user'), '--user', `${who.name}:${who.password}`, '--', 'true'], {endpoints: cluster.endpoints, env: {ELECT_ACCEPT_ETCD_VERSION: ''}})
+    const version = /etcd Version: (\S+)/.exec(execFileSync(cluster.binaries.etcd, ['--version'], {encoding: 'utf8'}))![1]
+    expect(result.exitCode).toBe(0)
+    if (version === '3.5.30') expect(result.stderr).toBe('')
+    else expect(result.stderr).toMatch(new RegExp(`^elect: etcd ${version.replaceAll('.', '\\.')} has known bugs that can end a lease early`))
+  })
+
   it("a password changed mid-run is a loss that names the password, not the keepalives", async () => {
     const name = uniqueName('password')
     const who = user()
