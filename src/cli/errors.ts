@@ -23,8 +23,11 @@ export function failureOf(error: Error & {oclif?: {exit?: number}}, commandId?: 
   if (unavailable) return {code: ExitCode.unavailable, message: unavailable, unexpected: false}
   const parseExit = error.oclif?.exit
   if (parseExit !== undefined) return {code: parseExit, message: parseExit === 0 ? undefined : `${oneLine(error.message)}\nSee: elect ${commandId} --help`, unexpected: false}
-  return {code: ExitCode.error, message: firstLine(error.message), unexpected: true}
+  return {code: ExitCode.error, message: firstLine(error.message).replace(GRPC_STATUS, ''), unexpected: true}
 }
+
+/** gRPC's status, ahead of a message ("8 RESOURCE_EXHAUSTED: "): nothing an operator can act on. */
+const GRPC_STATUS = /^\d+ [A-Z_]+: /
 
 /** Writes the failure's line on stderr and returns its exit code. */
 export function report(error: Error, commandId?: string, connection?: ConnectionOptions): number {

@@ -265,6 +265,8 @@ export function describeUnavailable(error: unknown, endpoints: string[], tls: bo
   const where = endpoints.join(',')
   if (/AuthenticationFailed|UserNotFound/.test(kind) || /authentication failed|invalid auth token/i.test(cause))
     return `etcd at ${where} refused the credentials (user name or password is wrong)`
+  if (/user name is empty/i.test(cause)) return `etcd at ${where} has auth enabled: give a user (--user, ELECT_USER, or in /etc/elect/elect.env)`
+  if (/authentication is not enabled/i.test(cause)) return `etcd at ${where} has no auth enabled, and a user was given: drop --user (ELECT_USER)`
   if (/PermissionDenied/.test(kind) || /permission denied/i.test(cause))
     return `etcd at ${where} denied access: the user's role does not grant this key range (see --prefix)`
   if (isOutOfSpace(error)) return `etcd at ${where} refuses writes: ${OUT_OF_SPACE}`

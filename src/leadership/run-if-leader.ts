@@ -1,6 +1,6 @@
 import type {Etcd3} from 'etcd3'
 import type {Attachment} from '../attach/attachment.js'
-import {after, delay} from '../time/clock.js'
+import {after, delay, monotonicMs} from '../time/clock.js'
 import {AbortedError, type Candidacy, type Candidate, Election, HoldersMismatch} from '../election/election.js'
 import {fleetSpreadMs, markSlotDone, type OnceSlot, placeInSpread, slotMarkers, type SlotStanding, slotStanding} from '../jobs/once-per.js'
 import {firstPause, type Pause, pausesOf} from '../jobs/pause.js'
@@ -358,6 +358,8 @@ class Run {
    */
   private async release(): Promise<string | undefined> {
     const {won, lender} = this
+    // One budget for the whole release, so that an etcd outage ends the run within --command-timeout.
+    const giveUpAt = monotonicMs() + this.options.callTimeoutMs
     const released = won && this.releaseWon(won)
     this.prepared?.supervisor.cancel()
     this.signals.unlisten()
@@ -365,7 +367,7 @@ class Run {
     const unrecorded = await released
     await this.versionTold
     const leases = (await Promise.allSettled(this.grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
-    await Promise.all(leases.map((lease) => lease.close().catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${refusalOf(error)}`))))
+    await Promise.all(leases.map((lease) => lease.close(giveUpAt - monotonicMs()).catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${refusalOf(error)}`))))
     lender?.done()
     return unrecorded
   }
@@ -386,6 +388,9 @@ class Run {
       return undefined
     } catch (error) {
       if (record === 'discard') return undefined // nothing ran: no record to lose
+      // etcd unreachable the whole time: nothing more will get through, and the run's line said why
+      // (its record reads as an end not recorded).
+      if (isTransient(error)) return undefined
       await persistently(releaseWith(undefined), options.callTimeoutMs).catch(() => undefined)
       try {
         await persistently(() => writeRunRecord(client, this.election.keys, won.runLease.leaseId, options.job, record), options.callTimeoutMs, (again) => isTransient(again) || isOutOfSpace(again))

@@ -98,16 +98,20 @@ export class Session extends EventEmitter {
     if (this.validUntil - fenceLeadMs - monotonicMs() < this.keepaliveIntervalMs) await this.keepaliveOnce()
   }
 
-  /** Stops the keepalive and, unless the lease is already gone, revokes it (its keys go with it). */
-  async close(): Promise<void> {
+  /**
+   * Stops the keepalive and, unless the lease is already gone, revokes it (its keys go with it), trying
+   * again for up to `withinMs` while etcd is unreachable; with no time left, it expires by itself.
+   */
+  async close(withinMs = this.options.callTimeoutMs): Promise<void> {
     if (this.closed) return
     this.closed = true
     clearTimeout(this.fenceTimer)
     clearTimeout(this.keepaliveTimer)
     this.channel?.close()
+    if (withinMs <= 0) return
     try {
       const {callTimeoutMs} = this.options
-      await persistently(() => this.client.leaseClient.leaseRevoke({ID: this.leaseId}, {deadline: Date.now() + callTimeoutMs}), callTimeoutMs)
+      await persistently(() => this.client.leaseClient.leaseRevoke({ID: this.leaseId}, {deadline: Date.now() + Math.min(callTimeoutMs, withinMs)}), withinMs)
     } catch (error) {
       // A lease that is already gone is what we wanted; anything else leaves the lease to expire by TTL.
       if (!isLeaseGone(error)) throw error

@@ -63,7 +63,8 @@ it.runIf(process.getuid?.() === 0)('runs each minute\'s report once, on the lead
     return {server, dir, config, mailbox}
   })
   // The units: `elect campaign scheduler` with what their EnvironmentFile= gives, the same file.
-  for (const {config} of servers) startElect(['campaign', 'scheduler'], {env: {ELECT_ENDPOINTS: undefined, ELECT_RUNTIME_DIR: undefined, ELECT_CONFIG: config}})
+  // They stand until the test ends: through the wait for the minute, which may take most of one.
+  for (const {config} of servers) startElect(['campaign', 'scheduler'], {env: {ELECT_ENDPOINTS: undefined, ELECT_RUNTIME_DIR: undefined, ELECT_CONFIG: config}, timeoutMs: 150_000})
   expect(await waitFor(async () => (await elect(['who-leads', 'scheduler'])).exitCode === 0)).toBe(true)
   for (const {dir, config} of servers) {
     const crond = spawn(daemon, ['crond', '-f', '-c', join(dir, 'crontabs'), '-L', join(dir, 'crond.log')], {

@@ -23,7 +23,7 @@ describe('bad input and unusable etcd', () => {
     ['a malformed endpoint', ['who-leads', 'x', '--endpoints', 'http://a b'], 2, /^elect: malformed endpoint "http:\/\/a b"/],
     ['a cert without its key', ['who-leads', 'x', '--cert', 'c.pem'], 2, /^elect: --cert and --key go together/],
     ['an unknown kill signal', ['run-if-leader', 'x', '--kill-signal', 'SIGNOPE', '--', 'true'], 2, /is not a signal name/],
-    ['an unknown command', ['frobnicate', 'x'], 2, /^elect: unknown command "frobnicate": use campaign, pause, resign, resume, run-if-leader, runs, who-leads \(see elect --help\)$/],
+    ['an unknown command', ['frobnicate', 'x'], 2, /^elect: unknown command "frobnicate": use campaign, check, pause, resign, resume, run-if-leader, runs, who-leads \(see elect --help\)$/],
     ['--is without a value', ['who-leads', 'x', '--is'], 2, /^elect: Flag --is expects a value\nSee: elect who-leads --help$/],
     ['--once-per of zero', ['run-if-leader', 'x', '--once-per', '0', '--', 'true'], 2, /^elect: --once-per must be longer than 0/],
     ['a password without a user', ['who-leads', 'x', '--password', 'p'], 2, /^elect: a password needs a user: add --user$/],

@@ -95,6 +95,13 @@ describe('auth', () => {
   // --dial-timeout ("no answer before the deadline", CI run 4 at a load of 13).
   const patient = (args: string[]) => [args[0], args[1], '--dial-timeout', '10s', ...args.slice(2)]
 
+  it('says what to do, exit 69, for a user missing where auth is on and one given where it is off: no gRPC status text', async () => {
+    const missing = await elect(['who-leads', 'x'], {endpoints: authServer.endpoints})
+    expect([missing.exitCode, missing.stderr]).toEqual([69, `elect: etcd at ${authServer.endpoints.join(',')} has auth enabled: give a user (--user, ELECT_USER, or in /etc/elect/elect.env)`])
+    const needless = await elect(['who-leads', 'x', '--user', `alice:${PASSWORD}`], {endpoints: plainServer.endpoints})
+    expect([needless.exitCode, needless.stderr]).toEqual([69, `elect: etcd at ${plainServer.endpoints.join(',')} has no auth enabled, and a user was given: drop --user (ELECT_USER)`])
+  })
+
   it('works inside the prefix its role grants, with the password from --user, the environment or a file', async () => {
     const passwordFile = join(tempDir(), 'password')
     writeFileSync(passwordFile, `${PASSWORD}\n`, {mode: 0o600})

@@ -103,6 +103,27 @@ describe('a full etcd (the NOSPACE alarm)', () => {
   })
 })
 
+describe('an etcd outage', () => {
+  it('ends a run with the one line that says so, within --command-timeout of its job\'s death, and nothing else', async () => {
+    const cluster = await startCluster(1)
+    try {
+      const log = join(tempDir(), 'log')
+      const holder = startElect(['run-if-leader', uniqueName('outage'), '--ttl', '6s', '--kill-grace', '1s', '--command-timeout', '3s', '--', ...recorder(log, 300)], {endpoints: cluster.endpoints})
+      expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'))).toBe(true)
+      await cluster.members[0].kill()
+      const result = await holder
+      const exitedAt = Date.now()
+      const stopped = readEvents(log).find((event) => event.event === 'stopped')!
+      expect(result.exitCode).toBe(75)
+      expect(result.stderr.split('\n').filter((line) => line.startsWith('elect:'))).toEqual([`elect: lost leadership of ${/run-if-leader (\S+)/.exec(result.command)![1]}: no keepalive acknowledged by etcd within 4s; the command was stopped`])
+      // The release and the revokes share one --command-timeout (3 s here); 2 s for a busy machine.
+      expect(exitedAt - stopped.at).toBeLessThan(3000 + 2000)
+    } finally {
+      await cluster.stop()
+    }
+  })
+})
+
 describe('credentials that stop working while a job runs', () => {
   const ROOT = ['--user', 'root:root-pw']
   let cluster: Cluster
