@@ -95,12 +95,15 @@ function electArgv(args: string[], options: ElectOptions): [string, string[]] {
 
 /** Runs elect to completion; never throws on a non-zero exit. */
 export async function elect(args: string[], options: ElectOptions = {}) {
-  return execa(...electArgv(args, options), {
-    reject: false,
-    env: electEnv(options),
-    timeout: options.timeoutMs ?? 20_000,
-    stdin: 'ignore',
-  })
+  return swept(
+    args,
+    execa(...electArgv(args, options), {
+      reject: false,
+      env: electEnv(options),
+      timeout: options.timeoutMs ?? 20_000,
+      stdin: 'ignore',
+    }),
+  )
 }
 
 /** Starts elect in the background; cleanup() ends it if the test did not. */
@@ -112,8 +115,25 @@ export function startElect(args: string[], options: ElectOptions = {}) {
     stdin: 'ignore',
   })
   started.push(child)
+  void swept(args, child)
   return child
 }
+
+/**
+ * Every line elect writes in the whole suite is an operator's to act on: none may carry gRPC's
+ * status text ("8 RESOURCE_EXHAUSTED: ..."). Each test file fails at its end if one did.
+ */
+const grpcStatusLines: string[] = []
+const GRPC_STATUS_LINE = /^elect: .*\b\d{1,2} [A-Z][A-Z_]+: .*$/m
+async function swept<T extends {stderr?: unknown}>(args: string[], result: Promise<T>): Promise<T> {
+  const ended = await result
+  const line = GRPC_STATUS_LINE.exec(String(ended.stderr ?? ''))
+  if (line) grpcStatusLines.push(`elect ${args.join(' ')}: ${line[0]}`)
+  return ended
+}
+afterAll(() => {
+  expect(grpcStatusLines.splice(0), "lines of elect's that carry gRPC's status text").toEqual([])
+})
 
 /**
  * Starts a command (by default a recorder() writing to `log`) under run-if-leader and waits until it
