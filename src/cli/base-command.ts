@@ -117,7 +117,8 @@ export abstract class BaseCommand extends Command {
   }
 
   async catch(error: Error): Promise<void> {
-    const code = report(error, this.id, this.connection)
+    const flags = (this.constructor as typeof BaseCommand).flags ?? {}
+    const code = report(error, this.id, this.connection, Object.keys({...BaseCommand.baseFlags, ...flags}))
     if (code !== 0) process.exitCode = code
   }
 

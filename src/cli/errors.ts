@@ -2,6 +2,7 @@
 // hook for a command that does not exist, report through here.
 import {type ConnectionOptions, describeUnavailable, usesTls} from '../etcd/connection.js'
 import {ElectError, ExitCode} from './exit-codes.js'
+import {closest} from './suggest.js'
 
 export interface Failure {
   code: number
@@ -16,22 +17,29 @@ export interface Failure {
  * cannot be used at all is 69 with its reason; oclif's parse errors keep their exit code in one line;
  * anything else is 1.
  */
-export function failureOf(error: Error & {oclif?: {exit?: number}}, commandId?: string, connection?: ConnectionOptions): Failure {
+export function failureOf(error: Error & {oclif?: {exit?: number}}, commandId?: string, connection?: ConnectionOptions, flagNames: string[] = []): Failure {
   if (error instanceof ElectError) return {code: error.exitCode, message: error.exitCode === ExitCode.usage ? oneLine(error.message) : firstLine(error.message), unexpected: false}
   // Only a command that has its connection can have met etcd (and a local socket's ECONNREFUSED is not etcd's).
   const unavailable = connection && describeUnavailable(error, connection.endpoints, usesTls(connection))
   if (unavailable) return {code: ExitCode.unavailable, message: unavailable, unexpected: false}
   const parseExit = error.oclif?.exit
-  if (parseExit !== undefined) return {code: parseExit, message: parseExit === 0 ? undefined : `${oneLine(error.message)}\nSee: elect ${commandId} --help`, unexpected: false}
+  if (parseExit !== undefined) return {code: parseExit, message: parseExit === 0 ? undefined : `${oneLine(error.message)}${flagHint(error.message, flagNames)}\nSee: elect ${commandId} --help`, unexpected: false}
   return {code: ExitCode.error, message: firstLine(error.message).replace(GRPC_STATUS, ''), unexpected: true}
 }
 
 /** gRPC's status, ahead of a message ("8 RESOURCE_EXHAUSTED: "): nothing an operator can act on. */
 const GRPC_STATUS = /^\d+ [A-Z_]+: /
 
+/** A misspelt flag's likely meaning, as " (did you mean --json?)". */
+function flagHint(message: string, flagNames: string[]): string {
+  const given = /^Nonexistent flags?: --([\w-]+)/.exec(message)?.[1]
+  const meant = given === undefined ? undefined : closest(given, flagNames)
+  return meant ? ` (did you mean --${meant}?)` : ''
+}
+
 /** Writes the failure's line on stderr and returns its exit code. */
-export function report(error: Error, commandId?: string, connection?: ConnectionOptions): number {
-  const failure = failureOf(error, commandId, connection)
+export function report(error: Error, commandId?: string, connection?: ConnectionOptions, flagNames?: string[]): number {
+  const failure = failureOf(error, commandId, connection, flagNames)
   if (failure.code === 0) return 0
   process.stderr.write(`elect: ${failure.message}\n`)
   if (failure.unexpected && process.env.ELECT_DEBUG) process.stderr.write(`${error.stack}\n`)

@@ -12,6 +12,9 @@ afterEach(cleanup)
 describe('bad input and unusable etcd', () => {
   it.each<[string, string[], number, RegExp]>([
     ['an unknown flag', ['who-leads', 'x', '--bogus'], 2, /^elect: Nonexistent flag: --bogus\nSee: elect who-leads --help$/],
+    ['a misspelt flag', ['who-leads', 'x', '--jsn'], 2, /^elect: Nonexistent flag: --jsn \(did you mean --json\?\)\nSee: elect who-leads --help$/],
+    ['a misspelt connection flag', ['run-if-leader', 'x', '--endpoint', 'a:1', '--', 'true'], 2, /^elect: Nonexistent flag: --endpoint \(did you mean --endpoints\?\)\nSee: elect run-if-leader --help$/],
+    ['a misspelt command', ['who-lead', 'x'], 2, /^elect: unknown command "who-lead" \(did you mean who-leads\?\): use campaign, check, pause, resign, resume, run-if-leader, runs, who-leads \(see elect --help\)$/],
     ['a missing name', ['who-leads'], 2, /^elect: Missing 1 required arg:/],
     ['a name with a slash', ['who-leads', 'a/b'], 2, /^elect: invalid election name "a\/b"/],
     ['a name that is too long', ['who-leads', 'x'.repeat(129)], 2, /^elect: invalid election name/],
