@@ -21,7 +21,7 @@ export const ExitCode = {
 
 /** Text for each command's --help, so help and the README's table can't drift apart. */
 export const EXIT_CODES_HELP: Record<number | string, string> = {
-  0: 'success',
+  0: 'success; for run-if-leader also a skip (another leads, the slot already ran, a pause; see --skip-exit-code)',
   1: 'unexpected error',
   2: 'usage error',
   3: 'no leader, or not the one --is names (who-leads); nothing to resign (resign); no run succeeded within --succeeded-within (runs); a check failed (check)',
