@@ -10,7 +10,7 @@ export default class CheckReady extends BaseCommand {
   static description = `One line per check: which configuration was read and where each setting comes from (secrets hidden); each endpoint reached, and how fast; TLS and credentials; what the user's role may do under the election's keys (read, lease, write, watch: tried harmlessly, on a key of its own); the cluster's members, leader and version, with its lease-safety verdict; the runtime directory and the campaign of NAME on it; which way the guard would keep a job; whether systemd-notify can be run.
 
 ${exitCodesHelp([0, 2, 3, 69])}`
-  static examples = ['<%= config.bin %> check', '<%= config.bin %> check scheduler --json']
+  static examples = ['<%= config.bin %> check scheduler', '<%= config.bin %> check --json']
   static args = {name: Args.string({required: false, description: 'election name (default: elect-check): whose keys the rights are tried on and whose campaign is looked for'})}
   static flags = {json: Flags.boolean({description: 'one JSON object: ready, and every check with its verdict'})}
 
