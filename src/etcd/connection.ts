@@ -53,8 +53,6 @@ export async function connect(options: ConnectionOptions): Promise<Etcd3> {
   if (options.user) etcdOptions.auth = {username: options.user, password: options.password ?? ''}
   const client = new Etcd3(etcdOptions)
   if (options.user) authenticateEachWatchStream(client)
-  // With auth on, etcd takes a client certificate's common name for the user.
-  if (options.user || options.certFile) credentialed.add(client)
   connections.set(client, options)
   return client
 }
@@ -66,14 +64,13 @@ export function connectionOf(client: Etcd3): ConnectionOptions | undefined {
   return connections.get(client)
 }
 
-const credentialed = new WeakSet<Etcd3>()
-
 /**
  * Whether what this client may do can be taken away while it runs: it logs in as a user, or presents
- * a certificate whose name etcd may take for one. A client without either has nothing to revoke.
+ * a certificate whose common name etcd, with auth on, takes for one. Without either it has nothing to revoke.
  */
 export function mayLoseAccess(client: Etcd3): boolean {
-  return credentialed.has(client)
+  const options = connections.get(client)
+  return Boolean(options?.user || options?.certFile)
 }
 
 /**
