@@ -144,7 +144,7 @@ export async function checkRuntime(prefix: string, name: string | undefined): Pr
 
 /** Which way the guard keeps a job here: a cgroup of its own, or the search in /proc. Tried with a real guard running `true`. */
 export async function checkGuard(): Promise<Check> {
-  const supervisor = Supervisor.prepare({command: 'true', args: [], killSignal: 'SIGTERM', killGraceMs: 1000, env: process.env})
+  const supervisor = Supervisor.prepare({label: 'check', command: 'true', args: [], killSignal: 'SIGTERM', killGraceMs: 1000, env: process.env})
   await supervisor.start(monotonicMs() + 10_000, {})
   const {status} = await supervisor.exited
   const cgroup = supervisor.cgroup

@@ -341,6 +341,7 @@ class Run {
       runLease: this.lease(),
       prune: recordsBeyond(client, election.keys, options.job, options.keepRuns).catch(() => []),
       supervisor: Supervisor.prepare({
+        label: options.job === undefined ? options.name : `${options.name} ${options.job}`,
         command: options.command,
         args: options.args,
         killSignal: options.killSignal,

@@ -13,22 +13,30 @@
 # elect starts it while it still waits for its turn, so that nothing is left to start when the turn
 # comes: the guard waits for "run" and exits, running nothing, if elect's end of the pipe closes first.
 #
-# Arguments: <kill signal> <kill grace, centiseconds> <cmd> [args...]
-# fd 3, from elect: first  env <n>, then n NUL-terminated NAME=VALUE records (exported for the command;
-#                          ELECT_RUN_ID among them), then run <deadline>;
+# Run as `bash -c 'eval "$ELECT_GUARD"' <label>`, the script in ELECT_GUARD: `ps` shows a short line.
+# fd 3, from elect: first  command <kill signal> <kill grace, centiseconds> <n>, then n NUL-terminated
+#                          words (the command and its arguments); then env <n>, then n NUL-terminated
+#                          NAME=VALUE records (exported for the command; ELECT_RUN_ID among them),
+#                          then run <deadline>;
 #                   then a line each: extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...>
 # fd 4, to elect, a line each:    started <pid> <cgroup directory, or -> | spawn-failed <ENOENT|EACCES>
 #                                 | stopping <why...> | exited <status>
 # Deadlines are centiseconds of /proc/uptime (CLOCK_BOOTTIME), which elect and the guard both read.
 set -u
-kill_signal=$1 grace=$2 deadline=0
-shift 2
+unset ELECT_GUARD
+kill_signal='' grace=0 deadline=0
 
 # The records are exported for the command alone, not in the guard: the tools the guard runs itself
 # (sleep, grep, awk) must not carry the run's ELECT_RUN_ID, or a search for it would find them.
 records=() run_id=''
-while read -r verb arg; do
+while read -r verb arg rest; do
   case $verb in
+    command)
+      kill_signal=$arg grace=${rest% *}
+      words=()
+      for ((i = 0; i < ${rest##* }; i++)); do IFS= read -r -d '' word && words+=("$word"); done
+      set -- "${words[@]}"
+      ;;
     env) for ((i = 0; i < arg; i++)); do IFS= read -r -d '' record && records+=("$record"); done ;;
     run) deadline=$arg; break ;;
   esac

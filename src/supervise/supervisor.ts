@@ -17,6 +17,8 @@ export interface Outcome {
 }
 
 export interface SupervisorOptions {
+  /** What `ps` shows after the guard's name (its owner names the election), so an operator can tell guards apart. */
+  label: string
   command: string
   args: string[]
   killSignal: NodeJS.Signals
@@ -53,6 +55,8 @@ export class Supervisor {
     this.control = guard.stdio[3] as Writable
     // Writes to a guard that has finished fail with EPIPE; its exit tells the story.
     this.control.on('error', () => undefined)
+    const words = [options.command, ...options.args].map((word) => `${word}\0`)
+    this.control.write(`command ${options.killSignal} ${Math.ceil(options.killGraceMs / 10)} ${words.length}\n${words.join('')}`)
     let started!: () => void
     this.started = new Promise((resolve) => (started = resolve))
     this.exited = new Promise((resolve) => {
@@ -92,14 +96,18 @@ export class Supervisor {
   /** Starts the guard, which runs nothing until start(); cancel() ends it if start() never comes. */
   static prepare(options: SupervisorOptions): Supervisor {
     const {BASH_ENV, ...env} = options.env
-    const guard = spawn(
-      'bash',
-      ['-c', guardScript, 'elect-guard', options.killSignal, String(Math.ceil(options.killGraceMs / 10)), options.command, ...options.args],
+    // The script and the command travel in the environment and the control pipe, not as arguments: `ps`
+    // shows a line that names elect and the election, and an operator's `pgrep -f <command>` finds the
+    // command alone, not its guard and watcher as well.
+    const guard = spawn('bash', ['-c', 'eval "$ELECT_GUARD"', options.label], {
+      argv0: 'elect-guard',
       // bash would source BASH_ENV itself; the guard hands it on to the command instead. A session of
       // its own (detached: setsid): whatever kills elect's process group or session, as timeout(1)
       // around elect does with -s KILL, or `kill -9 -- -PGID`, leaves the guard to stop the job.
-      {stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'], env: {...env, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})}, detached: true},
-    )
+      stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
+      env: {...env, ELECT_GUARD: guardScript, ...(BASH_ENV ? {ELECT_GUARD_BASH_ENV: BASH_ENV} : {})},
+      detached: true,
+    })
     return new Supervisor(guard, options)
   }
 

@@ -1,4 +1,5 @@
-import {readFileSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
@@ -144,6 +145,30 @@ describe('run-if-leader', () => {
     const result = await holder
     expect(result.exitCode).toBe(75)
     expect(result.stderr).toContain('the guard lost its watcher')
+  })
+
+  it("the guard and its watcher show ps a short line naming the election; pgrep -f finds elect and the command alone", async () => {
+    const name = uniqueName('ps-line')
+    const dir = tempDir()
+    // A word only the command's line carries; the command runs until the test says so.
+    const marker = `job-marker-${process.pid}-${Date.now()}`
+    const holder = startElect(['run-if-leader', name, '--', 'sh', '-c', `touch ${dir}/started; while [ ! -e ${dir}/finish ]; do sleep 0.05; done`, marker])
+    try {
+      expect(await waitFor(() => existsSync(join(dir, 'started')))).toBe(true)
+      const guard = listProcesses().find((row) => row.ppid === holder.pid && row.alive)!.pid
+      const command = listProcesses().find((row) => row.ppid === guard && row.pgrp === row.pid && row.alive)!.pid
+      const watcher = listProcesses().find((row) => row.ppid === guard && row.pid !== command && row.alive)!.pid
+      const psLine = (pid: number) => execFileSync('ps', ['-o', 'args=', '-p', String(pid)], {encoding: 'utf8'}).trim()
+      for (const pid of [guard, watcher]) expect(psLine(pid)).toBe(`elect-guard -c eval "$ELECT_GUARD" ${name}`)
+      // elect's own line carries the command too; the guard's and the watcher's do not.
+      const found = execFileSync('pgrep', ['-f', marker], {encoding: 'utf8'}).trim().split('\n').map(Number)
+      expect(found.sort()).toEqual([holder.pid!, command].sort())
+      // The script rides in the guard's environment, not into the command's.
+      expect(readFileSync(`/proc/${command}/environ`, 'utf8')).not.toContain('ELECT_GUARD')
+    } finally {
+      writeFileSync(join(dir, 'finish'), '')
+    }
+    expect((await holder).exitCode).toBe(0)
   })
 
   it('stops the whole group and exits 75 when its lease is revoked, long before its fence would', async () => {

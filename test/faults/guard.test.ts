@@ -44,10 +44,14 @@ it('reports a command that ended before the guard could watch it, instead of wai
   execFileSync('sh', ['-c', `head -c 65536 /dev/zero > '${fifo}'`])
   const guardEnd = openSync(fifo, constants.O_WRONLY)
   fds.push(guardEnd)
-  guard = spawn('bash', ['-c', guardScript, 'elect-guard', 'SIGTERM', '100', 'true'], {stdio: ['ignore', 'inherit', 'inherit', 'pipe', guardEnd], detached: true})
+  guard = spawn('bash', ['-c', 'eval "$ELECT_GUARD"', 'test'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe', guardEnd],
+    env: {...process.env, ELECT_GUARD: guardScript},
+    detached: true,
+  })
   const uptimeCs = Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100)
   // A deadline 1000 s away: only the command's end can end this guard within the test.
-  ;(guard.stdio[3] as Writable).write(`env 0\nrun ${uptimeCs + 100_000}\n`)
+  ;(guard.stdio[3] as Writable).write(`command SIGTERM 100 1\ntrue\0env 0\nrun ${uptimeCs + 100_000}\n`)
   // `true` ends, and bash reaps it, while the guard is held at "started".
   await new Promise((resolve) => setTimeout(resolve, 500))
   // The filler, whole: whatever the guard reported comes after it.
