@@ -17,6 +17,7 @@ import RunIfLeader from './commands/run-if-leader.js'
 import Runs from './commands/runs.js'
 import WhoLeads from './commands/who-leads.js'
 import commandNotFound from './cli/command-not-found.js'
+import {ElectHelp} from './cli/help.js'
 
 // help and autocomplete are bundled too, rather than loaded as plugins from node_modules at every start.
 export const COMMANDS = {
@@ -33,7 +34,7 @@ export const COMMANDS = {
   'autocomplete:create': AutocompleteCreate,
   'autocomplete:script': AutocompleteScript,
 }
-export {commandNotFound}
+export {commandNotFound, ElectHelp}
 
 /**
  * Runs the command line. `dir` is any path inside the package (oclif finds package.json from it),

@@ -5,7 +5,7 @@ import {dirname, relative} from 'node:path'
 import type {PJSON} from '@oclif/core/interfaces'
 import {run} from './main.js'
 
-export {COMMANDS, commandNotFound} from './main.js'
+export {COMMANDS, commandNotFound, ElectHelp} from './main.js'
 
 declare const ELECT_PACKAGE_JSON: PJSON
 
@@ -20,6 +20,7 @@ export function main(): Promise<void> {
       ...ELECT_PACKAGE_JSON.oclif,
       commands: {strategy: 'explicit', target: self, identifier: 'COMMANDS'},
       hooks: {command_not_found: {target: self, identifier: 'commandNotFound'}},
+      helpClass: {target: self, identifier: 'ElectHelp'},
     },
   }
   // As bin/run.cjs: gRPC's TLS server name warning is for elect's developers, not its users.

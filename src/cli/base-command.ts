@@ -8,7 +8,7 @@ import {validateName} from '../election/keys.js'
 import {leavesRoom} from '../lease/fence.js'
 import {applyToEnvironment, type Configuration, loadConfiguration} from './configuration.js'
 import {report} from './errors.js'
-import {EXIT_CODES_HELP, UsageError} from './exit-codes.js'
+import {UsageError} from './exit-codes.js'
 
 function flagDuration(input: string): number {
   try {
@@ -18,10 +18,11 @@ function flagDuration(input: string): number {
   }
 }
 
-export const duration = Flags.custom<number>({parse: async (input) => flagDuration(input)})
+export const duration = Flags.custom<number>({helpValue: 'TIME', parse: async (input) => flagDuration(input)})
 
 /** A duration that must be longer than 0: a time-out of 0 would fail every call. */
 export const positiveDuration = Flags.custom<number>({
+  helpValue: 'TIME',
   parse: async (input) => {
     const ms = flagDuration(input)
     if (ms <= 0) throw new UsageError(`"${input}" must be longer than 0`)
@@ -36,6 +37,7 @@ export interface Wait {
 }
 
 export const wait = Flags.custom<Wait>({
+  helpValue: 'TIME',
   parse: async (text) => {
     if (text === 'forever') return {text, ms: Number.POSITIVE_INFINITY}
     try {
@@ -48,6 +50,7 @@ export const wait = Flags.custom<Wait>({
 
 /** A signal by name, with or without SIG, in either case. */
 export const signal = Flags.custom<NodeJS.Signals>({
+  helpValue: 'SIG',
   parse: async (text, _context, options) => {
     const name = (text.toUpperCase().startsWith('SIG') ? text.toUpperCase() : `SIG${text.toUpperCase()}`) as NodeJS.Signals
     if (!(name in constants.signals)) throw new UsageError(`--${options.name} "${text}" is not a signal name, as in SIGTERM or INT`)
@@ -57,6 +60,7 @@ export const signal = Flags.custom<NodeJS.Signals>({
 
 /** A hook: a command line for sh -c, not empty and of one line. */
 export const hook = Flags.custom<string>({
+  helpValue: 'CMD',
   parse: async (text, _context, options) => {
     if (text.trim() === '' || /[\n\r\0]/.test(text)) throw new UsageError(`--${options.name} ${JSON.stringify(text)} is not a command: give one line for sh -c, as in 'curl -fsS -m 5 https://hc-ping.com/$UUID'`)
     return text
@@ -69,14 +73,14 @@ export const hook = Flags.custom<string>({
  */
 export function healthFlags(every: boolean) {
   return {
-    'health-cmd': hook({description: every ? 'lead only while this (with sh -c) succeeds: queue once it passes, step down as on resign once it fails --health-failures times in a row' : 'run only if this (with sh -c) succeeds, checked before campaigning: a failure skips'}),
+    'health-cmd': hook({description: every ? 'lead only while this (sh -c) passes' : 'run only if this (sh -c) passes first, else skip'}),
     ...(every
       ? {
           'health-interval': positiveDuration({description: 'how often the health check runs', default: 10_000, defaultHelp: async () => '10s'}),
-          'health-failures': Flags.integer({description: 'how many failed checks in a row make a leader step down', default: 3, min: 1}),
+          'health-failures': Flags.integer({helpValue: 'N', description: 'failures in a row that make a leader step down', default: 3, min: 1}),
         }
       : {}),
-    'health-timeout': positiveDuration({description: 'a health check that runs longer than this is killed and counts as failed', default: 5000, defaultHelp: async () => '5s'}),
+    'health-timeout': positiveDuration({description: 'a health check that runs this long fails', default: 5000, defaultHelp: async () => '5s'}),
   }
 }
 
@@ -91,16 +95,16 @@ const connection = 'CONNECTION'
  */
 export abstract class BaseCommand extends Command {
   static baseFlags = {
-    endpoints: Flags.string({helpGroup: connection, description: 'etcd endpoints, comma-separated [env: ELECT_ENDPOINTS, ETCDCTL_ENDPOINTS] (default: 127.0.0.1:2379)'}),
-    cacert: Flags.string({helpGroup: connection, description: 'CA bundle to verify the server [env: ELECT_CACERT, ETCDCTL_CACERT]'}),
-    cert: Flags.string({helpGroup: connection, description: 'client certificate for mutual TLS [env: ELECT_CERT, ETCDCTL_CERT]'}),
-    key: Flags.string({helpGroup: connection, description: 'client key for mutual TLS [env: ELECT_KEY_FILE, ETCDCTL_KEY]'}),
-    user: Flags.string({helpGroup: connection, description: 'etcd user, as name or name:password [env: ELECT_USER, ETCDCTL_USER]'}),
-    password: Flags.string({helpGroup: connection, description: 'etcd password (visible in ps: prefer the env or --password-file) [env: ELECT_PASSWORD, ETCDCTL_PASSWORD]'}),
-    'password-file': Flags.string({helpGroup: connection, description: 'read the etcd password from this file (mode 600, yours) [env: ELECT_PASSWORD_FILE]'}),
+    endpoints: Flags.string({helpGroup: connection, helpValue: 'URLS', description: 'etcd endpoints, comma-separated [env: ELECT_ENDPOINTS, ETCDCTL_ENDPOINTS] (default: 127.0.0.1:2379)'}),
+    cacert: Flags.string({helpGroup: connection, helpValue: 'FILE', description: 'CA bundle to verify the server [env: ELECT_CACERT, ETCDCTL_CACERT]'}),
+    cert: Flags.string({helpGroup: connection, helpValue: 'FILE', description: 'client certificate for mutual TLS [env: ELECT_CERT, ETCDCTL_CERT]'}),
+    key: Flags.string({helpGroup: connection, helpValue: 'FILE', description: 'client key for mutual TLS [env: ELECT_KEY_FILE, ETCDCTL_KEY]'}),
+    user: Flags.string({helpGroup: connection, helpValue: 'NAME', description: 'etcd user, as name or name:password [env: ELECT_USER, ETCDCTL_USER]'}),
+    password: Flags.string({helpGroup: connection, helpValue: 'TEXT', description: 'etcd password (visible in ps: prefer the env or --password-file) [env: ELECT_PASSWORD, ETCDCTL_PASSWORD]'}),
+    'password-file': Flags.string({helpGroup: connection, helpValue: 'FILE', description: 'read the etcd password from this file (mode 600, yours) [env: ELECT_PASSWORD_FILE]'}),
     'dial-timeout': positiveDuration({helpGroup: connection, description: 'how long to wait for etcd to answer at all', default: 2000, defaultHelp: async () => '2s'}),
     'command-timeout': positiveDuration({helpGroup: connection, description: 'deadline of each etcd request', default: 5000, defaultHelp: async () => '5s'}),
-    prefix: Flags.string({helpGroup: connection, description: 'key prefix of elections [env: ELECT_PREFIX] (default: elect/)'}),
+    prefix: Flags.string({helpGroup: connection, helpValue: 'TEXT', description: 'key prefix of elections [env: ELECT_PREFIX] (default: elect/)'}),
   }
 
   static enableJsonFlag = false
@@ -196,6 +200,3 @@ export function thisHost(): string {
   return hostname()
 }
 
-export function exitCodesHelp(codes: Array<number | string>): string {
-  return ['EXIT CODES', ...codes.map((code) => `  ${String(code).padEnd(6)} ${EXIT_CODES_HELP[code]}`)].join('\n')
-}

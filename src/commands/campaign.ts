@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp, healthFlags, thisHost} from '../cli/base-command.js'
+import {BaseCommand, duration, healthFlags, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
-import {UsageError} from '../cli/exit-codes.js'
+import {exitCodes, UsageError} from '../cli/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
 import {onStopSignals} from '../leadership/signals.js'
@@ -12,22 +12,20 @@ import {CampaignTold} from './campaign/told.js'
 
 export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
-  static description = `Prints one line when elected and holds leadership until SIGINT/SIGTERM or a resign request (then steps down, exit 0) or until leadership is lost (exit 75). With --json, prints one JSON object per event: waiting, elected, lost, resigned, and with --health-cmd health (each change) and stepped-down.
-
-With --health-cmd, it queues only once the check passes, and a leader whose check fails --health-failures times in a row steps down as on a resign request (its jobs stopped first), saying why on stderr, and queues again once the check passes.
-
-While it leads, \`elect run-if-leader <name>\` on this machine (same user, etcd and prefix) runs its command under this leadership; on the way out the campaign stops those commands first, then steps down. The runtime directory they meet in is $ELECT_RUNTIME_DIR, else /run/elect for root, else /run/user/<uid>/elect where that exists, else /tmp/elect-<uid>.
-
-${exitCodesHelp([0, 1, 2, 69, 75, 124])}`
+  static description = `Prints one line when elected and leads until SIGINT/SIGTERM or a resign request (then steps down, exit 0) or until leadership is lost (exit 75). While it leads, \`elect run-if-leader NAME\` on this machine (same user, etcd and prefix) runs under its leadership, and on the way out those runs are stopped first. With --health-cmd, it queues only while the check passes and steps down once it fails --health-failures times in a row.`
+  static exitCodes = exitCodes([1, 2, 69], {
+    0: 'stepped down on a signal or a resign request',
+    75: 'leadership lost (the jobs run under it were stopped)',
+    124: 'not elected within --timeout',
+  })
   static examples = [
     '<%= config.bin %> campaign scheduler',
-    '<%= config.bin %> campaign scheduler --value "$(hostname):$$" --timeout 30s --json',
-    '<%= config.bin %> campaign scheduler --health-cmd \'test -w /var/lib/scheduler\' --health-interval 30s',
+    '<%= config.bin %> campaign scheduler --health-cmd \'test -w /var/lib/scheduler\'',
   ]
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    value: Flags.string({description: 'this candidate\'s value, shown by who-leads (default: host name)'}),
-    ttl: duration({description: 'lease TTL: how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
+    value: Flags.string({helpValue: 'TEXT', description: 'this candidate in who-leads (default: host name)'}),
+    ttl: duration({description: 'how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
     timeout: duration({description: 'give up (exit 124) if not elected within this long'}),
     json: Flags.boolean({description: 'one JSON object per event on stdout'}),
     ...healthFlags(true),

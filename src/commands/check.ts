@@ -1,15 +1,14 @@
 import {spawnSync} from 'node:child_process'
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, exitCodesHelp} from '../cli/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {isSecret, SETTINGS} from '../cli/configuration.js'
-import {ExitCode} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../cli/exit-codes.js'
 import {type Check, checkCluster, checkEndpoints, checkGuard, checkRights, checkRuntime} from '../leadership/readiness.js'
 
 export default class CheckReady extends BaseCommand {
   static summary = 'Say whether this server is ready to run leader-guarded jobs'
-  static description = `One line per check: which configuration was read and where each setting comes from (secrets hidden); each endpoint reached, and how fast; TLS and credentials; what the user's role may do under the election's keys (read, lease, write, watch: tried harmlessly, on a key of its own); the cluster's members, leader and version, with its lease-safety verdict; the runtime directory and the campaign of NAME on it; which way the guard would keep a job; whether systemd-notify can be run.
-
-${exitCodesHelp([0, 2, 3, 69])}`
+  static description = `One line per check: which configuration was read and where each setting comes from (secrets hidden); each endpoint reached, and how fast; TLS and credentials; what the user's role may do under the election's keys (read, lease, write, watch: tried harmlessly, on a key of its own); the cluster's members, leader and version, with its lease-safety verdict; the runtime directory and the campaign of NAME on it; which way the guard would keep a job; whether systemd-notify can be run.`
+  static exitCodes = exitCodes([2], {0: 'every check passed', 3: 'a check of this server failed', 69: 'etcd unreachable or full, credentials or TLS refused, a right missing'})
   static examples = ['<%= config.bin %> check scheduler', '<%= config.bin %> check --json']
   static args = {name: Args.string({required: false, description: 'election name (default: elect-check): whose keys the rights are tried on and whose campaign is looked for'})}
   static flags = {json: Flags.boolean({description: 'one JSON object: ready, and every check with its verdict'})}

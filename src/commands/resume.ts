@@ -1,18 +1,17 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, exitCodesHelp} from '../cli/base-command.js'
-import {ExitCode} from '../cli/exit-codes.js'
+import {BaseCommand} from '../cli/base-command.js'
+import {ExitCode, exitCodes} from '../cli/exit-codes.js'
 import {ElectionKeys} from '../election/keys.js'
 import {describePause, resume} from '../jobs/pause.js'
 
 export default class Resume extends BaseCommand {
   static summary = 'End a pause of an election, or of one of its jobs'
-  static description = `Ends the pause that elect pause put on the election (with --job, on that job): its next runs go ahead. Resuming what is not paused changes nothing and exits 0, so a runbook may resume twice. A pause of the whole election and one of a job are separate: each is resumed on its own.
-
-${exitCodesHelp([0, 1, 2, 69])}`
+  static description = `Ends the pause that elect pause put on the election (with --job, on that job): its next runs go ahead. Resuming what is not paused changes nothing and exits 0, so a runbook may resume twice. A pause of the whole election and one of a job are separate: each is resumed on its own.`
+  static exitCodes = exitCodes([1, 2, 69], {0: 'no pause stands now (none stood, or it was ended)'})
   static examples = ['<%= config.bin %> resume nightly-report', '<%= config.bin %> resume scheduler --job rotate']
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    job: Flags.string({description: 'resume this job (default: the election\'s own pause)'}),
+    job: Flags.string({helpValue: 'NAME', description: 'resume this job (default: the election\'s own pause)'}),
     json: Flags.boolean({description: 'print the pause that was ended as JSON (null if none stood)'}),
   }
 

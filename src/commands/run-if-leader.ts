@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp, healthFlags, hook, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
+import {BaseCommand, duration, healthFlags, hook, positiveDuration, signal, thisHost, wait} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
-import {UsageError} from '../cli/exit-codes.js'
+import {exitCodes, UsageError} from '../cli/exit-codes.js'
 import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
 import {HoldersMismatch} from '../election/election.js'
 import {UnrunnableHealthCheck} from '../health/health.js'
@@ -16,46 +16,41 @@ import {RunHooks} from '../hooks/hooks.js'
 
 export default class RunIfLeader extends BaseCommand {
   static summary = 'Run a command only while this process leads the election'
-  static description = `Skips at once, writing nothing, when another candidate leads. Otherwise campaigns and, once elected, runs <cmd> in a process group of its own with ELECT_NAME, ELECT_KEY, ELECT_REV (the fencing token), ELECT_LEASE, ELECT_VALUE and ELECT_RUN_ID set. If leadership is lost, the command's whole job (every process it started, in whatever group or session: a cgroup of its own where elect may make one) gets --kill-signal, then SIGKILL after --kill-grace, and elect exits 75; a guard process does this even if elect itself is killed or frozen. When <cmd> ends, whatever it left running is stopped the same way.
-
-Every run that starts <cmd> leaves a record in etcd of where, when and how it ended (see elect runs); a skip writes nothing. --metrics-file keeps this server's last run and skip for Prometheus.
-
-With --holders N, the N oldest candidates of the election run at once, each under its own key, and a job never runs more than N times at once; every candidate must say the same N. With --health-cmd, a server whose check fails skips instead of campaigning.
-
-Where \`elect campaign <name>\` runs on this machine (same user, etcd and prefix), run-if-leader never campaigns itself: it runs <cmd> under that campaign's leadership when it leads (ELECT_JOB set too), and otherwise skips (or, with --wait, waits for it to lead).
-
-${exitCodesHelp([0, 1, 2, 69, 75, 124, 125, 126, 127, '128+n', 'other'])}`
+  static description = `Skips, writing nothing, when another leads (exit 0). Once elected, runs CMD with ELECT_* set (ELECT_REV: the fencing token) and stops its whole job when CMD ends or leadership is lost, even if elect is killed or frozen. Every run leaves a record (elect runs). Under a running \`elect campaign NAME\` on this machine, runs when that campaign leads.`
+  static exitCodes = exitCodes([1, 2, 69, 124, 125, 126, 127, '128+n', 'other'], {
+    0: 'the command succeeded, or a skip: another leads, the slot ran, a pause',
+    75: 'leadership lost: the command was stopped, or never started',
+    124: '--wait ran out before leadership was won',
+  })
   static examples = [
     '<%= config.bin %> run-if-leader nightly-report -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader nightly-report --once-per 1m -- /usr/local/bin/report.sh',
     '<%= config.bin %> run-if-leader deploy --wait 5m -- ./deploy.sh production',
-    '<%= config.bin %> run-if-leader scheduler --job rotate --once-per 1h -- /usr/local/bin/rotate.sh',
-    '<%= config.bin %> run-if-leader restart-web --holders 2 --wait forever -- systemctl restart web',
   ]
   static usage = '<%= command.id %> NAME [FLAGS] -- CMD [ARGS...]'
   static strict = false
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    value: Flags.string({description: 'this candidate\'s value, shown by who-leads (default: host name)'}),
-    ttl: duration({description: 'lease TTL: how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
-    wait: wait({description: 'how long to wait to be elected: 0, a duration, or forever', default: {text: '0', ms: 0}, defaultHelp: async () => '0'}),
-    'kill-signal': signal({description: 'signal sent to the command\'s whole job on lost leadership', default: 'SIGTERM'}),
-    'kill-grace': duration({description: 'time between --kill-signal and SIGKILL', default: 3000, defaultHelp: async () => '3s'}),
-    'max-runtime': positiveDuration({description: 'stop the command\'s whole job as on a lost leadership once it has run this long (exit 125)'}),
-    job: Flags.string({description: 'job id (the syntax of names): runs of one job never overlap; different jobs may run at once'}),
-    holders: Flags.integer({description: 'how many candidates hold the election at once, the oldest first: up to this many runs of a job overlap; every candidate must say the same', default: 1, min: 1}),
-    'once-per': duration({description: 'run at most once per period across all servers (for cron): later runs in the same period skip'}),
-    jitter: duration({description: 'wait a random time up to this long before the first etcd request, so a fleet\'s fires spread out; the --once-per slot stays the fire\'s'}),
-    'skip-exit-code': Flags.integer({description: 'exit status when skipped because another leads', default: 0, min: 0, max: 255}),
-    'keep-runs': Flags.integer({description: 'how many records of the job\'s runs etcd keeps (see elect runs)', default: 20, min: 1}),
-    'metrics-file': Flags.string({description: 'write the last run and skip of this job on this server here, for node_exporter\'s textfile collector'}),
+    'once-per': duration({description: 'once per period across all servers; later fires skip'}),
+    wait: wait({description: 'how long to wait to lead, or forever', default: {text: '0', ms: 0}, defaultHelp: async () => '0'}),
+    job: Flags.string({helpValue: 'NAME', description: 'runs of one job never overlap; other jobs may'}),
+    'max-runtime': positiveDuration({description: 'stop the job once it has run this long (exit 125)'}),
+    jitter: duration({description: 'first wait a random time up to this long'}),
+    ttl: duration({description: 'how soon a crashed leader is replaced', default: 10_000, defaultHelp: async () => '10s'}),
+    'kill-signal': signal({description: 'sent to the whole job on a loss', default: 'SIGTERM'}),
+    'kill-grace': duration({description: 'then SIGKILL after this long', default: 3000, defaultHelp: async () => '3s'}),
+    holders: Flags.integer({helpValue: 'N', description: 'how many candidates lead at once', default: 1, min: 1}),
+    value: Flags.string({helpValue: 'TEXT', description: 'this candidate in who-leads (default: host name)'}),
+    'skip-exit-code': Flags.integer({helpValue: 'N', description: 'exit status of a skip', default: 0, min: 0, max: 255}),
+    'keep-runs': Flags.integer({helpValue: 'N', description: 'run records etcd keeps (elect runs)', default: 20, min: 1}),
+    'metrics-file': Flags.string({helpValue: 'FILE', description: 'write the last run and skip here, for node_exporter'}),
     verbose: Flags.boolean({description: 'tell the lifecycle on stderr'}),
-    'on-start': hook({description: 'run this (with sh -c) as the command starts, told the run\'s record (JSON on stdin, ELECT_* variables)'}),
+    'on-start': hook({description: 'run this (sh -c) as the command starts, told the run'}),
     'on-success': hook({description: 'run this once a run that succeeded has released'}),
-    'on-failure': hook({description: 'run this once a run that failed, was lost, timed out or was interrupted has released'}),
+    'on-failure': hook({description: 'run this once a failed or stopped run has released'}),
     'on-skip': hook({description: 'run this when a fire skips, told why'}),
+    'hook-timeout': positiveDuration({description: 'kill a hook that runs this long', default: 10_000, defaultHelp: async () => '10s'}),
     ...healthFlags(false),
-    'hook-timeout': positiveDuration({description: 'kill a hook that runs longer than this (its failure is a line on stderr, never the exit status)', default: 10_000, defaultHelp: async () => '10s'}),
   }
 
   protected async execute(): Promise<number> {

@@ -1,12 +1,12 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, duration, exitCodesHelp} from '../cli/base-command.js'
+import {BaseCommand, duration} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {ElectionKeys} from '../election/keys.js'
 import {readRuns, type RunRecord} from '../jobs/records.js'
 import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import type {Etcd3} from 'etcd3'
 import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
-import {ExitCode} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../cli/exit-codes.js'
 import {isInteractive} from '../cli/terminal.js'
 
 /** A record as shown: a run still marked running whose lease is gone ended without saying how. */
@@ -16,18 +16,17 @@ export default class Runs extends BaseCommand {
   static summary = 'Show where and when the jobs of an election ran, and how each run ended'
   static description = `Newest first: a table on a terminal, tab-separated lines otherwise, one JSON object per line with --json. Times are those of the clock of the server that ran the job (the VALUE column). A pause that stands (see elect pause) is one line on stderr. A run shown running whose lease is gone ended without recording how (its elect was killed, or cut off from etcd): it is marked stale.
 
-With --succeeded-within, prints nothing and exits 0 if a run succeeded within that time; else exits 3 with one line saying what it found instead. That is the whole of a monitoring check or a cron dead man's switch.
-
-${exitCodesHelp([0, 1, 2, 3, 69])}`
+With --succeeded-within, prints nothing and exits 0 if a run succeeded within that time; else exits 3 with one line saying what it found instead. That is the whole of a monitoring check or a cron dead man's switch.`
+  static exitCodes = exitCodes([1, 2, 69], {0: 'shown; with --succeeded-within: a run succeeded within it', 3: 'no run succeeded within --succeeded-within'})
   static examples = [
     '<%= config.bin %> runs nightly-report',
     '<%= config.bin %> runs scheduler --job rotate --limit 5 --json',
-    '<%= config.bin %> runs nightly-report --succeeded-within 25h || echo "the nightly report did not run" | mail -s alert ops',
+    '<%= config.bin %> runs nightly-report --succeeded-within 25h || echo late | mail ops',
   ]
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    job: Flags.string({description: 'only the runs of this job (default: of every job)'}),
-    limit: Flags.integer({description: 'show at most this many runs', default: 20, min: 1}),
+    job: Flags.string({helpValue: 'NAME', description: 'only the runs of this job (default: of every job)'}),
+    limit: Flags.integer({helpValue: 'N', description: 'show at most this many runs', default: 20, min: 1}),
     json: Flags.boolean({description: 'one JSON object per run'}),
     'succeeded-within': duration({description: 'exit 0 if a run succeeded within this time, else 3 and say what ran instead'}),
   }

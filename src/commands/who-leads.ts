@@ -1,18 +1,17 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand, exitCodesHelp} from '../cli/base-command.js'
+import {BaseCommand} from '../cli/base-command.js'
 import {type Candidate, Election, identity} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'
 import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import {onStopSignals} from '../leadership/signals.js'
-import {ExitCode} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../cli/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
   static summary = 'Print who leads an election'
-  static description = `Prints the leader's value alone on stdout, so $(elect who-leads NAME) works in scripts; a pause that stands (see elect pause) is one line on stderr.
-
-${exitCodesHelp([0, 1, 2, 3, 69])}`
+  static description = `Prints the leader's value alone on stdout, so $(elect who-leads NAME) works in scripts; a pause that stands (see elect pause) is one line on stderr.`
+  static exitCodes = exitCodes([1, 2, 69], {0: 'someone leads (with --is: that one)', 3: 'nobody leads, or not the one --is names'})
   static examples = [
     '<%= config.bin %> who-leads nightly-report',
     'if <%= config.bin %> who-leads nightly-report --is "$(hostname)"; then echo "I lead"; fi',
@@ -23,7 +22,7 @@ ${exitCodesHelp([0, 1, 2, 3, 69])}`
   static flags = {
     json: Flags.boolean({description: 'print key, lease, create revision and TTL left, the holders (with --holders), the running jobs and the pauses as JSON'}),
     watch: Flags.boolean({description: 'print the leader now and after every change, one line each (empty: nobody)'}),
-    is: Flags.string({description: 'print nothing; exit 0 only if this value leads'}),
+    is: Flags.string({helpValue: 'TEXT', description: 'print nothing; exit 0 only if this value leads'}),
     candidates: Flags.boolean({description: 'print the whole queue, the leader first (with --json: which of them hold)'}),
   }
 

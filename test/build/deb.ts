@@ -25,7 +25,8 @@ export function manPage(executable: string, version: string, date: string): stri
     execFileSync(executable, [...args, '--help'], {encoding: 'utf8', env: {...process.env, OCLIF_COLUMNS: '80', NO_COLOR: '1'}}).trimEnd()
   const manifest = JSON.parse(readFileSync(join(projectRoot, '.oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
   const commands = Object.keys(manifest.commands).filter((id) => id !== 'help' && !id.startsWith('autocomplete'))
-  const [summary] = help().split('\n')
+  const overview = help()
+  const [summary] = overview.split('\n')
   return [
     `.TH ELECT 1 "${date}" "elect ${version}" "User Commands"`,
     '.SH NAME',
@@ -33,6 +34,11 @@ export function manPage(executable: string, version: string, date: string): stri
     '.SH SYNOPSIS',
     '.nf',
     ...commands.map((id) => `\\fBelect ${id}\\fR \\fINAME\\fR [flags]${id === 'run-if-leader' ? ' \\-\\- \\fIcommand\\fR [\\fIargs\\fR...]' : ''}`),
+    '.fi',
+    '.SH DESCRIPTION',
+    'What every command shares, as `elect --help` prints it.',
+    '.nf',
+    roff(overview.slice(overview.indexOf('CONNECTION FLAGS'))),
     '.fi',
     '.SH COMMANDS',
     'The help of each command, as `elect COMMAND --help` prints it.',

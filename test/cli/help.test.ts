@@ -15,15 +15,32 @@ describe('help', () => {
     for (const command of COMMANDS) expect(result.stdout).toMatch(new RegExp(`^  ${command}\\s+\\S`, 'm'))
   })
 
-  it.each(COMMANDS)('%s --help has a description, real examples and an EXIT CODES section', async (command) => {
+  it.each(COMMANDS)('%s --help has a description, real examples and its exit codes, and fits a screen of 80 columns', async (command) => {
     const {stdout, exitCode} = await elect([command, '--help'])
     expect(exitCode).toBe(0)
     expect(stdout).toMatch(/^DESCRIPTION\n {2}\S/m)
     expect(stdout).toMatch(new RegExp(`^EXAMPLES\\n {2}\\$ elect ${command} \\S`, 'm'))
-    expect(stdout).toMatch(/EXIT CODES\n\s+0\s+success/)
+    expect(stdout).toMatch(/^EXIT CODES\n {2}0 +\S/m)
     // A skip exits 0 too, which a script reading the code must know.
-    if (command === 'run-if-leader') expect(stdout).toMatch(/^\s+0\s+success; for run-if-leader also a skip/m)
+    if (command === 'run-if-leader') expect(stdout).toMatch(/^ {2}0 +.*\bor a skip\b/m)
+    const lines = stdout.trimEnd().split('\n')
+    expect(lines.length).toBeLessThanOrEqual(60)
+    expect(lines.filter((line) => line.length > 80)).toEqual([])
+    // The connection flags every command shares are named, and told in full once, by elect --help.
+    expect(stdout).toMatch(/^CONNECTION FLAGS\n {2}--endpoints /m)
     expect((await elect(['help', command])).stdout).toBe(stdout)
+  })
+
+  it('elect --help lists the connection flags in full, the configuration files and every exit code a command has', async () => {
+    const {stdout, exitCode} = await elect(['--help'])
+    expect(exitCode).toBe(0)
+    expect(stdout).toMatch(/^ {2}--endpoints URLS +etcd endpoints/m)
+    expect(stdout).toContain('/etc/elect/elect.env')
+    const codes = (text: string) => new Set([...text.slice(text.indexOf('EXIT CODES')).matchAll(/^ {2}(\d+|128\+n|other) {2,}/gm)].map((match) => match[1]))
+    const everyCommands = new Set<string>()
+    for (const command of COMMANDS) for (const code of codes((await elect([command, '--help'])).stdout)) everyCommands.add(code)
+    expect([...codes(stdout)].sort()).toEqual([...everyCommands].sort())
+    expect(stdout.split('\n').filter((line) => line.length > 80)).toEqual([])
   })
 })
 

@@ -134,6 +134,8 @@ describe('the Debian packages', () => {
         expect(page).toContain(`$ elect ${command} NAME`)
       }
       expect(page).toContain('EXIT CODES')
+      // What every command shares, told once: the connection flags in full.
+      expect(page).toMatch(/^ {2}--endpoints URLS +etcd endpoints/m)
       const unit = readFileSync(join(root, 'lib/systemd/system/elect-campaign@.service'), 'utf8')
       expect(unit).toMatch(/^Type=notify$/m)
       expect(unit).toMatch(/^ExecStart=\/usr\/bin\/elect campaign %i$/m)
