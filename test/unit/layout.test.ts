@@ -3,6 +3,7 @@
 // the election protocol nothing of terminals, the supervisor nothing of etcd keys.
 import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
+import ts from 'typescript'
 import {describe, expect, it} from 'vitest'
 
 const src = new URL('../../src/', import.meta.url).pathname
@@ -34,11 +35,16 @@ function sourceFiles(dir = src): string[] {
   )
 }
 
-/** The files of src/ that `file` imports (statically, or with a type import). */
-function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8')
-  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+'(\.{1,2}\/[^']+)'/g)]
-    .map((match) => relative(src, join(dirname(file), match[1].replace(/\.js$/, '.ts'))))
+/**
+ * The files of src/ that `file` imports, in every form: TypeScript's own pre-processor sees a
+ * side-effect import, a type import, a re-export and a dynamic import() alike.
+ */
+function importsOf(file: string, text = readFileSync(file, 'utf8')): string[] {
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((imported) => imported.fileName)
+    .filter((name) => name.startsWith('.'))
+    .map((name) => relative(src, join(dirname(file), name.replace(/\.js$/, '.ts'))))
     .filter((path) => !path.startsWith('..'))
 }
 
@@ -66,5 +72,18 @@ describe('the layout', () => {
   it('sees the imports it judges (the rule cannot pass by reading nothing)', () => {
     expect(importsOf(join(src, 'commands/run-if-leader.ts'))).toContain('leadership/run-if-leader.ts')
     expect(importsOf(join(src, 'election/election.ts'))).toContain('election/keys.ts')
+  })
+
+  it('sees every form an import takes: for a side effect, of a type, a re-export, a dynamic import()', () => {
+    const text = [
+      "import '../commands/campaign.js'",
+      "import type {Outcome} from '../supervise/supervisor.js'",
+      "export {onceSlot} from '../jobs/once-per.js'",
+      "export * from '../attach/attachment.js'",
+      "const later = await import('../cli/help.js')",
+    ].join('\n')
+    expect(importsOf(join(src, 'election/election.ts'), text)).toEqual([
+      'commands/campaign.ts', 'supervise/supervisor.ts', 'jobs/once-per.ts', 'attach/attachment.ts', 'cli/help.ts',
+    ])
   })
 })
