@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // CommonJS, not a module: Node sets up its ES module loader for an entry point that is one, at
-// every start (the README's "Where the time goes" has what each of these choices saves).
+// every start (test/README.md's "Where the time goes" has what each of these choices saves).
 'use strict'
 const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')

@@ -131,7 +131,7 @@ export function openWatchStream(client: Etcd3): Promise<WatchStream> {
 /**
  * Cancels a stream of ours (a watch, a keepalive round) that has served its purpose. etcd3 takes an
  * error on a stream that is still writable for a failure of the member, and closes every channel to
- * it: each later call would wait for a new connection (the README's "Where the time goes"). Ending
+ * it: each later call would wait for a new connection (test/README.md's "Where the time goes"). Ending
  * our side first makes the cancel what it is: ours.
  */
 export function cancelStream(stream: {end(): unknown; cancel(): void}): void {

@@ -1,7 +1,7 @@
 // The main script of the single executables (npm run dist): runs the bundle (src/sea.ts) that the
 // executable carries, with V8's compiled code for it where the build could make it (the build's own
 // architecture). Node's own code cache for a single executable holds only the code that runs as the
-// script loads, not the functions a command then calls (the README's Performance section has the cost).
+// script loads, not the functions a command then calls (test/README.md's Performance section has the cost).
 // It repeats bin/run.cjs's few lines of loading on purpose: a single executable's main script can
 // require only Node's built-in modules, so a loader shared with bin/run.cjs would have to be inlined
 // by the build, and neither file would then read as what runs.

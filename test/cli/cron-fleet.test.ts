@@ -26,10 +26,10 @@ function busybox(): string {
   return file
 }
 
-/** The README's crontab lines for the fleet: five time fields, then `elect run-if-leader`. */
-function readmeCrontab(): string[] {
+/** The run-if-leader lines of a crontab the README shows under `heading`: five time fields, then `elect run-if-leader`. */
+function readmeCrontab(heading: string): string[] {
   const readme = readFileSync(join(projectRoot, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('### A standing leader for a fleet'))
+  const section = readme.slice(readme.indexOf(heading))
   const block = section.slice(0, section.indexOf('\n\n', section.indexOf('# crontab')))
   return block.split('\n').map((line) => line.trim()).filter((line) => /^(\S+\s+){5}elect run-if-leader /.test(line))
 }
@@ -39,9 +39,15 @@ const script = (path: string, text: string) => {
   chmodSync(path, 0o755)
 }
 
-it.runIf(process.getuid?.() === 0)('runs each minute\'s report once, on the leader, and gives cron nothing to mail', async () => {
-  const lines = readmeCrontab()
-  expect(lines.length).toBe(3)
+it.runIf(process.getuid?.() === 0)('runs each minute\'s jobs once, the fleet\'s on the leader, and gives cron nothing to mail', async () => {
+  // Both of the README's crontabs at once: the first cron job's (standalone runs) and the fleet's.
+  const first = readmeCrontab('## Your first cron job')
+  const fleet = readmeCrontab('### A standing leader for a fleet')
+  expect([first.length, fleet.length]).toEqual([2, 3])
+  const lines = [...first, ...fleet]
+  const everyMinute = first.filter((line) => line.startsWith('* * * * *'))
+  expect(everyMinute).toHaveLength(1)
+  const sweepName = everyMinute[0].split(/\s+/)[7]
   const daemon = busybox()
   const ran = join(tempDir(), 'ran')
   // `elect` on cron's PATH, as the package installs it.
@@ -55,7 +61,8 @@ it.runIf(process.getuid?.() === 0)('runs each minute\'s report once, on the lead
     // The jobs the README names, as /usr/local/bin/*.sh on this server.
     const bin = join(dir, 'bin')
     mkdirSync(bin)
-    for (const job of ['report', 'rotate', 'sync']) script(join(bin, `${job}.sh`), `echo "${job} ${server} $ELECT_KEY $(date +%H:%M)" >> '${ran}'`)
+    const jobs = new Set(lines.map((line) => /\/usr\/local\/bin\/(\S+)\.sh/.exec(line)![1]))
+    for (const job of jobs) script(join(bin, `${job}.sh`), `echo "${job} ${server} $ELECT_KEY $(date +%H:%M) $ELECT_NAME" >> '${ran}'`)
     const mailbox = join(dir, 'mailbox')
     script(join(dir, 'mailing-shell'), `exec /bin/sh "$@" >> '${mailbox}' 2>&1`)
     mkdirSync(join(dir, 'crontabs'))
@@ -74,11 +81,14 @@ it.runIf(process.getuid?.() === 0)('runs each minute\'s report once, on the lead
     daemons.push(crond)
   }
   // The next minute's fire, and its run (cron fires at the minute's start; elect takes a second or two).
-  expect(await waitFor(() => existsSync(ran) && readFileSync(ran, 'utf8').includes('report '), 80_000, 200)).toBe(true)
+  expect(await waitFor(() => existsSync(ran) && readFileSync(ran, 'utf8').includes(' scheduler\n'), 80_000, 200)).toBe(true)
   const firstMinute = readFileSync(ran, 'utf8').split('\n')[0].split(' ')[3]
   // Every server's fire of that minute has ended once the next few seconds pass with nothing new.
   await new Promise((resolve) => setTimeout(resolve, 8000))
-  const runs = readFileSync(ran, 'utf8').split('\n').filter((line) => line.endsWith(firstMinute))
+  const ofMinute = readFileSync(ran, 'utf8').split('\n').filter((line) => line.split(' ')[3] === firstMinute)
+  // The first cron job's every-minute line ran once, on one server of three.
+  expect(ofMinute.filter((line) => line.endsWith(` ${sweepName}`))).toHaveLength(1)
+  const runs = ofMinute.filter((line) => line.endsWith(' scheduler'))
   const reports = runs.filter((line) => line.startsWith('report '))
   expect(reports).toHaveLength(1)
   // Under the leader's campaign (its key), and each job that fired ran on that one server.

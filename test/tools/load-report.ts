@@ -1,4 +1,4 @@
-// `tsx test/tools/load-report.ts FILE...`: the README's table and picture from `npm run load` JSON lines
+// `tsx test/tools/load-report.ts FILE...`: test/README.md's table and picture from `npm run load` JSON lines
 // (one file per kind; its label names the column), with the projection to 10,000 candidates.
 import {readFileSync} from 'node:fs'
 

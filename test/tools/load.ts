@@ -10,7 +10,7 @@
 // holder of one more election releases, with its successor already queued). Each candidate has a
 // connection of its own in a real fleet; here 50 share one, which changes nothing etcd counts.
 //
-// "elect before" is the same file run in a worktree of the commit before issue 25 (README, Performance).
+// "elect before" is the same file run in a worktree of the commit before issue 25 (test/README.md, Performance).
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 import {execa} from 'execa'
