@@ -58,18 +58,24 @@ describe('elect pause', () => {
     expect((await fire(name, ['--job', 'rotate'])).ran).toBe(true)
   })
 
-  it('does not stop a run already running, and says so; a waiter whose turn comes during the pause skips', async () => {
+  // A pause of one job is checked by the claim of that job's waiter as the election's pause is.
+  it.each([
+    {of: 'the election', job: undefined},
+    {of: 'one job', job: 'rotate'},
+  ])('of $of does not stop a run already running, and says so; a waiter whose turn comes during the pause skips', async ({job}) => {
     const name = uniqueName('pause-running')
+    const jobFlags = job ? ['--job', job] : []
     const log = join(tempDir(), 'holder')
     const finish = join(tempDir(), 'finish')
-    const holder = await startHolder(name, log, ['--value', 'web-1'], recorder(log, 60, false, finish))
+    const holder = await startHolder(name, log, ['--value', 'web-1', ...jobFlags], recorder(log, 60, false, finish))
     const waiterRan = join(tempDir(), 'waiter-ran')
-    const waiter = startElect(['run-if-leader', name, '--value', 'web-2', '--wait', 'forever', '--verbose', '--', 'touch', waiterRan])
+    const waiter = startElect(['run-if-leader', name, '--value', 'web-2', ...jobFlags, '--wait', 'forever', '--verbose', '--', 'touch', waiterRan])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout.split('\n').length === 2)).toBe(true)
 
-    const paused = await elect(['pause', name, '--json'])
-    expect(JSON.parse(paused.stdout)).toMatchObject({name, by: me, reason: null, until: null, running: [{job: null, value: 'web-1'}]})
-    expect((await elect(['pause', name])).stderr).toBe(`elect: paused ${name} until elect resume; a run already running goes on (elect resign stops it)`)
+    const paused = await elect(['pause', name, ...jobFlags, '--json'])
+    expect(JSON.parse(paused.stdout)).toMatchObject({name, by: me, reason: null, until: null, running: [{job: job ?? null, value: 'web-1'}]})
+    const what = job ? `job ${job} of ${name}` : name
+    expect((await elect(['pause', name, ...jobFlags])).stderr).toBe(`elect: paused ${what} until elect resume; a run already running goes on (elect resign stops it)`)
     expect(readEvents(log).map((event) => event.event)).toEqual(['start'])
 
     writeFileSync(finish, '')
