@@ -97,6 +97,22 @@ describe('--health-cmd', () => {
     expect((await campaign.child).exitCode).toBe(0)
   })
 
+  it('counts failures in a row only: a check that fails every other time never makes a leader step down', async () => {
+    const name = uniqueName('health-flaky')
+    const count = join(tempDir(), 'count')
+    // Passes on odd calls, fails on even ones: never two failures in a row.
+    const flaky = `n=$(( $(cat '${count}' 2>/dev/null || echo 0) + 1 )); echo $n > '${count}'; [ $((n % 2)) -eq 1 ] || { echo flaky >&2; exit 1; }`
+    const campaign = startCampaign(name, 'web-1', ['--health-cmd', flaky, ...fast])
+    expect(await campaign.saw('elected')).toBe(true)
+    const checks = () => (existsSync(count) ? Number(readFileSync(count, 'utf8')) : 0)
+    // Twelve checks: six failures, each one after a pass.
+    expect(await waitFor(() => checks() >= 12, 30_000)).toBe(true)
+    expect(campaign.events.filter((event) => event.event === 'stepped-down')).toEqual([])
+    expect(queue(name)).toEqual(['web-1'])
+    campaign.child.kill('SIGTERM')
+    expect((await campaign.child).exitCode).toBe(0)
+  })
+
   it('counts a check that hangs as failed, and kills it; none outlives the campaign', async () => {
     const name = uniqueName('health-hang')
     const pids = join(tempDir(), 'check-pids')
