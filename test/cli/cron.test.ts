@@ -106,6 +106,21 @@ describe('run-if-leader --once-per', () => {
     expect(runs(log)).toBe(2)
   })
 
+  it('--jitter waits before its first etcd request: nothing of the fire is in etcd during the delay', async () => {
+    const name = uniqueName('jitter-first')
+    const log = join(tempDir(), 'runs')
+    const before = raftIndex()
+    // The delay drawn is 0.99 of --jitter, 3.96 s, in which the test looks at etcd.
+    const fired = startElect(['run-if-leader', name, '--once-per', '1h', '--jitter', '4s', '--verbose', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], {inject: {random: 0.99}})
+    let said = ''
+    fired.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()))
+    expect(await waitFor(() => /^elect: waiting 39\d\dms \(--jitter\)/m.test(said), 10_000)).toBe(true)
+    expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
+    expect(raftIndex()).toBe(before)
+    expect((await fired).exitCode).toBe(0)
+    expect(runs(log)).toBe(1)
+  })
+
   it('--once-per 0 is a usage error', async () => {
     const result = await elect(['run-if-leader', 'x', '--once-per', '0', '--', 'true'])
     expect(result.exitCode).toBe(2)

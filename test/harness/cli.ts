@@ -26,7 +26,7 @@ export interface ElectOptions {
   env?: Record<string, string | undefined>
   timeoutMs?: number
   /** Faults injected into this elect process only (test/harness/inject/). */
-  inject?: {deafWatch?: boolean; clockOffsetMs?: number; nodeWarning?: boolean}
+  inject?: {deafWatch?: boolean; clockOffsetMs?: number; nodeWarning?: boolean; random?: number}
   /** What runs elect, as in a crontab: `['timeout', '-s', 'KILL', '300']` runs `timeout -s KILL 300 elect ...`. */
   wrap?: string[]
 }
@@ -73,6 +73,7 @@ function electEnv(options: ElectOptions) {
     options.inject?.deafWatch && `--require ${join(injectDir, 'deaf-watch.cjs')}`,
     options.inject?.clockOffsetMs !== undefined && `--require ${join(injectDir, 'clock.cjs')}`,
     options.inject?.nodeWarning && `--require ${join(injectDir, 'node-warning.cjs')}`,
+    options.inject?.random !== undefined && `--require ${join(injectDir, 'random.cjs')}`,
   ].filter(Boolean)
   return {
     ELECT_ENDPOINTS: (options.endpoints ?? defaultEndpoints()).join(','),
@@ -83,7 +84,11 @@ function electEnv(options: ElectOptions) {
     // The matrix runs the suite on etcd versions with known lease bugs too: the warning a leader gives
     // there is tested on its own (test/cli/versions.test.ts), and is no part of every other output.
     ELECT_ACCEPT_ETCD_VERSION: inject('etcdVersion'),
-    ...(preload.length > 0 && {NODE_OPTIONS: preload.join(' '), ELECT_TEST_CLOCK_OFFSET_MS: String(options.inject?.clockOffsetMs ?? 0)}),
+    ...(preload.length > 0 && {
+      NODE_OPTIONS: preload.join(' '),
+      ELECT_TEST_CLOCK_OFFSET_MS: String(options.inject?.clockOffsetMs ?? 0),
+      ELECT_TEST_RANDOM: String(options.inject?.random ?? ''),
+    }),
     ...options.env,
   }
 }
