@@ -38,6 +38,8 @@ const sleeper = (pidFile: string) => `echo $$ > ${pidFile}; exec /bin/sleep 300`
 const SHAPES: Record<string, (pidFile: string) => string[]> = {
   'timeout(1) inside a shell': (file) => ['sh', '-c', `timeout 300 sh -c '${sleeper(file)}'; echo done`],
   'a session of its own (setsid -w)': (file) => ['setsid', '-w', 'sh', '-c', sleeper(file)],
+  // Neither the command's group nor ELECT_RUN_ID: only its descent from the command finds it.
+  'a cleared environment two sessions down (setsid -w setsid -w env -i)': (file) => ['setsid', '-w', 'setsid', '-w', 'env', '-i', 'sh', '-c', sleeper(file)],
   'a bash script with set -m': (file) => ['bash', '-c', `set -m; sh -c '${sleeper(file)}' & wait`],
   'a daemon that double-forks': (file) => ['sh', '-c', `(setsid sh -c '${sleeper(file)}' &); sleep 300`],
   'a child that calls setpgrp(), as os.setpgrp() in Python': (file) => [
