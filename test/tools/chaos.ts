@@ -37,8 +37,9 @@ const names = values.scenario ?? Object.keys(SCENARIOS).filter((name) => holders
 const unknown = names.filter((name) => !(name in SCENARIOS))
 const badRival = values.rival !== undefined && !['elect', 'etcdctl lock', 'etcdctl elect'].includes(values.rival)
 const badShape = values.shape !== undefined && !(values.shape in SHAPES)
-const badHolders = holders !== undefined && (!Number.isInteger(holders) || holders < 1 || names.some((name) => name in SCENARIOS && !allowsHolders(SCENARIOS[name])))
-if (unknown.length > 0 || !['elect', 'etcdctl'].includes(values.holder!) || badRival || badShape || badHolders) {
+const badHolders =
+  holders !== undefined && (!Number.isInteger(holders) || holders < 1 || names.some((name) => name in SCENARIOS && !allowsHolders(SCENARIOS[name])))
+if (unknown.length > 0 || !['elect', 'etcdctl'].includes(values.holder) || badRival || badShape || badHolders) {
   console.error(`unknown scenario or holder: ${[...unknown, values.holder].join(', ')}; scenarios: ${Object.keys(SCENARIOS).join(', ')}`)
   process.exit(2)
 }
@@ -57,13 +58,23 @@ for (const name of names) {
       (error: Error) => ({problems: [error.message], overlap: false, falseKill: false, trial}) as unknown as Verdict,
     )
     verdicts.push(verdict)
-    const margin = verdict.marginMs === undefined ? (verdict.provenApartBy === 'lock' ? 'below the polls\' resolution (apart by the lock)' : '-') : `${verdict.marginMs} ms`
+    const margin =
+      verdict.marginMs === undefined ? (verdict.provenApartBy === 'lock' ? "below the polls' resolution (apart by the lock)" : '-') : `${verdict.marginMs} ms`
     const verdictWords = [verdict.overlap && 'OVERLAP', verdict.falseKill && 'FALSE KILL', verdict.problems.length > 0 && 'problems'].filter(Boolean)
     const status = verdictWords.length > 0 ? `FAIL (${verdictWords.join(', ')})` : 'ok'
-    const timings = [verdict.handoverMs !== undefined && `handover ${verdict.handoverMs} ms`, verdict.campaignMs !== undefined && `campaign ${verdict.campaignMs} ms`].filter(Boolean)
-    process.stderr.write(`${name} #${index + 1} ${JSON.stringify(trial)}: ${status}, margin ${margin}${timings.length ? `, ${timings.join(', ')}` : ''}${verdict.problems.length ? `: ${verdict.problems.join('; ')}` : ''}\n`)
+    const timings = [
+      verdict.fenceSlackMs !== undefined && `fence slack ${verdict.fenceSlackMs} ms`,
+      verdict.handoverMs !== undefined && `handover ${verdict.handoverMs} ms`,
+      verdict.campaignMs !== undefined && `campaign ${verdict.campaignMs} ms`,
+    ].filter(Boolean)
+    process.stderr.write(
+      `${name} #${index + 1} ${JSON.stringify(trial)}: ${status}, margin ${margin}${timings.length ? `, ${timings.join(', ')}` : ''}${verdict.problems.length ? `: ${verdict.problems.join('; ')}` : ''}\n`,
+    )
   }
-  const margins = verdicts.map((verdict) => verdict.marginMs).filter((margin): margin is number => margin !== undefined).sort((a, b) => a - b)
+  const margins = verdicts
+    .map((verdict) => verdict.marginMs)
+    .filter((margin): margin is number => margin !== undefined)
+    .sort((a, b) => a - b)
   const overlaps = verdicts.filter((verdict) => verdict.overlap).length
   const byLockAlone = verdicts.filter((verdict) => !verdict.overlap && verdict.provenApartBy === 'lock').length
   const falseKills = verdicts.filter((verdict) => verdict.falseKill).length
@@ -79,10 +90,16 @@ for (const name of names) {
   }
   const foreign = verdicts.filter((verdict) => verdict.trial?.rival !== undefined && verdict.trial.rival !== 'elect').length
   const shaped = verdicts.filter((verdict) => verdict.trial?.shape !== undefined && verdict.trial.shape !== 'plain').length
-  rows.push(`| ${name} | ${trials} | ${foreign} | ${shaped} | ${overlaps} | ${falseKills} | ${problems} | ${smallest} | ${median} | ${byLockAlone} | ${smallestExpiry} | ${slowest(verdicts.map((verdict) => verdict.handoverMs))} | ${slowest(verdicts.map((verdict) => verdict.campaignMs))} |`)
+  rows.push(
+    `| ${name} | ${trials} | ${foreign} | ${shaped} | ${overlaps} | ${falseKills} | ${problems} | ${smallest} | ${median} | ${byLockAlone} | ${smallestExpiry} | ${slowest(verdicts.map((verdict) => verdict.handoverMs))} | ${slowest(verdicts.map((verdict) => verdict.campaignMs))} |`,
+  )
 }
-console.log(`holder: ${values.holder}${holders ? `; --holders ${holders}` : ''}${values['deaf-watches'] ? '; waiters with deaf watches' : ''}; handover bound ${HANDOVER_BOUND_MS} ms`)
-console.log('| scenario | trials | rivals not elect | jobs outside their group | overlaps | false kills | other problems | smallest margin | median margin | apart by the lock alone | smallest lease margin | slowest handover | slowest campaign election |')
+console.log(
+  `holder: ${values.holder}${holders ? `; --holders ${holders}` : ''}${values['deaf-watches'] ? '; waiters with deaf watches' : ''}; handover bound ${HANDOVER_BOUND_MS} ms`,
+)
+console.log(
+  '| scenario | trials | rivals not elect | jobs outside their group | overlaps | false kills | other problems | smallest margin | median margin | apart by the lock alone | smallest lease margin | slowest handover | slowest campaign election |',
+)
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
 for (const row of rows) console.log(row)
 process.exitCode = failed ? 1 : 0

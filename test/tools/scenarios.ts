@@ -10,6 +10,7 @@ import {basename, dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {STALENESS_BOUND_MS} from '../../src/election/watch.js'
+import {SAFETY_MARGIN_MS} from '../../src/lease/fence.js'
 import {leaseIdOfHex} from '../../src/lease/leases.js'
 import {type Cluster, startCluster} from '../harness/etcd.js'
 import {byMark, Observer} from '../harness/observer.js'
@@ -23,6 +24,14 @@ import {electProcess, environOf, listProcesses, readEvents, recorder, signalGrou
  * even if its watch stalled, plus its own start (lease, marker, guard) on two busy cores.
  */
 export const HANDOVER_BOUND_MS = STALENESS_BOUND_MS + 500
+
+/**
+ * How much later than its fence promises (SAFETY_MARGIN_MS, plus --kill-grace for a job that dies on
+ * its kill signal) a holder's job may die before its lease could expire: elect's fence timer and the
+ * guard's 50 ms watch, late on two busy cores, and the observer's 10 ms scans. It is the part of the
+ * safety margin that a trial may spend; a fence that counts the lease valid 500 ms too long spends more.
+ */
+export const FENCE_LATENESS_ALLOWANCE_MS = 400
 
 export interface Trial {
   ttlS: number
@@ -66,15 +75,32 @@ export const SHAPES = {
   'set -m': (argv: string[]) => ['bash', '-c', 'set -m; "$@" & wait $!', 'shape', ...argv],
   // The daemon runs on its own; the command waits until the daemon's recorder has recorded its end
   // (one that waited for the finish file too could end first, and its end stop the daemon early).
-  'a double-forked daemon': (argv: string[], log: string) => ['sh', '-c', `(setsid "$@" &); until grep -q '^end ' '${log}' 2> /dev/null; do sleep 0.05; done`, 'shape', ...argv],
+  'a double-forked daemon': (argv: string[], log: string) => [
+    'sh',
+    '-c',
+    `(setsid "$@" &); until grep -q '^end ' '${log}' 2> /dev/null; do sleep 0.05; done`,
+    'shape',
+    ...argv,
+  ],
   // As root, a job that puts a step of its own under another cgroup (cgexec, a write to cgroup.procs),
   // in a session of its own: outside the job's cgroup and its process group (runTrial makes the cgroup).
-  'another cgroup': (argv: string[], log: string) => ['setsid', '-w', 'sh', '-c', 'echo $$ > "$0/cgroup.procs" || exit 99; exec "$@"', foreignCgroup(log), ...argv],
+  'another cgroup': (argv: string[], log: string) => [
+    'setsid',
+    '-w',
+    'sh',
+    '-c',
+    'echo $$ > "$0/cgroup.procs" || exit 99; exec "$@"',
+    foreignCgroup(log),
+    ...argv,
+  ],
 }
 
 /** Where cgroup2 is mounted, if it is (hybrid layouts mount it at /sys/fs/cgroup/unified). */
 function cgroup2Mount(): string | undefined {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.includes(' - cgroup2 '))?.split(' ')[4]
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((line) => line.includes(' - cgroup2 '))
+    ?.split(' ')[4]
 }
 
 /** The cgroup a trial's 'another cgroup' job moves into: one per trial, beside the root's. */
@@ -155,15 +181,25 @@ export interface Scenario {
 
 export const SCENARIOS: Record<string, Scenario> = {
   'lease revoked': {
-    members: 1, loses: true, holderExit: 75, keyTakenFromOutside: true,
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    keyTakenFromOutside: true,
     fault: async ({etcdctl, holderLease}) => void (await etcdctl(['lease', 'revoke', holderLease])),
   },
   'key deleted': {
-    members: 1, loses: true, holderExit: 75, keyTakenFromOutside: true,
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    keyTakenFromOutside: true,
     fault: async ({etcdctl, holderKey}) => void (await etcdctl(['del', holderKey])),
   },
   partition: {
-    members: 1, loses: true, holderExit: 75, holderEndpoints: 'proxy', faultForTtls: [1.2, 2],
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    holderEndpoints: 'proxy',
+    faultForTtls: [1.2, 2],
     fault: async ({proxy, trial}) => {
       await proxy!.cut()
       await sleep(trial.faultForMs)
@@ -171,11 +207,16 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   'elect SIGKILLed': {
-    members: 1, loses: true, holderExit: 128 + 9,
+    members: 1,
+    loses: true,
+    holderExit: 128 + 9,
     fault: async ({holder}) => void holder.kill('SIGKILL'),
   },
   'elect frozen': {
-    members: 1, loses: true, holderExit: 75, faultForTtls: [2, 2.5],
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    faultForTtls: [2, 2.5],
     fault: async ({holder, trial}) => {
       holder.kill('SIGSTOP')
       await sleep(trial.faultForMs)
@@ -183,22 +224,31 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   'the raft leader dies': {
-    members: 3, loses: false, holderExit: 0,
+    members: 3,
+    loses: false,
+    holderExit: 0,
     fault: async ({cluster}) => (await raftStatus(cluster)).leader.kill(),
   },
   'a follower dies': {
-    members: 3, loses: false, holderExit: 0,
+    members: 3,
+    loses: false,
+    holderExit: 0,
     fault: async ({cluster}) => (await raftStatus(cluster)).followers[0].kill(),
   },
   'the raft leader moves': {
-    members: 3, loses: false, holderExit: 0,
+    members: 3,
+    loses: false,
+    holderExit: 0,
     fault: async ({cluster}) => {
       const {leader, followers} = await raftStatus(cluster)
       await execa(cluster.binaries.etcdctl, [`--endpoints=${leader.clientUrl}`, 'move-leader', followers[0].id], {timeout: 10_000, env: {ETCDCTL_API: '3'}})
     },
   },
   'an etcd member frozen': {
-    members: 3, loses: false, holderExit: 0, faultForSeconds: [1, 2.5],
+    members: 3,
+    loses: false,
+    holderExit: 0,
+    faultForSeconds: [1, 2.5],
     fault: async ({cluster, trial}) => {
       const {leader} = await raftStatus(cluster)
       leader.freeze()
@@ -207,35 +257,57 @@ export const SCENARIOS: Record<string, Scenario> = {
     },
   },
   'its only member dies': {
-    members: 3, loses: true, holderExit: 75, holderEndpoints: 'first-member',
+    members: 3,
+    loses: true,
+    holderExit: 75,
+    holderEndpoints: 'first-member',
     fault: async ({cluster}) => cluster.members[0].kill(),
   },
   'etcd restarted': {
-    members: 1, loses: false, holderExit: 0, faultForSeconds: [0.05, 0.3],
+    members: 1,
+    loses: false,
+    holderExit: 0,
+    faultForSeconds: [0.05, 0.3],
     fault: async ({cluster, trial}) => cluster.restart(cluster.members[0], trial.faultForMs),
   },
   'resign from elsewhere': {
-    members: 1, loses: true, holderExit: 75,
+    members: 1,
+    loses: true,
+    holderExit: 75,
     fault: async ({cluster, name}) => {
       await execa(...electProcess('resign', name, '--value', 'holder', '--timeout', '20s'), {env: {ELECT_ENDPOINTS: cluster.endpoints.join(',')}})
     },
   },
   'compaction, then etcd restarted': {
-    members: 1, loses: false, holderExit: 0, faultForSeconds: [0.05, 0.3], campaign: true, compacts: true,
+    members: 1,
+    loses: false,
+    holderExit: 0,
+    faultForSeconds: [0.05, 0.3],
+    campaign: true,
+    compacts: true,
     fault: async ({cluster, trial}) => {
       await cluster.compact()
       await cluster.restart(cluster.members[0], trial.faultForMs)
     },
   },
   'compaction, then the raft leader dies': {
-    members: 3, loses: false, holderExit: 0, campaign: true, compacts: true,
+    members: 3,
+    loses: false,
+    holderExit: 0,
+    campaign: true,
+    compacts: true,
     fault: async ({cluster}) => {
       await cluster.compact()
       await (await raftStatus(cluster)).leader.kill()
     },
   },
   'rolling restart with compaction': {
-    members: 3, loses: false, holderExit: 0, faultForSeconds: [6, 8], campaign: true, compacts: true,
+    members: 3,
+    loses: false,
+    holderExit: 0,
+    faultForSeconds: [6, 8],
+    campaign: true,
+    compacts: true,
     fault: async ({cluster, trial}) => {
       const started = Date.now()
       for (const [index, member] of cluster.members.entries()) {
@@ -250,16 +322,27 @@ export const SCENARIOS: Record<string, Scenario> = {
 // The field: what wraps elect in a crontab, a root job's cgroups, etcd as operators keep it, clocks.
 Object.assign(SCENARIOS, {
   "elect's process group SIGKILLed, as timeout -s KILL does": {
-    members: 1, loses: true, holderExit: 128 + 9, holderWrap: ['timeout', '-s', 'KILL', '3600'],
+    members: 1,
+    loses: true,
+    holderExit: 128 + 9,
+    holderWrap: ['timeout', '-s', 'KILL', '3600'],
     // timeout(1) takes SIGALRM for its limit reached: it SIGKILLs elect, then its own process group.
     fault: async ({holder}) => void holder.kill('SIGALRM'),
   },
   'a job that moved to another cgroup, resigned': {
-    members: 1, loses: true, holderExit: 75, shape: 'another cgroup',
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    shape: 'another cgroup',
     fault: SCENARIOS['resign from elsewhere'].fault,
   },
   'etcd full (NOSPACE) as the holder hands over': {
-    members: 1, loses: false, holderExit: 0, atHandover: true, quotaBytes: 4 * 1024 * 1024, faultForSeconds: [1, 3],
+    members: 1,
+    loses: false,
+    holderExit: 0,
+    atHandover: true,
+    quotaBytes: 4 * 1024 * 1024,
+    faultForSeconds: [1, 3],
     fault: async ({cluster, trial}) => {
       await fill(cluster)
       await sleep(trial.faultForMs)
@@ -273,14 +356,24 @@ Object.assign(SCENARIOS, {
     },
   },
   'a role revoked mid-run': {
-    members: 1, loses: true, holderExit: 75, auth: true,
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    auth: true,
     fault: async ({etcdctl}) => void (await etcdctl(['user', 'revoke-role', 'holder', 'elect-rw'])),
     // Stopped for what happened, not by its fence later (etcd 3.5 refuses the keepalives too; 3.4 does not).
-    afterwards: async ({holderStderr}) => (/^elect: lost leadership of \S+: .*etcd denies this user access/m.test(holderStderr) ? [] : [`the holder did not say its role was revoked: ${holderStderr}`]),
+    afterwards: async ({holderStderr}) =>
+      /^elect: lost leadership of \S+: .*etcd denies this user access/m.test(holderStderr)
+        ? []
+        : [`the holder did not say its role was revoked: ${holderStderr}`],
   },
   'the wall clock stepped': {
     // An NTP step, forward or back, of up to an hour.
-    members: 1, loses: false, holderExit: 0, holderClock: true, faultForSeconds: [-3600, 3600],
+    members: 1,
+    loses: false,
+    holderExit: 0,
+    holderClock: true,
+    faultForSeconds: [-3600, 3600],
     fault: async ({clock, trial}) => clock!.write(`${trial.faultForMs >= 0 ? '+' : ''}${(trial.faultForMs / 1000).toFixed(3)}`),
     afterwards: async ({etcdctl, name}) => {
       const record = await holderRecord(etcdctl, name)
@@ -300,7 +393,11 @@ async function holderRecord(etcdctl: Context['etcdctl'], name: string): Promise<
 async function fill(cluster: Cluster): Promise<void> {
   const value = 'x'.repeat(512 * 1024)
   for (let index = 0; index < 64; index++) {
-    const put = await execa(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, 'put', `filler/${index}`], {input: value, reject: false, env: {ETCDCTL_API: '3'}})
+    const put = await execa(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, 'put', `filler/${index}`], {
+      input: value,
+      reject: false,
+      env: {ETCDCTL_API: '3'},
+    })
     if (put.exitCode !== 0) return
   }
   throw new Error('etcd took 32 MB past a 4 MB quota without an alarm')
@@ -308,7 +405,8 @@ async function fill(cluster: Cluster): Promise<void> {
 
 /** What an operator does about NOSPACE: delete, compact, defragment, disarm. */
 async function free(cluster: Cluster): Promise<void> {
-  const etcdctl = (args: string[]) => execa(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, ...args], {env: {ETCDCTL_API: '3'}, timeout: 30_000})
+  const etcdctl = (args: string[]) =>
+    execa(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, ...args], {env: {ETCDCTL_API: '3'}, timeout: 30_000})
   await etcdctl(['del', '--prefix', 'filler/'])
   const revision = /"revision":(\d+)/.exec((await etcdctl(['endpoint', 'status', '-w', 'json'])).stdout)![1]
   await etcdctl(['compact', revision])
@@ -319,11 +417,17 @@ async function free(cluster: Cluster): Promise<void> {
 /** Auth on, with a user for the holder and one for the rivals, whose role grants elect/, and root for the harness. */
 function enableAuth(cluster: Cluster): void {
   for (const args of [
-    ['user', 'add', 'root:root-pw'], ['user', 'grant-role', 'root', 'root'], ['role', 'add', 'elect-rw'],
+    ['user', 'add', 'root:root-pw'],
+    ['user', 'grant-role', 'root', 'root'],
+    ['role', 'add', 'elect-rw'],
     ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'],
-    ['user', 'add', 'holder:holder-pw'], ['user', 'grant-role', 'holder', 'elect-rw'],
-    ['user', 'add', 'rival:rival-pw'], ['user', 'grant-role', 'rival', 'elect-rw'], ['auth', 'enable'],
-  ]) cluster.etcdctl(args)
+    ['user', 'add', 'holder:holder-pw'],
+    ['user', 'grant-role', 'holder', 'elect-rw'],
+    ['user', 'add', 'rival:rival-pw'],
+    ['user', 'grant-role', 'rival', 'elect-rw'],
+    ['auth', 'enable'],
+  ])
+    cluster.etcdctl(args)
 }
 
 const HANDOVER_FAULTS: Record<string, Pick<Scenario, 'members' | 'fault' | 'faultForSeconds'>> = {
@@ -367,6 +471,8 @@ export interface Verdict {
   marginMs?: number
   /** The earliest moment the server could expire the holder's lease, less the holder's death (a lower bound). */
   expiryMarginMs?: number
+  /** expiryMarginMs less what the fence promises for this trial's job (see FENCE_LATENESS_ALLOWANCE_MS). */
+  fenceSlackMs?: number
   /** Holder's death to the rival's start, as first seen (an upper bound): the handover. */
   handoverMs?: number
   /** The end of the rival's command to the queued campaign's election, where there is one. */
@@ -405,7 +511,9 @@ export function randomTrial(scenario: Scenario, random = Math.random): Trial {
     faultForMs: Math.round(between(low, high) * 1000),
     ignoreTerm: random() < 0.5,
     // A move to another cgroup needs root: only the scenario that is about it asks for one.
-    shape: scenario.shape ?? (random() < 0.5 ? 'plain' : pick(Object.keys(SHAPES).filter((shape) => shape !== 'plain' && shape !== 'another cgroup') as Array<keyof typeof SHAPES>)),
+    shape:
+      scenario.shape ??
+      (random() < 0.5 ? 'plain' : pick(Object.keys(SHAPES).filter((shape) => shape !== 'plain' && shape !== 'another cgroup') as Array<keyof typeof SHAPES>)),
     rival: foreignRivals && random() < 0.5 ? pick(['etcdctl lock', 'etcdctl elect'] as const) : 'elect',
   }
 }
@@ -446,9 +554,14 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       const [file, electArgs] = electProcess(...args)
       const argv: [string, string[]] = wrap.length > 0 ? [wrap[0], [...wrap.slice(1), file, ...electArgs]] : [file, electArgs]
       const child = execa(...argv, {
-        reject: false, stdin: 'ignore', timeout: 120_000,
+        reject: false,
+        stdin: 'ignore',
+        timeout: 120_000,
         env: {
-          ELECT_ENDPOINTS: endpoints.join(','), ...machine(side), ...loginOf(side), ...(waiting && options.deafWatches && deaf),
+          ELECT_ENDPOINTS: endpoints.join(','),
+          ...machine(side),
+          ...loginOf(side),
+          ...(waiting && options.deafWatches && deaf),
           ...(side === 'holder' && {ELECT_TEST_VALIDITY: validity, ...clock?.env}),
         },
       })
@@ -457,7 +570,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     }
     // Asynchronous, so that nothing blocks the observer's polls.
     const etcdctl = async (args: string[]) =>
-      (await execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...asRoot, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}})).stdout
+      (await execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...asRoot, ...args], {timeout: 10_000, env: {ETCDCTL_API: '3'}}))
+        .stdout
     const candidates = async () => (await etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])).split('\n').filter(Boolean)
 
     // A holder that loses runs until stopped. One that keeps leading runs until told to finish, a TTL
@@ -466,9 +580,9 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     let leadingCampaign: ResultPromise | undefined
     if (scenario.standing) {
       leadingCampaign = start(holderEndpoints, ['campaign', name, ...timing, '--value', 'holder'])
-      if (!(await waitFor(async () => (await candidates()).length === 1, 15_000))) throw new Error('the holder\'s campaign never led')
-      start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'rival'], false, 'rival')
-      if (!(await waitFor(async () => (await candidates()).length === 2, 15_000))) throw new Error('the rival\'s campaign never queued')
+      if (!(await waitFor(async () => (await candidates()).length === 1, 15_000))) throw new Error("the holder's campaign never led")
+      void start(rivalEndpoints, ['campaign', name, ...timing, '--value', 'rival'], false, 'rival')
+      if (!(await waitFor(async () => (await candidates()).length === 2, 15_000))) throw new Error("the rival's campaign never queued")
     }
     const holders = trial.holders ?? 1
     const job = [...(scenario.standing ? ['--job', 'chaos'] : []), ...(holders > 1 ? ['--holders', String(holders)] : [])]
@@ -483,12 +597,25 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       mkdirSync((movedTo = foreignCgroup(holderLog)))
     }
     const holder = electHolder
-      ? start(holderEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand], false, 'holder', scenario.holderWrap)
+      ? start(
+          holderEndpoints,
+          ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'holder', '--', ...holderCommand],
+          false,
+          'holder',
+          scenario.holderWrap,
+        )
       : // A session of its own, so that cleanup can end what etcdctl leaves running; no pipes, which
         // what it leaves running would hold open.
-        execa('setsid', [cluster.binaries.etcdctl, `--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand], {
-          reject: false, stdio: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
-        })
+        execa(
+          'setsid',
+          [cluster.binaries.etcdctl, `--endpoints=${holderEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...holderCommand],
+          {
+            reject: false,
+            stdio: 'ignore',
+            env: {ETCDCTL_API: '3'},
+            timeout: 120_000,
+          },
+        )
     if (!electHolder) {
       processes.push(holder)
       groups.push(holder.pid!)
@@ -503,7 +630,15 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       const mark = `ELECT_TEST_ROLE=companion-${index}-${name}`
       marks.push(mark)
       const command = ['env', mark, ...withWitness(log, recorder(log, 120, false, companionsFinish, 'inherited'), holders)]
-      return {log, elect: start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', `companion-${index}`, '--', ...command], false, 'rival')}
+      return {
+        log,
+        elect: start(
+          rivalEndpoints,
+          ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', `companion-${index}`, '--', ...command],
+          false,
+          'rival',
+        ),
+      }
     })
     for (const companion of companions) {
       if (!(await waitFor(() => readEvents(companion.log).length > 0, 15_000))) throw new Error('a companion holder never started its command')
@@ -517,10 +652,30 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       execa(file, args, {reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3', ...(scenario.auth && {ETCDCTL_USER: 'rival:rival-pw'})}, timeout: 120_000})
     const rival =
       trial.rival === 'elect' || scenario.standing
-        ? start(rivalEndpoints, ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...rivalCommand], true)
+        ? start(
+            rivalEndpoints,
+            ['run-if-leader', name, ...job, ...timing, '--kill-grace', `${trial.killGraceS}s`, '--value', 'rival', '--wait', 'forever', '--', ...rivalCommand],
+            true,
+          )
         : trial.rival === 'etcdctl lock'
-          ? etcdctlRival(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, 'lock', '--ttl', String(trial.ttlS), `elect/${name}`, '--', ...rivalCommand])
-          : etcdctlRival('sh', ['-c', ETCDCTL_ELECT_RIVAL, join(dir, 'rival.fifo'), cluster.binaries.etcdctl, rivalEndpoints.join(','), `elect/${name}`, ...rivalCommand])
+          ? etcdctlRival(cluster.binaries.etcdctl, [
+              `--endpoints=${rivalEndpoints.join(',')}`,
+              'lock',
+              '--ttl',
+              String(trial.ttlS),
+              `elect/${name}`,
+              '--',
+              ...rivalCommand,
+            ])
+          : etcdctlRival('sh', [
+              '-c',
+              ETCDCTL_ELECT_RIVAL,
+              join(dir, 'rival.fifo'),
+              cluster.binaries.etcdctl,
+              rivalEndpoints.join(','),
+              `elect/${name}`,
+              ...rivalCommand,
+            ])
     if (trial.rival !== 'elect' && !scenario.standing) processes.push(rival)
     observer = new Observer(byMark(holderMark), byMark(rivalMark))
     // Standing: the rival attaches to its machine's queued campaign, and has no key to wait for.
@@ -541,7 +696,10 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     // sooner than it happened).
     let keyDeletedSeenAt: number | undefined
     const keyWatch = execa(cluster.binaries.etcdctl, [`--endpoints=${rivalEndpoints.join(',')}`, ...asRoot, 'watch', '--prefix', `elect/${name}`], {
-      reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3'}, timeout: 120_000,
+      reject: false,
+      stdin: 'ignore',
+      env: {ETCDCTL_API: '3'},
+      timeout: 120_000,
     })
     processes.push(keyWatch)
     let watched = ''
@@ -549,7 +707,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const markers = new Set<string>()
     let mostMarkers = 0
     let linesSeen = 0
-    keyWatch.stdout!.on('data', (chunk: Buffer) => {
+    keyWatch.stdout.on('data', (chunk: Buffer) => {
       watched += chunk.toString()
       const lines = watched.split('\n')
       if (lines.some((line, index) => line === holderKey && lines[index - 1] === 'DELETE')) keyDeletedSeenAt ??= Date.now()
@@ -566,7 +724,9 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     await sleep(trial.faultAtMs)
     const aliveAtFault = scenario.atHandover || observer.poll()
     // What to say if it was not (a trial of the daemon shape once found it so, unexplained).
-    const beforeFault = aliveAtFault ? '' : `; its log: ${readFileSync(holderLog, 'utf8').trim().replaceAll('\n', ' | ')}; elect ${holder.exitCode === null ? 'still running' : `had exited ${holder.exitCode}`}`
+    const beforeFault = aliveAtFault
+      ? ''
+      : `; its log: ${readFileSync(holderLog, 'utf8').trim().replaceAll('\n', ' | ')}; elect ${holder.exitCode === null ? 'still running' : `had exited ${holder.exitCode}`}`
     const context: Context = {cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl, clock}
     await scenario.fault(context)
     const faultEndedAt = Date.now()
@@ -603,16 +763,18 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const rivalEnd = readEvents(rivalLog).find((event) => event.event === 'end')
 
     if (!aliveAtFault) problems.push(`the holder's command was not running when the fault hit${beforeFault}`)
-    if (observer.holderGoneAt === undefined) problems.push('the holder\'s group outlived the trial')
+    if (observer.holderGoneAt === undefined) problems.push("the holder's group outlived the trial")
     if (!rivalStart) problems.push(`the rival never ran its command (exit ${rivalExit}): ${rivalResult.stderr}`)
     if (electHolder && holderExit !== scenario.holderExit) problems.push(`holder exited ${holderExit}, not ${scenario.holderExit}: ${holderResult.stderr}`)
     // etcdctl gives up on a request the fault made time out (its unlock, as the raft leader died or
     // froze during the handover: seen twice in 20 trials under load); how it exits after its command
     // ran is its own affair. elect must exit 0.
-    const rivalGaveUp = scenario.atHandover && trial.rival !== 'elect' && rivalStart !== undefined && /request timed out|context deadline exceeded/.test(rivalResult.stderr)
+    const rivalGaveUp =
+      scenario.atHandover && trial.rival !== 'elect' && rivalStart !== undefined && /request timed out|context deadline exceeded/.test(rivalResult.stderr)
     if (rivalExit !== 0 && !rivalGaveUp) problems.push(`rival exited ${rivalExit}: ${rivalResult.stderr}`)
-    if (electHolder && (trial.rival === 'elect' || scenario.standing) && rivalRevision !== undefined && !(rivalRevision > holderRevision)) problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
-    if (!scenario.loses && !scenario.atHandover && holderEnd && holderEnd.at < faultEndedAt) problems.push('the holder\'s command ended before the fault did')
+    if (electHolder && (trial.rival === 'elect' || scenario.standing) && rivalRevision !== undefined && !(rivalRevision > holderRevision))
+      problems.push(`rival ELECT_REV ${rivalRevision} is not above ${holderRevision}`)
+    if (!scenario.loses && !scenario.atHandover && holderEnd && holderEnd.at < faultEndedAt) problems.push("the holder's command ended before the fault did")
     const handoverFrom = campaignStoppedAt ?? observer.holderGoneAt
     const handoverMs = observer.rivalSeenAt !== undefined && handoverFrom !== undefined ? observer.rivalSeenAt - handoverFrom : undefined
     const handoverBound = scenario.atHandover ? bound + trial.ttlS * 1000 : bound
@@ -622,30 +784,49 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     if (scenario.standing && leadingCampaign && scenario.campaignExit !== undefined) {
       const ended = await Promise.race([leadingCampaign, sleep(trial.ttlS * 1000 + 15_000).then(() => undefined)])
       const campaignExit = ended && exitOf(ended)
-      if (campaignExit !== scenario.campaignExit) problems.push(`the leading campaign exited ${campaignExit ?? 'not at all'}, not ${scenario.campaignExit}: ${ended?.stderr ?? ''}`)
+      if (campaignExit !== scenario.campaignExit)
+        problems.push(`the leading campaign exited ${campaignExit ?? 'not at all'}, not ${scenario.campaignExit}: ${String(ended?.stderr ?? '')}`)
     }
 
     // The direct check: the holder's whole job was dead before the earliest moment the server could
     // expire the lease it ran under (the last acknowledged renewal's send time plus the TTL granted).
     const leaseId = leaseIdOfHex(holderLease)
     const validUntil = Math.max(
-      ...(existsSync(validity) ? readFileSync(validity, 'utf8') : '').split('\n').filter((line) => line.startsWith(`${leaseId} `)).map((line) => Number(line.split(' ')[1])),
+      ...(existsSync(validity) ? readFileSync(validity, 'utf8') : '')
+        .split('\n')
+        .filter((line) => line.startsWith(`${leaseId} `))
+        .map((line) => Number(line.split(' ')[1])),
     )
     const expiryMarginMs = electHolder && Number.isFinite(validUntil) && observer.holderGoneAt !== undefined ? validUntil - observer.holderGoneAt : undefined
+    // What the fence promises: a job that dies on its kill signal is dead --kill-grace plus the safety
+    // margin before the lease could expire, one that ignores it (SIGKILL after the grace) the margin
+    // before. A job dead later than that by more than a busy machine's lateness shows a fence that
+    // counted its lease valid for too long; a margin above 0 alone would not (a fence 500 ms late left
+    // every trial's margin above 1 s).
+    const promisedMarginMs = SAFETY_MARGIN_MS + (trial.ignoreTerm ? 0 : trial.killGraceS * 1000)
+    const fenceSlackMs = expiryMarginMs === undefined ? undefined : expiryMarginMs - promisedMarginMs
     if (electHolder) {
-      if (!Number.isFinite(validUntil)) problems.push('no validity of the holder\'s lease was traced')
+      if (!Number.isFinite(validUntil)) problems.push("no validity of the holder's lease was traced")
       else if (observer.holderSeenAliveAt !== undefined && observer.holderSeenAliveAt > validUntil)
         problems.push(`the holder's job was alive ${observer.holderSeenAliveAt - validUntil} ms after its lease could have expired`)
-      else if (expiryMarginMs === undefined || expiryMarginMs < 0) problems.push('the holder\'s job was not shown dead before its lease could expire')
+      else if (expiryMarginMs === undefined || expiryMarginMs < 0) problems.push("the holder's job was not shown dead before its lease could expire")
+      else if (fenceSlackMs! < -FENCE_LATENESS_ALLOWANCE_MS)
+        problems.push(
+          `the holder's job died ${expiryMarginMs} ms before its lease could expire, ${-fenceSlackMs!} ms later than its fence promises (${promisedMarginMs} ms)`,
+        )
     }
     // The ordering check: no key went while a process of its job lived (a candidate that is not elect
     // starts the moment it goes). Where the fault takes the key from outside, it goes first by design.
     const orderingViolated = !scenario.keyTakenFromOutside && keyDeletedSeenAt !== undefined && (observer.holderSeenAliveAt ?? 0) > keyDeletedSeenAt
-    if (orderingViolated) problems.push(`the holder's key was deleted while its job lived: seen alive ${observer.holderSeenAliveAt! - keyDeletedSeenAt!} ms after`)
+    if (orderingViolated)
+      problems.push(`the holder's key was deleted while its job lived: seen alive ${observer.holderSeenAliveAt! - keyDeletedSeenAt!} ms after`)
 
     if (scenario.afterwards) problems.push(...(await scenario.afterwards({...context, holderStderr: String(holderResult.stderr ?? '')})))
     // Whatever went wrong, an operator reads it as a line of elect's, never as gRPC's status text.
-    for (const [who, stderr] of [['holder', String(holderResult.stderr ?? '')], ['rival', trial.rival === 'elect' || scenario.standing ? String(rivalResult.stderr ?? '') : '']])
+    for (const [who, stderr] of [
+      ['holder', String(holderResult.stderr ?? '')],
+      ['rival', trial.rival === 'elect' || scenario.standing ? String(rivalResult.stderr ?? '') : ''],
+    ])
       if (/^elect: .*\b\d+ [A-Z_]+: /m.test(stderr)) problems.push(`the ${who} printed gRPC's status text: ${stderr}`)
 
     let campaignMs: number | undefined
@@ -656,7 +837,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       else if (campaignMs > bound) problems.push(`the campaign was elected ${campaignMs} ms after the rival stepped down (bound ${bound} ms)`)
       campaign.kill('SIGTERM')
       const campaignResult = await campaign
-      if (campaignResult.exitCode !== 0) problems.push(`campaign exited ${campaignResult.exitCode ?? campaignResult.signal}: ${campaignResult.stderr}`)
+      if (campaignResult.exitCode !== 0) problems.push(`campaign exited ${campaignResult.exitCode ?? campaignResult.signal}: ${String(campaignResult.stderr)}`)
     }
 
     // Two proofs that the rival's command began after the holder's whole tree was gone. The polls: a
@@ -666,11 +847,32 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const pollMargin = observer.marginMs
     const rivalWitness = rivalStart && witnessOf(rivalStart)
     const provenApartBy = pollMargin !== undefined && pollMargin >= 0 ? 'polls' : rivalWitness === 'free' ? 'lock' : undefined
-    const overlap = orderingViolated || tooManyMarkers || observer.overlapSeen || (rivalStart !== undefined && rivalWitness !== 'free') || (observer.rivalSeenAt !== undefined && !provenApartBy)
+    const overlap =
+      orderingViolated ||
+      tooManyMarkers ||
+      observer.overlapSeen ||
+      (rivalStart !== undefined && rivalWitness !== 'free') ||
+      (observer.rivalSeenAt !== undefined && !provenApartBy)
     const marginMs = provenApartBy === 'polls' ? pollMargin : undefined
     // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
     const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)
-    return {scenario: scenarioName, trial, overlap, provenApartBy, falseKill, marginMs, expiryMarginMs, handoverMs, campaignMs, holderExit, rivalExit, holderRevision, rivalRevision, problems}
+    return {
+      scenario: scenarioName,
+      trial,
+      overlap,
+      provenApartBy,
+      falseKill,
+      marginMs,
+      expiryMarginMs,
+      fenceSlackMs,
+      handoverMs,
+      campaignMs,
+      holderExit,
+      rivalExit,
+      holderRevision,
+      rivalRevision,
+      problems,
+    }
   } finally {
     observer?.stop()
     for (const child of processes) {
@@ -723,7 +925,8 @@ async function raftStatus(cluster: Cluster) {
   const live = cluster.members.filter((member) => member.process?.exitCode === null && member.process.signalCode === null)
   // Plain output: "<endpoint>, <id>, <version>, <db size>, <is leader>, ..." per member.
   const {stdout: status} = await execa(cluster.binaries.etcdctl, [`--endpoints=${live.map((member) => member.clientUrl).join(',')}`, 'endpoint', 'status'], {
-    timeout: 10_000, env: {ETCDCTL_API: '3'},
+    timeout: 10_000,
+    env: {ETCDCTL_API: '3'},
   })
   const rows = status.split('\n').map((line) => line.split(', '))
   const withRole = live.map((member) => {
