@@ -32,8 +32,9 @@ export function ensurePrivateDir(dir: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     // A file where the directory should be, or a path that runs through one.
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new RuntimeDirError(`the runtime directory ${dir} is not a directory (set ELECT_RUNTIME_DIR to one of yours)`)
-    throw new RuntimeDirError(`cannot make the runtime directory ${dir}: ${code ?? error} (set ELECT_RUNTIME_DIR to a directory of yours)`)
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new RuntimeDirError(`the runtime directory ${dir} is not a directory (set ELECT_RUNTIME_DIR to one of yours)`)
+    throw new RuntimeDirError(`cannot make the runtime directory ${dir}: ${code ?? String(error)} (set ELECT_RUNTIME_DIR to a directory of yours)`)
   }
   checkPrivateDir(dir)
 }

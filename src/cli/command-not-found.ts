@@ -9,7 +9,9 @@ const hook: Hook<'command_not_found'> = async function (options) {
   // oclif goes on to its own message unless the process ends here.
   const given = options.id.split(':')[0]
   const meant = closest(given, known)
-  process.exit(report(new UsageError(`unknown command "${given}"${meant ? ` (did you mean ${meant}?)` : ''}: use ${known.sort().join(', ')} (see elect --help)`)))
+  process.exit(
+    report(new UsageError(`unknown command "${given}"${meant ? ` (did you mean ${meant}?)` : ''}: use ${known.sort().join(', ')} (see elect --help)`)),
+  )
 }
 
 export default hook

@@ -18,9 +18,23 @@ export const SYSTEM_CONFIG = '/etc/elect/elect.env'
 
 /** The names a file may set: the environment's. */
 export const SETTINGS = [
-  'ELECT_ENDPOINTS', 'ELECT_CACERT', 'ELECT_CERT', 'ELECT_KEY_FILE', 'ELECT_USER', 'ELECT_PASSWORD', 'ELECT_PASSWORD_FILE', 'ELECT_PREFIX',
-  'ELECT_RUNTIME_DIR', 'ELECT_CGROUP', 'ELECT_ACCEPT_ETCD_VERSION',
-  'ETCDCTL_ENDPOINTS', 'ETCDCTL_CACERT', 'ETCDCTL_CERT', 'ETCDCTL_KEY', 'ETCDCTL_USER', 'ETCDCTL_PASSWORD',
+  'ELECT_ENDPOINTS',
+  'ELECT_CACERT',
+  'ELECT_CERT',
+  'ELECT_KEY_FILE',
+  'ELECT_USER',
+  'ELECT_PASSWORD',
+  'ELECT_PASSWORD_FILE',
+  'ELECT_PREFIX',
+  'ELECT_RUNTIME_DIR',
+  'ELECT_CGROUP',
+  'ELECT_ACCEPT_ETCD_VERSION',
+  'ETCDCTL_ENDPOINTS',
+  'ETCDCTL_CACERT',
+  'ETCDCTL_CERT',
+  'ETCDCTL_KEY',
+  'ETCDCTL_USER',
+  'ETCDCTL_PASSWORD',
 ] as const
 
 const SECRETS = new Set(['ELECT_PASSWORD', 'ETCDCTL_PASSWORD'])
@@ -35,7 +49,7 @@ export interface Configuration {
   /** The files read, in the order they were (later ones override). */
   files: ConfigFile[]
   /** Where a setting's value comes from: the environment, a file, or nowhere (the default). */
-  sourceOf(name: string, env?: NodeJS.ProcessEnv): 'environment' | string | undefined
+  sourceOf(name: string, env?: NodeJS.ProcessEnv): string | undefined
   /** The environment as elect reads it: the process's own, over the files'. */
   merged(env?: NodeJS.ProcessEnv): NodeJS.ProcessEnv
 }
@@ -84,11 +98,14 @@ export function loadConfiguration(env: NodeJS.ProcessEnv = process.env): Configu
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (!named && (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR')) continue
-      throw new UsageError(`cannot read ${named ? 'ELECT_CONFIG ' : ''}${path}: ${code ?? error}`)
+      throw new UsageError(`cannot read ${named ? 'ELECT_CONFIG ' : ''}${path}: ${code ?? String(error)}`)
     }
     const values = parseEnvironmentFile(text, path)
     const unknown = Object.keys(values).filter((name) => !(SETTINGS as readonly string[]).includes(name))
-    if (unknown.length > 0) throw new UsageError(`${path} sets ${unknown.join(', ')}, which elect does not know: it takes ${SETTINGS.filter((name) => name.startsWith('ELECT_')).join(', ')} (and etcdctl's ETCDCTL_ names)`)
+    if (unknown.length > 0)
+      throw new UsageError(
+        `${path} sets ${unknown.join(', ')}, which elect does not know: it takes ${SETTINGS.filter((name) => name.startsWith('ELECT_')).join(', ')} (and etcdctl's ETCDCTL_ names)`,
+      )
     if (Object.keys(values).some((name) => SECRETS.has(name))) mustBePrivate(path, 'holds a password')
     files.push({path, values})
   }

@@ -18,12 +18,18 @@ export interface Failure {
  * anything else is 1.
  */
 export function failureOf(error: Error & {oclif?: {exit?: number}}, commandId?: string, connection?: ConnectionOptions, flagNames: string[] = []): Failure {
-  if (error instanceof ElectError) return {code: error.exitCode, message: error.exitCode === ExitCode.usage ? oneLine(error.message) : firstLine(error.message), unexpected: false}
+  if (error instanceof ElectError)
+    return {code: error.exitCode, message: error.exitCode === ExitCode.usage ? oneLine(error.message) : firstLine(error.message), unexpected: false}
   // Only a command that has its connection can have met etcd (and a local socket's ECONNREFUSED is not etcd's).
   const unavailable = connection && describeUnavailable(error, connection.endpoints, usesTls(connection))
   if (unavailable) return {code: ExitCode.unavailable, message: unavailable, unexpected: false}
   const parseExit = error.oclif?.exit
-  if (parseExit !== undefined) return {code: parseExit, message: parseExit === 0 ? undefined : `${oneLine(error.message)}${flagHint(error.message, flagNames)}\nSee: elect ${commandId} --help`, unexpected: false}
+  if (parseExit !== undefined)
+    return {
+      code: parseExit,
+      message: parseExit === 0 ? undefined : `${oneLine(error.message)}${flagHint(error.message, flagNames)}\nSee: elect ${commandId} --help`,
+      unexpected: false,
+    }
   return {code: ExitCode.error, message: firstLine(error.message).replace(GRPC_STATUS, ''), unexpected: true}
 }
 

@@ -15,13 +15,24 @@ class ElectCommandHelp extends CommandHelp {
     return [
       section('USAGE'),
       section('DESCRIPTION'),
-      {header: 'FLAGS', generate: ({flags}: {flags: Command.Flag.Any[]}, header: string) => ({header, body: this.flags(flags.filter((flag) => flag.helpGroup !== CONNECTION))})},
+      {
+        header: 'FLAGS',
+        generate: ({flags}: {flags: Command.Flag.Any[]}, header: string) => ({header, body: this.flags(flags.filter((flag) => flag.helpGroup !== CONNECTION))}),
+      },
       {
         header: 'CONNECTION FLAGS',
         generate: ({flags}: {flags: Command.Flag.Any[]}) =>
-          this.wrap(`${flags.filter((flag) => flag.helpGroup === CONNECTION).map((flag) => `--${flag.name}`).join(' ')} (or their ELECT_* variables and configuration files: see elect --help)`),
+          this.wrap(
+            `${flags
+              .filter((flag) => flag.helpGroup === CONNECTION)
+              .map((flag) => `--${flag.name}`)
+              .join(' ')} (or their ELECT_* variables and configuration files: see elect --help)`,
+          ),
       },
-      {header: 'EXIT CODES', generate: (_data: unknown, header: string) => ({header, body: exitCodeList((this.command as {exitCodes?: ExitCodeTexts}).exitCodes ?? {})})},
+      {
+        header: 'EXIT CODES',
+        generate: (_data: unknown, header: string) => ({header, body: exitCodeList((this.command as {exitCodes?: ExitCodeTexts}).exitCodes ?? {})}),
+      },
       section('EXAMPLES'),
     ]
   }
@@ -33,7 +44,9 @@ class ElectCommandHelp extends CommandHelp {
 
   /** The flags stand in their own section: a usage line that listed them all would fill the screen. */
   protected defaultUsage(): string {
-    const args = Object.values(this.command.args ?? {}).filter((arg) => !arg.hidden).map((arg) => this.arg(arg))
+    const args = Object.values(this.command.args ?? {})
+      .filter((arg) => !arg.hidden)
+      .map((arg) => this.arg(arg))
     return [this.command.id, ...args, '[FLAGS]'].join(' ')
   }
 
@@ -44,7 +57,12 @@ class ElectCommandHelp extends CommandHelp {
 
   /** One block, a line each: these examples need no words between them. */
   protected examples(examples: Command.Example[] | undefined | string): string | undefined {
-    return examples === undefined ? undefined : [examples].flat().map((example) => super.examples([example])).join('\n')
+    return examples === undefined
+      ? undefined
+      : [examples]
+          .flat()
+          .map((example) => super.examples([example]))
+          .join('\n')
   }
 
   /** The flags' table (protected in oclif), for the root help's list of connection flags. */
@@ -72,7 +90,7 @@ export class ElectHelp extends Help {
     const connection = Object.entries(anyCommand.flags)
       .filter(([, flag]) => flag.helpGroup === CONNECTION)
       .map(([name, flag]) => ({...flag, name}))
-    this.log(this.section('CONNECTION FLAGS (every command)', new ElectCommandHelp(anyCommand, this.config, this.opts).flagTable(connection)!))
+    this.log(this.section('CONNECTION FLAGS (every command)', new ElectCommandHelp(anyCommand, this.config, this.opts).flagTable(connection)))
     this.log('')
     this.log(
       this.section(

@@ -34,7 +34,7 @@ export class MetricsFile {
       accessSync(dirname(this.path), constants.W_OK)
       return undefined
     } catch (error) {
-      return `${(error as NodeJS.ErrnoException).code ?? error} on its directory`
+      return `${(error as NodeJS.ErrnoException).code ?? String(error)} on its directory`
     }
   }
 

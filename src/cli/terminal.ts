@@ -4,9 +4,7 @@
  */
 export function isInteractive(stream: NodeJS.WriteStream, json = false): boolean {
   const env = process.env
-  return Boolean(
-    !json && stream.isTTY && (stream.columns ?? 0) > 0 && env.NO_COLOR === undefined && env.TERM !== 'dumb' && !env.CI,
-  )
+  return Boolean(!json && stream.isTTY && (stream.columns ?? 0) > 0 && env.NO_COLOR === undefined && env.TERM !== 'dumb' && !env.CI)
 }
 
 export interface Spinner {

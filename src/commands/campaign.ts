@@ -18,10 +18,7 @@ export default class Campaign extends BaseCommand {
     75: 'leadership lost (the jobs run under it were stopped)',
     124: 'not elected within --timeout',
   })
-  static examples = [
-    '<%= config.bin %> campaign scheduler',
-    '<%= config.bin %> campaign scheduler --health-cmd \'test -w /var/lib/scheduler\'',
-  ]
+  static examples = ['<%= config.bin %> campaign scheduler', "<%= config.bin %> campaign scheduler --health-cmd 'test -w /var/lib/scheduler'"]
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
     value: Flags.string({helpValue: 'TEXT', description: 'this candidate in who-leads (default: host name)'}),
@@ -35,23 +32,49 @@ export default class Campaign extends BaseCommand {
     const {args, flags} = await this.parse(Campaign)
     const name = this.electionName(args.name)
     const value = this.candidateValue(flags.value ?? thisHost())
-    this.leaseTtl(flags.ttl, 0, () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`))
+    this.leaseTtl(
+      flags.ttl,
+      0,
+      () => new UsageError(`--ttl ${formatDuration(flags.ttl)} must exceed the ${formatDuration(SAFETY_MARGIN_MS)} safety margin of a leadership's lease`),
+    )
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     const service = ServiceNotifier.fromEnvironment((line) => this.say(line))
-    const told = new CampaignTold({name, value, json: flags.json, data: (line) => this.data(line), say: (line) => this.say(line), onElected: () => cancelTimeout?.(), service})
+    const told = new CampaignTold({
+      name,
+      value,
+      json: flags.json,
+      data: (line) => this.data(line),
+      say: (line) => this.say(line),
+      onElected: () => cancelTimeout?.(),
+      service,
+    })
     const unlisten = onStopSignals((signal) => {
       if (!stop.signal.aborted) told.stopping(signal)
       stop.abort(signal)
     })
     try {
-      const end: StandingEnd = await this.withEtcd(this.connectionOptions(flags), (client) => standForLeadership(client, {
-        prefix: this.electionPrefix(flags), name, value, ttlMs: flags.ttl, callTimeoutMs: flags['command-timeout'], signal: stop.signal,
-        health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], intervalMs: flags['health-interval'], timeoutMs: flags['health-timeout'], failures: flags['health-failures']},
-      }, told).catch((error) => {
-        throw error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
-      }))
+      const end: StandingEnd = await this.withEtcd(this.connectionOptions(flags), (client) =>
+        standForLeadership(
+          client,
+          {
+            prefix: this.electionPrefix(flags),
+            name,
+            value,
+            ttlMs: flags.ttl,
+            callTimeoutMs: flags['command-timeout'],
+            signal: stop.signal,
+            health:
+              flags['health-cmd'] === undefined
+                ? undefined
+                : {command: flags['health-cmd'], intervalMs: flags['health-interval'], timeoutMs: flags['health-timeout'], failures: flags['health-failures']},
+          },
+          told,
+        ).catch((error) => {
+          throw error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
+        }),
+      )
       return told.ended(end)
     } finally {
       told.close()

@@ -36,7 +36,10 @@ export default class Pause extends BaseCommand {
     if (flags.json) this.data({name, ...paused, running: running.map(({job, value, since}) => ({job: job ?? null, value, since}))})
     else {
       const what = job === undefined ? name : `job ${job} of ${name}`
-      const goesOn = running.length === 0 ? '' : `; ${running.length === 1 ? 'a run' : `${running.length} runs`} already running ${running.length === 1 ? 'goes' : 'go'} on (elect resign stops ${running.length === 1 ? 'it' : 'them'})`
+      const goesOn =
+        running.length === 0
+          ? ''
+          : `; ${running.length === 1 ? 'a run' : `${running.length} runs`} already running ${running.length === 1 ? 'goes' : 'go'} on (elect resign stops ${running.length === 1 ? 'it' : 'them'})`
       this.say(`paused ${what} ${paused.until ? `until ${paused.until}` : 'until elect resume'}${goesOn}`)
     }
     return ExitCode.ok

@@ -7,7 +7,11 @@ import {ElectError, ExitCode, exitCodes} from '../cli/exit-codes.js'
 export default class Resign extends BaseCommand {
   static summary = 'Ask the leader of an election to step down'
   static description = `Asks the leader whose value is --value (default: this host's name) to step down, and waits until its key is gone. The holder stops its command first and then deletes its key, so the next leader never overlaps it. With --force and no --value, whoever leads is asked; if it does not answer within --timeout, its key is deleted anyway (see the README for what that risks).`
-  static exitCodes = exitCodes([1, 2, 69], {0: 'the leader stepped down (or its key was deleted, with --force)', 3: 'nothing to resign: the one named does not lead', 124: 'the leader did not step down within --timeout'})
+  static exitCodes = exitCodes([1, 2, 69], {
+    0: 'the leader stepped down (or its key was deleted, with --force)',
+    3: 'nothing to resign: the one named does not lead',
+    124: 'the leader did not step down within --timeout',
+  })
   static examples = [
     '<%= config.bin %> resign nightly-report',
     '<%= config.bin %> resign nightly-report --value web-3 --timeout 30s',
@@ -16,7 +20,7 @@ export default class Resign extends BaseCommand {
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
     value: Flags.string({helpValue: 'TEXT', description: 'resign only if this value leads (default: host name; with --force: any leader)'}),
-    force: Flags.boolean({description: 'delete the leader\'s key if it does not step down within --timeout'}),
+    force: Flags.boolean({description: "delete the leader's key if it does not step down within --timeout"}),
     timeout: duration({description: 'how long to wait for the leader to step down', default: 10_000, defaultHelp: async () => '10s'}),
     json: Flags.boolean({description: 'print the outcome as JSON'}),
   }
@@ -47,7 +51,11 @@ interface Resignation {
  * Asks the leader (the one whose value is `wanted`, or any) to step down and waits for its key to go;
  * with `force`, deletes the key of a leader that does not within the time-out.
  */
-async function resignLeader(election: Election, name: string, {wanted, force, timeoutMs}: {wanted?: string; force: boolean; timeoutMs: number}): Promise<Resignation> {
+async function resignLeader(
+  election: Election,
+  name: string,
+  {wanted, force, timeoutMs}: {wanted?: string; force: boolean; timeoutMs: number},
+): Promise<Resignation> {
   // With --holders, any of the holders may be asked; without --value, the oldest (the leader).
   const {candidates: holding} = await election.queue(await election.holdersSaid())
   const leader = wanted === undefined ? holding[0] : holding.find((holder) => holder.value === wanted)

@@ -11,7 +11,7 @@ export default class Resume extends BaseCommand {
   static examples = ['<%= config.bin %> resume nightly-report', '<%= config.bin %> resume scheduler --job rotate']
   static args = {name: Args.string({required: true, description: 'election name'})}
   static flags = {
-    job: Flags.string({helpValue: 'NAME', description: 'resume this job (default: the election\'s own pause)'}),
+    job: Flags.string({helpValue: 'NAME', description: "resume this job (default: the election's own pause)"}),
     json: Flags.boolean({description: 'print the pause that was ended as JSON (null if none stood)'}),
   }
 

@@ -67,7 +67,9 @@ export default class RunIfLeader extends BaseCommand {
     const value = this.candidateValue(flags.value ?? thisHost())
     if (flags['once-per'] === 0) throw new UsageError('--once-per must be longer than 0, as in 1m for a job cron starts every minute')
     if (flags.jitter !== undefined && flags['once-per'] !== undefined && flags.jitter >= flags['once-per'])
-      throw new UsageError(`--jitter ${formatDuration(flags.jitter)} must be shorter than --once-per ${formatDuration(flags['once-per'])}, or a fire could run after the next one`)
+      throw new UsageError(
+        `--jitter ${formatDuration(flags.jitter)} must be shorter than --once-per ${formatDuration(flags['once-per'])}, or a fire could run after the next one`,
+      )
     // The slot of the fire, not of the moment elect gets to it: start-up and --jitter may cross its end.
     const slot = flags['once-per'] ? onceSlot(flags['once-per'], startedAtMs()) : undefined
     const metrics = flags['metrics-file'] === undefined ? undefined : new MetricsFile(flags['metrics-file'], {name, job: job ?? ''})
@@ -83,7 +85,11 @@ export default class RunIfLeader extends BaseCommand {
       log(`waiting ${Math.round(jitterMs)}ms (--jitter) before the first etcd request`)
       await delay(jitterMs)
     }
-    const hooks = new RunHooks({start: flags['on-start'], success: flags['on-success'], failure: flags['on-failure'], skip: flags['on-skip']}, flags['hook-timeout'], (line) => this.say(line))
+    const hooks = new RunHooks(
+      {start: flags['on-start'], success: flags['on-success'], failure: flags['on-failure'], skip: flags['on-skip']},
+      flags['hook-timeout'],
+      (line) => this.say(line),
+    )
     const prefix = this.electionPrefix(flags)
     const {campaign, warning} = await findLocalCampaign(prefix, name, CAMPAIGN_HELLO_TIMEOUT_MS)
     if (warning) this.say(warning)
@@ -94,17 +100,47 @@ export default class RunIfLeader extends BaseCommand {
       throw ttlTooShort("the campaign's --ttl", campaign.hello.ttlMs, flags['kill-grace'])
     }
     try {
-      const result: GuardedRunResult = await this.withEtcd(connection, (client) => guardedRun(client, {
-        prefix, name, value, ttlMs: flags.ttl, waitMs: flags.wait.ms, job, holders: flags.holders,
-        killSignal: flags['kill-signal'], killGraceMs: flags['kill-grace'], callTimeoutMs: connection.commandTimeoutMs, command, args: commandArgs,
-        slot, spread: !flags.jitter, keepRuns: flags['keep-runs'], maxRuntimeMs: flags['max-runtime'],
-        health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], timeoutMs: flags['health-timeout']},
-        onStarted: (record) => hooks.started({name, ...record}),
-        onServerVersion: (version) => warnOfLeaseBugs(version, (line) => this.say(line)),
-      }, log, campaign).catch((error) => {
-        throw error instanceof HoldersMismatch || error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
-      }))
-      const run = {name, job, value, command, wait: flags.wait.text, oncePer: flags['once-per'], maxRuntime: flags['max-runtime'], skipExitCode: flags['skip-exit-code'], verbose}
+      const result: GuardedRunResult = await this.withEtcd(connection, (client) =>
+        guardedRun(
+          client,
+          {
+            prefix,
+            name,
+            value,
+            ttlMs: flags.ttl,
+            waitMs: flags.wait.ms,
+            job,
+            holders: flags.holders,
+            killSignal: flags['kill-signal'],
+            killGraceMs: flags['kill-grace'],
+            callTimeoutMs: connection.commandTimeoutMs,
+            command,
+            args: commandArgs,
+            slot,
+            spread: !flags.jitter,
+            keepRuns: flags['keep-runs'],
+            maxRuntimeMs: flags['max-runtime'],
+            health: flags['health-cmd'] === undefined ? undefined : {command: flags['health-cmd'], timeoutMs: flags['health-timeout']},
+            onStarted: (record) => hooks.started({name, ...record}),
+            onServerVersion: (version) => warnOfLeaseBugs(version, (line) => this.say(line)),
+          },
+          log,
+          campaign,
+        ).catch((error) => {
+          throw error instanceof HoldersMismatch || error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
+        }),
+      )
+      const run = {
+        name,
+        job,
+        value,
+        command,
+        wait: flags.wait.text,
+        oncePer: flags['once-per'],
+        maxRuntime: flags['max-runtime'],
+        skipExitCode: flags['skip-exit-code'],
+        verbose,
+      }
       return await reported(result, run, {metrics, hooks, say: (line) => this.say(line)})
     } finally {
       hangUp()
@@ -113,7 +149,9 @@ export default class RunIfLeader extends BaseCommand {
 }
 
 function ttlTooShort(whose: string, ttlMs: number, killGraceMs: number): UsageError {
-  return new UsageError(`${whose} ${formatDuration(ttlMs)} must exceed --kill-grace (${formatDuration(killGraceMs)}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the command is dead before the lease can expire`)
+  return new UsageError(
+    `${whose} ${formatDuration(ttlMs)} must exceed --kill-grace (${formatDuration(killGraceMs)}) plus a ${formatDuration(SAFETY_MARGIN_MS)} safety margin, so the command is dead before the lease can expire`,
+  )
 }
 
 /** How long a campaign of this machine has to say hello before it counts as frozen. */

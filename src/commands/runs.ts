@@ -67,7 +67,13 @@ With --succeeded-within, prints nothing and exits 0 if a run succeeded within th
     if (rows.length === 0) return
     const all = [['STARTED', 'JOB', 'VALUE', 'REV', 'OUTCOME', 'STATUS', 'DURATION', 'REASON'], ...rows]
     const widths = all[0].map((_, column) => Math.max(...all.map((row) => row[column].length)))
-    for (const row of all) this.data(row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd())
+    for (const row of all)
+      this.data(
+        row
+          .map((cell, column) => cell.padEnd(widths[column]))
+          .join('  ')
+          .trimEnd(),
+      )
   }
 }
 
@@ -85,14 +91,25 @@ async function shownRuns(client: Etcd3, keys: ElectionKeys, job: string | null, 
 function columns(record: Shown): string[] {
   const outcome = record.stale ? 'end not recorded' : record.outcome
   const took = record.durationMs === null ? '-' : record.durationMs < 1000 ? `${record.durationMs}ms` : `${(record.durationMs / 1000).toFixed(1)}s`
-  return [record.startedAt, record.job ?? '-', record.value, String(record.rev), outcome, record.status === null ? '-' : String(record.status), took, record.reason ?? '']
+  return [
+    record.startedAt,
+    record.job ?? '-',
+    record.value,
+    String(record.rev),
+    outcome,
+    record.status === null ? '-' : String(record.status),
+    took,
+    record.reason ?? '',
+  ]
 }
 
 function describe(record: Shown): string {
   const where = `on ${record.value}`
   switch (record.outcome) {
     case 'running':
-      return record.stale ? `started ${where} at ${record.startedAt}, and its end was not recorded (elect killed, or etcd refused the write)` : `is still running ${where} since ${record.startedAt}`
+      return record.stale
+        ? `started ${where} at ${record.startedAt}, and its end was not recorded (elect killed, or etcd refused the write)`
+        : `is still running ${where} since ${record.startedAt}`
     case 'failed':
       return `failed with status ${record.status} ${where} at ${record.endedAt}`
     case 'lost':

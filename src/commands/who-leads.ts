@@ -35,7 +35,12 @@ export default class WhoLeads extends BaseCommand {
       if (flags.watch) return this.watch(election, name, flags.json)
       if (flags.candidates) {
         const [{candidates}, holders] = await Promise.all([election.queue(), election.holdersSaid()])
-        if (flags.json) this.data({name, holders, candidates: await Promise.all(candidates.map(async (candidate, place) => ({...(await described(client, candidate)), holds: place < holders})))})
+        if (flags.json)
+          this.data({
+            name,
+            holders,
+            candidates: await Promise.all(candidates.map(async (candidate, place) => ({...(await described(client, candidate)), holds: place < holders}))),
+          })
         else for (const candidate of candidates) this.data(candidate.value)
         return candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }

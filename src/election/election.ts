@@ -29,7 +29,10 @@ export class HoldersMismatch extends Error {
     readonly ours: number,
     readonly who?: string,
   ) {
-    const whose = who === undefined ? `a candidate campaigns with ${theirs === 1 ? 'one holder (elect without --holders, or etcdctl elect)' : `--holders ${theirs}`}` : `${who} campaigns with --holders ${theirs}`
+    const whose =
+      who === undefined
+        ? `a candidate campaigns with ${theirs === 1 ? 'one holder (elect without --holders, or etcdctl elect)' : `--holders ${theirs}`}`
+        : `${who} campaigns with --holders ${theirs}`
     super(`${whose}, this one with --holders ${ours}: every candidate of the election must say the same`)
   }
 }
@@ -62,7 +65,9 @@ export class Election {
    * read-only transaction: etcd serves it without a raft proposal, so an invocation that skips writes
    * nothing. `full`: every place is held.
    */
-  async peek(alsoRead: string[] = []): Promise<{leader?: Candidate; holding: Candidate[]; full: boolean; found: Array<IKeyValue | undefined>; clusterId: string}> {
+  async peek(
+    alsoRead: string[] = [],
+  ): Promise<{leader?: Candidate; holding: Candidate[]; full: boolean; found: Array<IKeyValue | undefined>; clusterId: string}> {
     const response = await this.client.kv.txn({
       compare: [],
       success: [{request_range: queueRequest(this.keys, this.holders)}, ...alsoRead.map((key) => ({request_range: {key: Buffer.from(key)}}))],
@@ -108,7 +113,11 @@ export class Election {
     const response = await client.kv.txn({
       compare: [{key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0}, ...otherLimits.map(noKeyIn)],
       success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}, ...saysHolders, first],
-      failure: [{request_range: {key: Buffer.from(key)}}, ...otherLimits.map((range) => ({request_range: {key: Buffer.from(range.key), range_end: range.rangeEnd, limit: 1}})), first],
+      failure: [
+        {request_range: {key: Buffer.from(key)}},
+        ...otherLimits.map((range) => ({request_range: {key: Buffer.from(range.key), range_end: range.rangeEnd, limit: 1}})),
+        first,
+      ],
     })
     // Success: the put, then (with --holders) its limit key's put and the two counts; failure: its own
     // key, the other limits. The first holders come last in both.
@@ -177,12 +186,16 @@ export class Election {
   async observe(onChange: (leader: Candidate | undefined) => void, signal: AbortSignal): Promise<void> {
     let reported: Candidate | undefined | null = null
     try {
-      await readUntil<never>(this.client, async () => {
-        const {candidates, revision} = await this.queue(1)
-        const leader = candidates[0]
-        if (reported === null || !sameCandidate(leader, reported)) onChange((reported = leader))
-        return {revision, watch: [leader ? {key: leader.key} : candidatesRange(this.keys)]}
-      }, {signal})
+      await readUntil<never>(
+        this.client,
+        async () => {
+          const {candidates, revision} = await this.queue(1)
+          const leader = candidates[0]
+          if (reported === null || !sameCandidate(leader, reported)) onChange((reported = leader))
+          return {revision, watch: [leader ? {key: leader.key} : candidatesRange(this.keys)]}
+        },
+        {signal},
+      )
     } catch (error) {
       if (!(error instanceof AbortedError)) throw error
     }
@@ -221,13 +234,17 @@ export class Candidacy extends EventEmitter {
    * more: with that many ahead, two must go before it can hold, so it is distant (see Reading).
    */
   async waitUntilLeader(signal?: AbortSignal): Promise<void> {
-    await readUntil(this.client, async () => {
-      const response = await this.client.kv.range(this.predecessorsRequest(this.holders + 1))
-      const revision = Number(response.header.revision)
-      const ahead = response.kvs.slice(0, this.holders)
-      if (!this.aheadOfTurn(ahead)) return {revision, outcome: true}
-      return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()})), distant: response.kvs.length > this.holders}
-    }, {signal})
+    await readUntil(
+      this.client,
+      async () => {
+        const response = await this.client.kv.range(this.predecessorsRequest(this.holders + 1))
+        const revision = Number(response.header.revision)
+        const ahead = response.kvs.slice(0, this.holders)
+        if (!this.aheadOfTurn(ahead)) return {revision, outcome: true}
+        return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()})), distant: response.kvs.length > this.holders}
+      },
+      {signal},
+    )
   }
 
   /** Whether the candidates just ahead, as predecessorsRequest() read them, keep this one from holding. */
@@ -247,16 +264,20 @@ export class Candidacy extends EventEmitter {
     const resignKey = Buffer.from(this.keys.resignRequest(this.self.leaseId))
     // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop
     // reading; etcd refusing its credentials or its role's rights is a leadership it can no longer prove.
-    const ended = readUntil<[event: 'lost' | 'resign-requested', detail: string]>(this.client, async () => {
-      const response = await this.client.kv.txn({compare: [], success: [{request_range: {key}}, {request_range: {key: resignKey}}]})
-      const revision = Number(response.header.revision)
-      const [own, resign] = response.responses.map((op) => op.response_range.kvs[0])
-      if (!own) return {revision, outcome: ['lost', 'the leader key was deleted']}
-      if (own.lease !== this.self.leaseId || Number(own.create_revision) !== this.self.createRevision)
-        return {revision, outcome: ['lost', 'the leader key was replaced']}
-      if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
-      return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
-    }, {signal: stop.signal, retry: (error) => !credentialsRefused(error)})
+    const ended = readUntil<[event: 'lost' | 'resign-requested', detail: string]>(
+      this.client,
+      async () => {
+        const response = await this.client.kv.txn({compare: [], success: [{request_range: {key}}, {request_range: {key: resignKey}}]})
+        const revision = Number(response.header.revision)
+        const [own, resign] = response.responses.map((op) => op.response_range.kvs[0])
+        if (!own) return {revision, outcome: ['lost', 'the leader key was deleted']}
+        if (own.lease !== this.self.leaseId || Number(own.create_revision) !== this.self.createRevision)
+          return {revision, outcome: ['lost', 'the leader key was replaced']}
+        if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
+        return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
+      },
+      {signal: stop.signal, retry: (error) => !credentialsRefused(error)},
+    )
     ended.then(
       ([event, detail]) => this.end(event, detail),
       (error) => {
@@ -344,13 +365,17 @@ export class Candidacy extends EventEmitter {
 
 /** Waits until `key` is absent or, given `createRevision`, no longer the key created then. */
 async function waitUntilKeyGone(client: Etcd3, key: string, signal?: AbortSignal, createRevision?: number): Promise<void> {
-  await readUntil(client, async () => {
-    const response = await client.kv.range({key: Buffer.from(key)})
-    const revision = Number(response.header.revision)
-    const kv = response.kvs[0]
-    const gone = !kv || (createRevision !== undefined && Number(kv.create_revision) !== createRevision)
-    return gone ? {revision, outcome: true} : {revision, watch: [{key}]}
-  }, {signal})
+  await readUntil(
+    client,
+    async () => {
+      const response = await client.kv.range({key: Buffer.from(key)})
+      const revision = Number(response.header.revision)
+      const kv = response.kvs[0]
+      const gone = !kv || (createRevision !== undefined && Number(kv.create_revision) !== createRevision)
+      return gone ? {revision, outcome: true} : {revision, watch: [{key}]}
+    },
+    {signal},
+  )
 }
 
 /** The N a limit key says (see ElectionKeys.holderLimit). */
@@ -363,12 +388,21 @@ function otherHolderLimits(keys: ElectionKeys, holders: number): KeyRange[] {
   const all = keys.holderLimits()
   if (holders === 1) return [{key: all, rangeEnd: prefixEnd(all)}]
   const ours = keys.holderLimits(holders)
-  return [{key: all, rangeEnd: Buffer.from(ours)}, {key: prefixEnd(ours).toString(), rangeEnd: prefixEnd(all)}]
+  return [
+    {key: all, rangeEnd: Buffer.from(ours)},
+    {key: prefixEnd(ours).toString(), rangeEnd: prefixEnd(all)},
+  ]
 }
 
 /** Holds in a transaction while no key is in `range` (a compare with a range end must hold for every key in it). */
 function noKeyIn(range: KeyRange): ICompare {
-  const compare: ICompare & {range_end?: Buffer} = {key: Buffer.from(range.key), range_end: range.rangeEnd, target: 'Create', result: 'Equal', create_revision: 0}
+  const compare: ICompare & {range_end?: Buffer} = {
+    key: Buffer.from(range.key),
+    range_end: range.rangeEnd,
+    target: 'Create',
+    result: 'Equal',
+    create_revision: 0,
+  }
   return compare
 }
 

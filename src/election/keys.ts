@@ -10,9 +10,7 @@ const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
 
 export function validateName(name: string, what = 'election name'): void {
   if (!NAME_PATTERN.test(name)) {
-    throw new Error(
-      `invalid ${what} "${name}": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)`,
-    )
+    throw new Error(`invalid ${what} "${name}": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)`)
   }
 }
 

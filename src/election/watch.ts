@@ -215,7 +215,9 @@ class Hint {
 const PROGRESS_WATCH_ID = '-1'
 
 function sameRanges(a: KeyRange[], b: KeyRange[]): boolean {
-  return a.length === b.length && a.every((range, index) => range.key === b[index].key && range.rangeEnd?.toString('hex') === b[index].rangeEnd?.toString('hex'))
+  return (
+    a.length === b.length && a.every((range, index) => range.key === b[index].key && range.rangeEnd?.toString('hex') === b[index].rangeEnd?.toString('hex'))
+  )
 }
 
 function backoffMs(failures: number): number {

@@ -147,7 +147,7 @@ function readCredentialFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path)
   } catch (error) {
-    throw new EtcdUnavailableError(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    throw new EtcdUnavailableError(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
   }
 }
 
@@ -187,7 +187,11 @@ function coolingHosts(count: number, coolMs = 1000): (host: string) => Policy {
 function retryRecoverable(attempts: number, onSuccess: () => void): Policy {
   return {
     async execute(fn: () => Promise<unknown>) {
-      const result = await retryTransient(fn, (attempt) => 50 * attempt, (attempt) => attempt < attempts)
+      const result = await retryTransient(
+        fn,
+        (attempt) => 50 * attempt,
+        (attempt) => attempt < attempts,
+      )
       onSuccess()
       return result
     },
@@ -221,7 +225,12 @@ const TRANSIENT = /GRPCUnavailable|GRPCDeadlineExceeded|GRPCConnectFailed|GRPCIn
  */
 export async function persistently<T>(call: () => Promise<T>, withinMs: number, worthRetrying: (error: unknown) => boolean = isTransient): Promise<T> {
   const giveUpAt = monotonicMs() + withinMs
-  return retryTransient(call, (attempt) => Math.min(500, 100 * attempt), (_attempt, pauseMs) => monotonicMs() + pauseMs < giveUpAt, worthRetrying)
+  return retryTransient(
+    call,
+    (attempt) => Math.min(500, 100 * attempt),
+    (_attempt, pauseMs) => monotonicMs() + pauseMs < giveUpAt,
+    worthRetrying,
+  )
 }
 
 /** etcd refuses writes until an operator frees space: its NOSPACE alarm is raised (reads, deletes and keepalives still work). */
@@ -281,9 +290,15 @@ export function describeUnavailable(error: unknown, endpoints: string[], tls: bo
 const PLAIN_SERVER = 'the server did not answer TLS (is it plain? then drop --cacert/--cert and https://)'
 
 const TLS_FAILURES: Array<[RegExp, string]> = [
-  [/unable to verify|self.signed|certificate verify failed|unable to get (local )?issuer/i, "the server's certificate is not trusted (give the CA that signed it with --cacert)"],
+  [
+    /unable to verify|self.signed|certificate verify failed|unable to get (local )?issuer/i,
+    "the server's certificate is not trusted (give the CA that signed it with --cacert)",
+  ],
   [/does not match certificate|altnames|Hostname\/IP does not match/i, "the server's certificate is not for this host name or address"],
-  [/alert (bad certificate|certificate required|unknown ca|handshake failure)/i, 'the server refused our client certificate, or wanted one (give --cert and --key)'],
+  [
+    /alert (bad certificate|certificate required|unknown ca|handshake failure)/i,
+    'the server refused our client certificate, or wanted one (give --cert and --key)',
+  ],
   [/before secure TLS connection|wrong version number|packet length too long|SSL routines/i, PLAIN_SERVER],
 ]
 

@@ -21,7 +21,12 @@ export function connectionOptionsFrom(flags: ConnectionFlags, env: NodeJS.Proces
   // As etcdctl takes them: a scheme in any case, a trailing slash.
   const endpoints = (flags.endpoints ?? env.ELECT_ENDPOINTS ?? env.ETCDCTL_ENDPOINTS ?? '127.0.0.1:2379')
     .split(',')
-    .map((endpoint) => endpoint.trim().replace(/^(https?):\/\//i, (_whole, scheme: string) => `${scheme.toLowerCase()}://`).replace(/\/$/, ''))
+    .map((endpoint) =>
+      endpoint
+        .trim()
+        .replace(/^(https?):\/\//i, (_whole, scheme: string) => `${scheme.toLowerCase()}://`)
+        .replace(/\/$/, ''),
+    )
     .filter(Boolean)
   for (const endpoint of endpoints) {
     if (!/^(https?:\/\/)?[^\s/:]+:\d{1,5}$/.test(endpoint) && !/^(https?:\/\/)?\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(endpoint))
@@ -32,7 +37,11 @@ export function connectionOptionsFrom(flags: ConnectionFlags, env: NodeJS.Proces
   const certFile = flags.cert ?? env.ELECT_CERT ?? env.ETCDCTL_CERT
   const keyFile = flags.key ?? env.ELECT_KEY_FILE ?? env.ETCDCTL_KEY
   if (Boolean(certFile) !== Boolean(keyFile)) throw new UsageError('--cert and --key go together: give both for mutual TLS, or neither')
-  for (const [flag, file, kind] of [['--cacert', caFile, 'CERTIFICATE'], ['--cert', certFile, 'CERTIFICATE'], ['--key', keyFile, 'PRIVATE KEY']]) {
+  for (const [flag, file, kind] of [
+    ['--cacert', caFile, 'CERTIFICATE'],
+    ['--cert', certFile, 'CERTIFICATE'],
+    ['--key', keyFile, 'PRIVATE KEY'],
+  ]) {
     if (file) mustBePem(flag!, file, kind!)
   }
   let user = flags.user ?? env.ELECT_USER ?? env.ETCDCTL_USER
@@ -76,9 +85,13 @@ export function mustBePrivate(path: string, what: string): void {
   try {
     ;({mode, uid: owner} = statSync(path))
   } catch (error) {
-    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+    throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
   }
   const user = process.getuid?.()
-  if (user !== undefined && owner !== user && owner !== 0) throw new UsageError(`${path} ${what} but belongs to another user (uid ${owner}): it must be yours, as ssh asks of a key`)
-  if ((mode & 0o077) !== 0) throw new UsageError(`${path} ${what} and others may read it (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}, as ssh asks of a key`)
+  if (user !== undefined && owner !== user && owner !== 0)
+    throw new UsageError(`${path} ${what} but belongs to another user (uid ${owner}): it must be yours, as ssh asks of a key`)
+  if ((mode & 0o077) !== 0)
+    throw new UsageError(
+      `${path} ${what} and others may read it (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 ${path}, as ssh asks of a key`,
+    )
 }

@@ -82,9 +82,13 @@ export function rootOf(descriptor: protobuf.INamespace): protobuf.Root {
  */
 function usePrebuiltCode(prebuilt: Record<string, PrebuiltType>): void {
   const {Type} = protobuf
+  // protobufjs's own functions, kept to be called as it calls them (generateConstructor is static).
+  /* eslint-disable @typescript-eslint/unbound-method */
   const generateConstructor = Type.generateConstructor
-  Type.generateConstructor = (type: protobuf.Type) => (prebuilt[type.fullName] && !protobuf.wrappers[type.fullName] ? prebuilt[type.fullName].ctor : generateConstructor(type))
+  Type.generateConstructor = (type: protobuf.Type) =>
+    prebuilt[type.fullName] && !protobuf.wrappers[type.fullName] ? prebuilt[type.fullName].ctor : generateConstructor(type)
   const generate = Type.prototype.setup
+  /* eslint-enable @typescript-eslint/unbound-method */
   Type.prototype.setup = function setup(this: protobuf.Type) {
     const code = prebuilt[this.fullName]
     if (!code || protobuf.wrappers[this.fullName]) return generate.call(this)

@@ -64,13 +64,16 @@ function versionOverHttp(connection: ConnectionOptions): Promise<string | undefi
   const url = `${endpoint.includes('://') ? endpoint : `${tls ? 'https' : 'http'}://${endpoint}`}/version`
   const read = (file?: string) => (file ? readFileSync(file) : undefined)
   return new Promise((resolve) => {
-    const options = {timeout: connection.commandTimeoutMs, ...(tls && {ca: read(connection.caFile), cert: read(connection.certFile), key: read(connection.keyFile)})}
+    const options = {
+      timeout: connection.commandTimeoutMs,
+      ...(tls && {ca: read(connection.caFile), cert: read(connection.certFile), key: read(connection.keyFile)}),
+    }
     const request = (tls ? httpsGet : httpGet)(url, options, (response) => {
       let body = ''
       response.on('data', (chunk) => (body += chunk))
       response.on('end', () => {
         try {
-          resolve(JSON.parse(body).etcdserver)
+          resolve((JSON.parse(body) as {etcdserver?: string}).etcdserver)
         } catch {
           resolve(undefined)
         }

@@ -20,14 +20,20 @@ export class UnrunnableHealthCheck extends Error {}
  * Runs the check once: undefined when it passed, else why not, in a few words. The first check of a
  * process (`first`) throws UnrunnableHealthCheck for a command sh cannot find or execute (126, 127).
  */
-export async function checkHealth({command, timeoutMs}: Pick<HealthOptions, 'command' | 'timeoutMs'>, first = false, signal?: AbortSignal): Promise<string | undefined> {
+export async function checkHealth(
+  {command, timeoutMs}: Pick<HealthOptions, 'command' | 'timeoutMs'>,
+  first = false,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
   const outcome = await runShell(command, {env: {...process.env, ELECT_HEALTH_CHECK: '1'}, timeoutMs, signal})
   if (outcome.ok) return undefined
   if (first && (outcome.status === 126 || outcome.status === 127 || !outcome.started))
     throw new UnrunnableHealthCheck(`--health-cmd cannot be run: ${outcome.said ?? outcome.failure}`)
   const what = outcome.timedOut
     ? `did not end within --health-timeout ${formatDuration(timeoutMs)}`
-    : outcome.started ? `failed with ${outcome.failure}` : outcome.failure
+    : outcome.started
+      ? `failed with ${outcome.failure}`
+      : outcome.failure
   return `the health check ${what}${outcome.said ? `: ${outcome.said}` : ''}`
 }
 
@@ -65,13 +71,17 @@ export class HealthWatch {
     let failedInARow = 0
     let cancel = () => {}
     const next = () => {
-      cancel = after(this.options.intervalMs, async () => {
-        const passed = await this.check(stopped.signal)
-        if (stopped.signal.aborted) return
-        failedInARow = passed ? 0 : failedInARow + 1
-        if (failedInARow >= this.options.failures) onSick(`${this.lastReason} (${failedInARow} times in a row)`)
-        else next()
-      })
+      // Only a first check throws (a command that cannot run), and this is never one.
+      cancel = after(
+        this.options.intervalMs,
+        () =>
+          void this.check(stopped.signal).then((passed) => {
+            if (stopped.signal.aborted) return
+            failedInARow = passed ? 0 : failedInARow + 1
+            if (failedInARow >= this.options.failures) onSick(`${this.lastReason} (${failedInARow} times in a row)`)
+            else next()
+          }),
+      )
     }
     next()
     return () => {

@@ -49,7 +49,7 @@ function lastChange(notBefore: number, atMs: number): number | undefined {
   const offset = offsetAt(atMs)
   // Offsets change at most a few times a year and never twice within an hour: an hourly look back
   // finds the latest change, and a bisection its exact millisecond, the same from any fire.
-  for (let later = atMs; later > notBefore; ) {
+  for (let later = atMs; later > notBefore;) {
     const from = Math.max(later - HOUR_MS, notBefore)
     if (offsetAt(from) !== offset) return changeAt(from, later)
     later = from
@@ -112,7 +112,14 @@ export function slotStanding(slot: OnceSlot, [own, legacy]: Array<IKeyValue | un
  * Marks a once-per slot done, unless it already is; true if this call marked it. The markers have a
  * lease of their own that outlives the slot on any server whose clock is up to a period behind.
  */
-export async function markSlotDone(client: Etcd3, keys: ElectionKeys, slot: OnceSlot, by: string, job: string | undefined, standing: SlotStanding): Promise<boolean> {
+export async function markSlotDone(
+  client: Etcd3,
+  keys: ElectionKeys,
+  slot: OnceSlot,
+  by: string,
+  job: string | undefined,
+  standing: SlotStanding,
+): Promise<boolean> {
   const lease = await client.leaseClient.leaseGrant({TTL: Math.ceil((2 * slot.periodMs) / 1000) + 60, ID: 0})
   const [own, legacy] = slotMarkers(keys, slot, job).map((key) => Buffer.from(key))
   const value = Buffer.from(`${by} ${slot.label}`)
@@ -121,7 +128,11 @@ export async function markSlotDone(client: Etcd3, keys: ElectionKeys, slot: Once
     compare: [
       {key: own, target: 'Create', result: 'Equal', create_revision: 0},
       ...(legacy
-        ? [legacyRevision === undefined ? {key: legacy, target: 'Create' as const, result: 'Equal' as const, create_revision: 0} : {key: legacy, target: 'Mod' as const, result: 'Equal' as const, mod_revision: legacyRevision}]
+        ? [
+            legacyRevision === undefined
+              ? {key: legacy, target: 'Create' as const, result: 'Equal' as const, create_revision: 0}
+              : {key: legacy, target: 'Mod' as const, result: 'Equal' as const, mod_revision: legacyRevision},
+          ]
         : []),
     ],
     success: [own, ...(legacy ? [legacy] : [])].map((key) => ({request_put: {key, value, lease: lease.ID}})),

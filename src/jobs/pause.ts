@@ -25,7 +25,7 @@ export function pausesOf(keys: ElectionKeys, job?: string): string[] {
 export function pauseIn(keys: ElectionKeys, kv: IKeyValue | undefined): Pause | undefined {
   if (!kv) return undefined
   try {
-    const {by, at, reason, until} = JSON.parse(kv.value.toString())
+    const {by, at, reason, until} = JSON.parse(kv.value.toString()) as {by?: unknown; at?: unknown; reason?: string | null; until?: string | null}
     const job = kv.key.toString().slice(keys.pauses.length + 1) || undefined
     return {...(job === undefined ? {} : {job}), by: String(by), at: String(at), reason: reason ?? null, until: until ?? null}
   } catch {

@@ -39,7 +39,7 @@ export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<Ru
   const response = await client.kv.range({key: Buffer.from(prefix), range_end: prefixEnd(prefix)})
   return response.kvs.flatMap((kv) => {
     try {
-      const {value, since, revision} = JSON.parse(kv.value.toString())
+      const {value, since, revision} = JSON.parse(kv.value.toString()) as {value: string; since: string; revision: number}
       return [{job: keys.jobOfRunning(kv.key.toString()), value, since, revision}]
     } catch {
       return []
@@ -81,7 +81,13 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
     })
   }
   const decide = (response: ITxnResponse) =>
-    claimReading(candidacy, runSession.leaseId, options, Number(response.header.revision), response.responses.map((op) => op.response_range.kvs))
+    claimReading(
+      candidacy,
+      runSession.leaseId,
+      options,
+      Number(response.header.revision),
+      response.responses.map((op) => op.response_range.kvs),
+    )
   let first = true
   return readUntil<Claim>(
     client,

@@ -67,12 +67,21 @@ export async function standForLeadership(client: Etcd3, options: StandingOptions
   let session: Session | undefined
   // A second campaign of the election on this machine (a script's, say) campaigns all the same; the
   // run-if-leaders here stay with the first.
-  const host = await AttachHost.open(socketPath(dir, options.prefix, options.name), {
-    clusterId, prefix: options.prefix, name: options.name, value: options.value, pid: process.pid, ttlMs: options.ttlMs,
-  }, async (killGraceMs) => {
-    if (!session) throw new Error('no leadership to lend')
-    await session.demand(fenceLeadMs(killGraceMs))
-  }).catch((error) => {
+  const host = await AttachHost.open(
+    socketPath(dir, options.prefix, options.name),
+    {
+      clusterId,
+      prefix: options.prefix,
+      name: options.name,
+      value: options.value,
+      pid: process.pid,
+      ttlMs: options.ttlMs,
+    },
+    async (killGraceMs) => {
+      if (!session) throw new Error('no leadership to lend')
+      await session.demand(fenceLeadMs(killGraceMs))
+    },
+  ).catch((error) => {
     if (!(error instanceof CampaignRunsHere)) throw error
     events.notice(`${error.message}; this one will not lend its leadership to run-if-leader`)
     return NO_HOST
@@ -102,7 +111,13 @@ export async function standForLeadership(client: Etcd3, options: StandingOptions
 
 /** One lease's stand: queue, lead until the campaign ends, the leadership is lost, or `sick` aborts. */
 async function term(
-  client: Etcd3, election: Election, host: Host, options: StandingOptions, sick: AbortSignal, events: StandingEvents, started: (session: Session) => void,
+  client: Etcd3,
+  election: Election,
+  host: Host,
+  options: StandingOptions,
+  sick: AbortSignal,
+  events: StandingEvents,
+  started: (session: Session) => void,
 ): Promise<TermEnd> {
   const lost = new AbortController()
   const stop = AbortSignal.any([options.signal, lost.signal, sick])

@@ -6,7 +6,16 @@ import type {Etcd3} from 'etcd3'
 import {findLocalCampaign} from '../attach/attachment.js'
 import {checkPrivateDir, runtimeDir} from '../attach/runtime-dir.js'
 import {ElectionKeys, prefixEnd} from '../election/keys.js'
-import {type ConnectionOptions, cancelStream, connect, credentialsRefused, describeUnavailable, openWatchStream, refusalOf, usesTls} from '../etcd/connection.js'
+import {
+  type ConnectionOptions,
+  cancelStream,
+  connect,
+  credentialsRefused,
+  describeUnavailable,
+  openWatchStream,
+  refusalOf,
+  usesTls,
+} from '../etcd/connection.js'
 import {leaseBugsOf, serverVersion} from '../etcd/versions.js'
 import {Supervisor} from '../supervise/supervisor.js'
 import {monotonicMs} from '../time/clock.js'
@@ -37,7 +46,11 @@ export async function checkEndpoints(connection: ConnectionOptions): Promise<Che
       } catch (error) {
         // etcd 3.5 shows its status to root alone: a refusal is an answer, after a login that worked.
         if (credentialsRefused(error)?.includes('role'))
-          return {what, verdict: 'ok' as const, detail: `answered in ${Math.round(monotonicMs() - started)} ms, logged in as ${connection.user} (etcd shows its version to root alone)`}
+          return {
+            what,
+            verdict: 'ok' as const,
+            detail: `answered in ${Math.round(monotonicMs() - started)} ms, logged in as ${connection.user} (etcd shows its version to root alone)`,
+          }
         return {what, verdict: 'fail' as const, detail: describeUnavailable(error, [endpoint], usesTls(connection)) ?? refusalOf(error), etcd: true}
       } finally {
         client.close()
@@ -68,7 +81,12 @@ async function clusterCheck(client: Etcd3): Promise<Check> {
     const [status, {members}] = await Promise.all([client.maintenance.status(), client.cluster.memberList({})])
     const leader = members.find((member) => member.ID === status.leader)
     const names = members.map((member) => member.name || member.ID).join(', ')
-    return {what: 'cluster', verdict: leader ? 'ok' : 'fail', detail: `${members.length} member${members.length === 1 ? '' : 's'} (${names}), raft leader ${leader ? leader.name || leader.ID : 'none'}`, etcd: !leader}
+    return {
+      what: 'cluster',
+      verdict: leader ? 'ok' : 'fail',
+      detail: `${members.length} member${members.length === 1 ? '' : 's'} (${names}), raft leader ${leader ? leader.name || leader.ID : 'none'}`,
+      etcd: !leader,
+    }
   } catch (error) {
     if (!credentialsRefused(error)) throw error
     return {what: 'cluster', verdict: 'ok', detail: 'its members and raft leader are shown to root alone'}
@@ -100,7 +118,12 @@ export async function checkRights(client: Etcd3, prefix: string, name: string): 
     return {what: `rights under ${prefix}${name}`, verdict: 'ok', detail: done.join(', ')}
   } catch (error) {
     const failed = ['read', 'lease', 'write', 'watch'].find((right) => !done.includes(right))
-    return {what: `rights under ${prefix}${name}`, verdict: 'fail', detail: `${done.length > 0 ? `${done.join(', ')} ok; ` : ''}${failed} refused: ${refusalOf(error)}`, etcd: true}
+    return {
+      what: `rights under ${prefix}${name}`,
+      verdict: 'fail',
+      detail: `${done.length > 0 ? `${done.join(', ')} ok; ` : ''}${failed} refused: ${refusalOf(error)}`,
+      etcd: true,
+    }
   } finally {
     if (lease) await client.leaseClient.leaseRevoke({ID: lease}).catch(() => undefined)
   }
@@ -131,13 +154,16 @@ export async function checkRuntime(prefix: string, name: string | undefined): Pr
   try {
     checkPrivateDir(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {what: 'runtime directory', verdict: 'ok', detail: `${dir} (made by the first campaign; none runs here)`}
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      return {what: 'runtime directory', verdict: 'ok', detail: `${dir} (made by the first campaign; none runs here)`}
     return {what: 'runtime directory', verdict: 'fail', detail: (error as Error).message}
   }
   if (name === undefined) return {what: 'runtime directory', verdict: 'ok', detail: `${dir}, private to this user`}
   const {campaign} = await findLocalCampaign(prefix, name, 2000)
   if (campaign === 'silent') return {what: 'runtime directory', verdict: 'fail', detail: `${dir}: the campaign of ${name} here does not answer (frozen?)`}
-  const found = campaign ? `the campaign of ${name} here answers (pid ${campaign.hello.pid}, --value ${campaign.hello.value})` : `no campaign of ${name} here: runs campaign on their own`
+  const found = campaign
+    ? `the campaign of ${name} here answers (pid ${campaign.hello.pid}, --value ${campaign.hello.value})`
+    : `no campaign of ${name} here: runs campaign on their own`
   campaign?.close()
   return {what: 'runtime directory', verdict: 'ok', detail: `${dir}, private to this user; ${found}`}
 }

@@ -142,14 +142,17 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     const interrupted = new AbortController()
     const unlisten = onStopSignals((signal) => interrupted.abort(signal))
     const sickness = await checkHealth(options.health, true, interrupted.signal).finally(unlisten)
-    if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason}
+    if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason as NodeJS.Signals}
     if (sickness) return {kind: 'skipped', because: 'unhealthy', reason: sickness}
   }
   return new Run(client, election, options, log, lender, seen.slot).perform(seen.holding)
 }
 
 /** One read of what decides a fire before it campaigns: a pause or a done slot skips it; else who holds. */
-async function look(election: Election, options: GuardedRunOptions): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string; slot?: SlotStanding}> {
+async function look(
+  election: Election,
+  options: GuardedRunOptions,
+): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string; slot?: SlotStanding}> {
   const pauses = pausesOf(election.keys, options.job)
   const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? slotMarkers(election.keys, options.slot, options.job) : [])])
   const pause = firstPause(election.keys, found.slice(0, pauses.length))
@@ -193,7 +196,7 @@ class Run {
       // Assigned, not returned, here: an error thrown above still goes on once the release is done.
       if (unrecorded && result?.kind === 'ran') result = {...result, unrecorded}
     }
-    return result!
+    return result
   }
 
   /** The run up to its release: the turn, the slot, the command. */
@@ -207,7 +210,17 @@ class Run {
     })
     const {candidacy} = turn
     // Marked before the command starts, so a run that fails or is stopped still counts as the slot's.
-    if (options.slot && !(await markSlotDone(this.client, this.election.keys, options.slot, `${options.value} ${candidacy.self.createRevision}`, options.job, this.slot ?? {done: false})))
+    if (
+      options.slot &&
+      !(await markSlotDone(
+        this.client,
+        this.election.keys,
+        options.slot,
+        `${options.value} ${candidacy.self.createRevision}`,
+        options.job,
+        this.slot ?? {done: false},
+      ))
+    )
       return {kind: 'skipped', because: 'slot-done'}
     const interruptedBy = this.signals.caught
     if (interruptedBy) return {kind: 'interrupted', signal: interruptedBy}
@@ -230,14 +243,14 @@ class Run {
     const {waitMs} = this.options
     const cancelWait = waitMs > 0 && Number.isFinite(waitMs) ? after(waitMs, () => stopWith({kind: 'wait'})) : undefined
     try {
-      if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason))
+      if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason as StopReason))
       const result = await getThere(stopWith, stop.signal)
       // A signal that came as the claim succeeded must not be lost before the command starts.
-      if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason))
+      if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason as StopReason))
       return result
     } catch (error) {
       if (!(error instanceof AbortedError)) throw error
-      const why: StopReason = stop.signal.reason
+      const why = stop.signal.reason as StopReason
       switch (why.kind) {
         case 'wait':
           return {kind: 'timed-out'}
@@ -284,7 +297,7 @@ class Run {
     if (this.options.waitMs > 0) this.prepare()
     this.log(`attaching to the campaign of ${lender.hello.value} on this machine (pid ${lender.hello.pid})`)
     const outcome = await lender.attach({wait: this.options.waitMs > 0, killGraceMs: this.options.killGraceMs, signal})
-    if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason))
+    if (outcome.kind === 'aborted') throw new AbortedError(stopReasonText(signal.reason as StopReason))
     if (outcome.kind === 'not-leading') return {kind: 'skipped', because: 'another-leads', holding}
     // The reason names the campaign already ("the campaign on this machine ended", "the campaign lost leadership: ...").
     if (outcome.kind === 'ended') return {kind: 'lost-before-start', reason: outcome.reason}
@@ -307,7 +320,12 @@ class Run {
     const recordNow = () => (record = starting({job: options.job ?? null, value: self.value, rev: self.createRevision, lease: leaseHex(runLease.leaseId)}))
     const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
     if (claimed === 'busy') return {kind: 'skipped', because: 'job-running'}
-    if (claimed === 'paused') return {kind: 'skipped', because: 'paused', pause: firstPause(this.election.keys, (await this.election.peek(pausesOf(this.election.keys, options.job))).found)}
+    if (claimed === 'paused')
+      return {
+        kind: 'skipped',
+        because: 'paused',
+        pause: firstPause(this.election.keys, (await this.election.peek(pausesOf(this.election.keys, options.job))).found),
+      }
     if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
     const marker = claimed.claimed
     // From here a command relies on both leases: each must be certainly valid, or it never starts.
@@ -368,7 +386,11 @@ class Run {
     const unrecorded = await released
     await this.versionTold
     const leases = (await Promise.allSettled(this.grants)).flatMap((grant) => (grant.status === 'fulfilled' ? [grant.value] : []))
-    await Promise.all(leases.map((lease) => lease.close(giveUpAt - monotonicMs()).catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${refusalOf(error)}`))))
+    await Promise.all(
+      leases.map((lease) =>
+        lease.close(giveUpAt - monotonicMs()).catch((error) => this.log(`could not revoke a lease, it will expire by itself: ${refusalOf(error)}`)),
+      ),
+    )
     lender?.done()
     return unrecorded
   }
@@ -383,7 +405,8 @@ class Run {
   private async releaseWon(won: Won): Promise<string | undefined> {
     const {client, options, lender} = this
     const record = this.endedRecord ?? 'discard'
-    const releaseWith = (what?: RunRecord | 'discard') => () => release(client, won.candidacy, won.runLease, {job: options.job, marker: won.marker, ownLeadership: !lender, record: what})
+    const releaseWith = (what?: RunRecord | 'discard') => () =>
+      release(client, won.candidacy, won.runLease, {job: options.job, marker: won.marker, ownLeadership: !lender, record: what})
     try {
       await persistently(releaseWith(record), options.callTimeoutMs)
       return undefined
@@ -394,7 +417,11 @@ class Run {
       if (isTransient(error)) return undefined
       await persistently(releaseWith(undefined), options.callTimeoutMs).catch(() => undefined)
       try {
-        await persistently(() => writeRunRecord(client, this.election.keys, won.runLease.leaseId, options.job, record), options.callTimeoutMs, (again) => isTransient(again) || isOutOfSpace(again))
+        await persistently(
+          () => writeRunRecord(client, this.election.keys, won.runLease.leaseId, options.job, record),
+          options.callTimeoutMs,
+          (again) => isTransient(again) || isOutOfSpace(again),
+        )
         return undefined
       } catch (again) {
         return refusalOf(isTransient(again) ? error : again)
@@ -407,7 +434,13 @@ function stopReasonText(reason: StopReason): string {
   return reason.kind === 'lost' ? reason.reason : reason.kind === 'signal' ? reason.signal : 'wait'
 }
 
-async function supervise({candidacy, leaderLease, runLease, record}: Won, supervisor: Supervisor, options: GuardedRunOptions, log: Log, signals: RunSignals): Promise<GuardedRunResult> {
+async function supervise(
+  {candidacy, leaderLease, runLease, record}: Won,
+  supervisor: Supervisor,
+  options: GuardedRunOptions,
+  log: Log,
+  signals: RunSignals,
+): Promise<GuardedRunResult> {
   const {self} = candidacy
   const leases = [leaderLease, runLease]
   const alreadyLost = leases.find((lease) => lease.lost)?.lost
@@ -453,7 +486,8 @@ async function supervise({candidacy, leaderLease, runLease, record}: Won, superv
   try {
     const outcome = await supervisor.exited
     log(`command ended with status ${outcome.status}${outcome.stoppedBecause ? ` (${outcome.stoppedBecause})` : ''}`)
-    if (outcome.overran) return {kind: 'ran', status: ExitCode.overran, overran: true, leader: self, record: ended(record, 'timed-out', ExitCode.overran, outcome.stoppedBecause)}
+    if (outcome.overran)
+      return {kind: 'ran', status: ExitCode.overran, overran: true, leader: self, record: ended(record, 'timed-out', ExitCode.overran, outcome.stoppedBecause)}
     // The guard stopped the group on its own: its deadline passed before elect heard of any loss.
     lost ??= outcome.stoppedBecause && interruptedBy === undefined ? outcome.stoppedBecause : undefined
     if (lost) return {kind: 'ran', status: ExitCode.lost, lost, leader: self, record: ended(record, 'lost', ExitCode.lost, lost)}

@@ -154,15 +154,18 @@ export class Session extends EventEmitter {
   private scheduleKeepalive(delayMs: number): void {
     clearTimeout(this.keepaliveTimer)
     if (this.closed || this.lostReason) return
-    this.keepaliveTimer = setTimeout(() => {
-      this.emit('keepalive')
-      // After a failure, try again soon: the connection pool sends the retry to another member.
-      const retryMs = Math.min(100, this.keepaliveIntervalMs / 2)
-      this.keepaliveOnce().then(
-        (ok) => this.scheduleKeepalive(ok ? this.keepaliveIntervalMs : retryMs),
-        () => this.scheduleKeepalive(retryMs),
-      )
-    }, Math.min(delayMs, MAX_TIMER_MS))
+    this.keepaliveTimer = setTimeout(
+      () => {
+        this.emit('keepalive')
+        // After a failure, try again soon: the connection pool sends the retry to another member.
+        const retryMs = Math.min(100, this.keepaliveIntervalMs / 2)
+        this.keepaliveOnce().then(
+          (ok) => this.scheduleKeepalive(ok ? this.keepaliveIntervalMs : retryMs),
+          () => this.scheduleKeepalive(retryMs),
+        )
+      },
+      Math.min(delayMs, MAX_TIMER_MS),
+    )
   }
 
   /**
@@ -192,9 +195,11 @@ export class Session extends EventEmitter {
         // a scheduled one) starts on a stream of its own.
         const refused = (error: unknown) => this.refused(error)
         if (attempts.length === 0 && (!this.channel || this.channel.broken)) this.channel = new KeepaliveChannel(this.client, this.leaseId, refused)
-        const attempt = attempts.length === 0 && !this.channel!.busy ? this.channel!.attempt() : new Attempt(this.client, this.leaseId, this.options.callTimeoutMs, refused)
+        const attempt =
+          attempts.length === 0 && !this.channel!.busy ? this.channel!.attempt() : new Attempt(this.client, this.leaseId, this.options.callTimeoutMs, refused)
         attempts.push(attempt)
-        attempt.answer.then((result) => {
+        // An attempt's answer never rejects: a failed attempt answers undefined.
+        void attempt.answer.then((result) => {
           if (result) return finish(result)
           if (++failed === MAX_ATTEMPTS) return finish(undefined)
           if (attempts.length < MAX_ATTEMPTS) {
@@ -230,7 +235,8 @@ export class Session extends EventEmitter {
  */
 const VALIDITY_TRACE = process.env.ELECT_TEST_VALIDITY
 function traceValidity(leaseId: string, sentAt: number, ttlMs: number): void {
-  if (VALIDITY_TRACE) appendFileSync(VALIDITY_TRACE, `${leaseId} ${Math.floor(performance.timeOrigin + performance.now() - (monotonicMs() - sentAt) + ttlMs)}\n`)
+  if (VALIDITY_TRACE)
+    appendFileSync(VALIDITY_TRACE, `${leaseId} ${Math.floor(performance.timeOrigin + performance.now() - (monotonicMs() - sentAt) + ttlMs)}\n`)
 }
 
 /** How many keepalive attempts of one round may be waiting at once: one per member of a large cluster. */

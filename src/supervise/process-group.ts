@@ -62,8 +62,10 @@ export interface Job {
 export function jobMembers(job: Job, processes = listProcesses()): number[] {
   const mark = `\0ELECT_RUN_ID=${job.runId}\0`
   const inCgroup = new Set(job.cgroup ? cgroupProcesses(job.cgroup) : [])
-  const members = new Set(processes.filter((info) => info.pgrp === job.pid || inCgroup.has(info.pid) || environOf(info.pid).includes(mark)).map((info) => info.pid))
-  for (let added = true; added; ) {
+  const members = new Set(
+    processes.filter((info) => info.pgrp === job.pid || inCgroup.has(info.pid) || environOf(info.pid).includes(mark)).map((info) => info.pid),
+  )
+  for (let added = true; added;) {
     added = false
     for (const info of processes)
       if (!members.has(info.pid) && members.has(info.ppid)) {

@@ -25,9 +25,9 @@ export function runShell(command: string, options: {env: NodeJS.ProcessEnv; stdi
     // (Ctrl-C) reaches the job through elect, not this command.
     const child = spawn('sh', ['-c', command], {detached: true, stdio: ['pipe', 'ignore', 'pipe'], env: options.env})
     let stderr = ''
-    child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
-    child.stdin!.on('error', () => undefined) // a command that does not read its stdin
-    child.stdin!.end(options.stdin ?? '')
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
+    child.stdin.on('error', () => undefined) // a command that does not read its stdin
+    child.stdin.end(options.stdin ?? '')
     let timedOut = false
     const kill = () => child.pid !== undefined && child.exitCode === null && signalGroup(child.pid, 'SIGKILL')
     const cancelTimer = after(options.timeoutMs, () => {
@@ -48,7 +48,8 @@ export function runShell(command: string, options: {env: NodeJS.ProcessEnv; stdi
     child.on('close', (status, signal) => {
       cancel()
       if (timedOut) resolve({ok: false, started: true, failure: 'no end in time', timedOut, said: said()})
-      else if (status !== 0) resolve({ok: false, started: true, failure: signal ? `signal ${signal}` : `status ${status}`, timedOut, status: status ?? undefined, said: said()})
+      else if (status !== 0)
+        resolve({ok: false, started: true, failure: signal ? `signal ${signal}` : `status ${status}`, timedOut, status: status ?? undefined, said: said()})
       else resolve({ok: true, started: true, timedOut})
     })
   })

@@ -86,7 +86,7 @@ export function debianPackage(executable: string, target: string, version: strin
         'Priority: optional',
         'Description: run a job on exactly one server, through etcd leader election',
         ' Many servers run the same cron entry or script; elect makes them agree through etcd on',
-        ' which one leads, and runs the job only there, never overlapping two leaders\' commands.',
+        " which one leads, and runs the job only there, never overlapping two leaders' commands.",
         ' One executable with its own Node.js inside.',
         '',
       ].join('\n'),
@@ -94,7 +94,10 @@ export function debianPackage(executable: string, target: string, version: strin
     const deb = join(out, `elect_${version}_${arch}.deb`)
     // gzip: every dpkg reads it, and it takes 4 s where dpkg's default, xz, takes 34 s for 14 MB less.
     // File times clamped to the commit's: the same executable makes the same package.
-    execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb], {stdio: 'pipe', env: {...process.env, SOURCE_DATE_EPOCH: sourceDateEpoch}})
+    execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '-z6', '--build', root, deb], {
+      stdio: 'pipe',
+      env: {...process.env, SOURCE_DATE_EPOCH: sourceDateEpoch},
+    })
     return deb
   } finally {
     rmSync(root, {recursive: true, force: true})

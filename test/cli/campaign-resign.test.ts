@@ -4,7 +4,10 @@ import {cleanup, elect, etcdctl, startElect, startEtcdctl, uniqueName, waitFor} 
 afterEach(cleanup)
 
 function events(stdout: string) {
-  return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
 }
 
 async function leads(name: string, value: string) {
@@ -37,7 +40,7 @@ describe('campaign', () => {
 
   it('exits 124 when --timeout runs out, leaving no key behind', async () => {
     const name = uniqueName('timeout')
-    startElect(['campaign', name, '--value', 'holder'])
+    void startElect(['campaign', name, '--value', 'holder'])
     expect(await leads(name, 'holder')).toBe(true)
     const result = await elect(['campaign', name, '--value', 'late', '--timeout', '1s', '--json'])
     expect(result.exitCode).toBe(124)
@@ -76,7 +79,7 @@ describe('resign', () => {
     const none = await elect(['resign', name, '--value', 'a'])
     expect(none.exitCode).toBe(3)
     expect(none.stderr).toBe(`elect: nothing to resign: a does not lead ${name} (nobody leads it)`)
-    startElect(['campaign', name, '--value', 'b'])
+    void startElect(['campaign', name, '--value', 'b'])
     expect(await leads(name, 'b')).toBe(true)
     const other = await elect(['resign', name, '--value', 'a'])
     expect(other.exitCode).toBe(3)
@@ -86,7 +89,7 @@ describe('resign', () => {
   it('exits 124 when the holder does not answer, and --force deletes its key anyway', async () => {
     const name = uniqueName('force')
     // etcdctl elect knows nothing of elect's resign requests: a holder that never answers.
-    startEtcdctl(['elect', `elect/${name}`, 'deaf'])
+    void startEtcdctl(['elect', `elect/${name}`, 'deaf'])
     expect(await leads(name, 'deaf')).toBe(true)
     const polite = await elect(['resign', name, '--value', 'deaf', '--timeout', '1s'])
     expect(polite.exitCode).toBe(124)

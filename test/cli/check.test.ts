@@ -19,13 +19,23 @@ it('passes every check on a ready server, and says what it read, where each sett
   // The flag's endpoint is the one used; the line says where each setting that has a value came from.
   const result = await elect(['check', name, '--endpoints', endpoint], {env: {ELECT_RUNTIME_DIR: runtime, ELECT_CONFIG: config}})
   const lines = result.stdout.split('\n')
-  expect(lines[0]).toBe(`ok    configuration: read ${config}; ELECT_ENDPOINTS=${endpoint} from --endpoints, ELECT_PREFIX=elect/ from ${config}, ELECT_RUNTIME_DIR=${runtime} from the environment, ELECT_ACCEPT_ETCD_VERSION=${inject('etcdVersion')} from the environment`)
+  expect(lines[0]).toBe(
+    `ok    configuration: read ${config}; ELECT_ENDPOINTS=${endpoint} from --endpoints, ELECT_PREFIX=elect/ from ${config}, ELECT_RUNTIME_DIR=${runtime} from the environment, ELECT_ACCEPT_ETCD_VERSION=${inject('etcdVersion')} from the environment`,
+  )
   expect(verdicts(result.stdout)).toEqual([
-    ['ok', 'configuration'], ['ok', `endpoint ${endpoint}`], ['ok', 'cluster'], ['ok', 'etcd version'], ['ok', `rights under elect/${name}`],
-    ['ok', 'runtime directory'], ['ok', 'guard'], [expect.stringMatching(/^(ok|warn)$/), 'systemd-notify'],
+    ['ok', 'configuration'],
+    ['ok', `endpoint ${endpoint}`],
+    ['ok', 'cluster'],
+    ['ok', 'etcd version'],
+    ['ok', `rights under elect/${name}`],
+    ['ok', 'runtime directory'],
+    ['ok', 'guard'],
+    [expect.stringMatching(/^(ok|warn)$/), 'systemd-notify'],
   ])
   expect(lines[4]).toBe(`ok    rights under elect/${name}: read, lease, write, watch`)
-  expect(lines[5]).toMatch(new RegExp(`^ok    runtime directory: ${runtime}, private to this user; the campaign of ${name} here answers \\(pid \\d+, --value web-1\\)$`))
+  expect(lines[5]).toMatch(
+    new RegExp(`^ok    runtime directory: ${runtime}, private to this user; the campaign of ${name} here answers \\(pid \\d+, --value web-1\\)$`),
+  )
   expect(result.exitCode).toBe(0)
   const json = JSON.parse((await elect(['check', name, '--json'], {env: {ELECT_RUNTIME_DIR: runtime}})).stdout)
   expect(json.ready).toBe(true)

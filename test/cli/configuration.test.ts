@@ -22,7 +22,7 @@ function configFile(lines: string[], mode = 0o644, name = 'elect.env'): string {
 const cronEnv = (env: Record<string, string | undefined>) => ({env: {ELECT_ENDPOINTS: undefined, ETCDCTL_ENDPOINTS: undefined, ...env}})
 
 describe('the configuration files', () => {
-  it('reach etcd with the endpoints a file names, and nothing in the environment: ELECT_CONFIG, and the user\'s under XDG_CONFIG_HOME', async () => {
+  it("reach etcd with the endpoints a file names, and nothing in the environment: ELECT_CONFIG, and the user's under XDG_CONFIG_HOME", async () => {
     const name = uniqueName('config')
     const named = configFile(['# as the .deb ships it, with one line filled in', `ELECT_ENDPOINTS=${(await etcdEndpoints()).join(',')}`])
     const viaConfig = await elect(['who-leads', name], cronEnv({ELECT_CONFIG: named}))
@@ -33,7 +33,7 @@ describe('the configuration files', () => {
     expect([viaUser.exitCode, viaUser.stderr]).toEqual([3, `elect: nobody leads ${name}`])
   })
 
-  it('give way to the environment, and it to a flag; ELECT_CONFIG to the user\'s file', async () => {
+  it("give way to the environment, and it to a flag; ELECT_CONFIG to the user's file", async () => {
     const name = uniqueName('config-order')
     const right = (await etcdEndpoints()).join(',')
     const wrong = '127.0.0.1:1'
@@ -43,7 +43,10 @@ describe('the configuration files', () => {
     expect((await elect(['who-leads', name], cronEnv({XDG_CONFIG_HOME: home, ELECT_CONFIG: named}))).exitCode).toBe(3)
     const environmentWins = await elect(['who-leads', name], cronEnv({ELECT_CONFIG: named, ELECT_ENDPOINTS: wrong}))
     expect([environmentWins.exitCode, environmentWins.stderr]).toEqual([69, `elect: etcd is unreachable at ${wrong}: ECONNREFUSED ${wrong}`])
-    const flagWins = await elect(['who-leads', name, '--endpoints', right], cronEnv({ELECT_CONFIG: configFile([`ELECT_ENDPOINTS=${wrong}`]), ELECT_ENDPOINTS: wrong}))
+    const flagWins = await elect(
+      ['who-leads', name, '--endpoints', right],
+      cronEnv({ELECT_CONFIG: configFile([`ELECT_ENDPOINTS=${wrong}`]), ELECT_ENDPOINTS: wrong}),
+    )
     expect(flagWins.exitCode).toBe(3)
   })
 
@@ -51,10 +54,16 @@ describe('the configuration files', () => {
     const name = uniqueName('config-refused')
     const open = configFile(['ELECT_USER=app', 'ELECT_PASSWORD=secret'], 0o644)
     const refused = await elect(['who-leads', name], cronEnv({ELECT_CONFIG: open}))
-    expect([refused.exitCode, refused.stderr]).toEqual([2, `elect: ${open} holds a password and others may read it (mode 0644): chmod 600 ${open}, as ssh asks of a key`])
+    expect([refused.exitCode, refused.stderr]).toEqual([
+      2,
+      `elect: ${open} holds a password and others may read it (mode 0644): chmod 600 ${open}, as ssh asks of a key`,
+    ])
     const passwordFile = configFile(['secret'], 0o640, 'password')
     const byFlag = await elect(['who-leads', name, '--user', 'app', '--password-file', passwordFile])
-    expect([byFlag.exitCode, byFlag.stderr]).toEqual([2, `elect: ${passwordFile} (--password-file) holds a password and others may read it (mode 0640): chmod 600 ${passwordFile}, as ssh asks of a key`])
+    expect([byFlag.exitCode, byFlag.stderr]).toEqual([
+      2,
+      `elect: ${passwordFile} (--password-file) holds a password and others may read it (mode 0640): chmod 600 ${passwordFile}, as ssh asks of a key`,
+    ])
     const typo = configFile(['ELECT_ENDPOINT=127.0.0.1:2379'])
     const unknown = await elect(['who-leads', name], cronEnv({ELECT_CONFIG: typo}))
     expect(unknown.exitCode).toBe(2)
@@ -72,13 +81,30 @@ describe('the configuration files', () => {
     const named = configFile([`ELECT_ENDPOINTS=${(await etcdEndpoints()).join(',')}`, 'ELECT_USER=app', `ELECT_PASSWORD_FILE=${passwordFile}`], 0o644)
     // This etcd has no auth: it refuses any login, which shows the file's password was taken and sent.
     const result = await elect(['who-leads', name], cronEnv({ELECT_CONFIG: named}))
-    expect([result.exitCode, result.stderr]).toEqual([69, `elect: etcd at ${(await etcdEndpoints()).join(',')} has no auth enabled, and a user was given: drop --user (ELECT_USER)`])
+    expect([result.exitCode, result.stderr]).toEqual([
+      69,
+      `elect: etcd at ${(await etcdEndpoints()).join(',')} has no auth enabled, and a user was given: drop --user (ELECT_USER)`,
+    ])
   })
 })
 
-describe('the files\' syntax (systemd\'s EnvironmentFile=)', () => {
+describe("the files' syntax (systemd's EnvironmentFile=)", () => {
   it('takes comments, blank lines, quotes and a continued line', () => {
-    expect(parseEnvironmentFile(['# a comment', '; another', '', '  ELECT_PREFIX = jobs/ ', 'ELECT_USER="app"', "ELECT_CACERT='/etc/elect/ca.pem'", 'ELECT_ENDPOINTS=a:1,\\', 'b:2'].join('\n'), 'f')).toEqual({
+    expect(
+      parseEnvironmentFile(
+        [
+          '# a comment',
+          '; another',
+          '',
+          '  ELECT_PREFIX = jobs/ ',
+          'ELECT_USER="app"',
+          "ELECT_CACERT='/etc/elect/ca.pem'",
+          'ELECT_ENDPOINTS=a:1,\\',
+          'b:2',
+        ].join('\n'),
+        'f',
+      ),
+    ).toEqual({
       ELECT_PREFIX: 'jobs/',
       ELECT_USER: 'app',
       ELECT_CACERT: '/etc/elect/ca.pem',
@@ -93,7 +119,11 @@ describe('the files\' syntax (systemd\'s EnvironmentFile=)', () => {
     const configuration = loadConfiguration({XDG_CONFIG_HOME: home, ELECT_CONFIG: named})
     const environment = {ELECT_USER: 'from-env'}
     expect(configuration.files.map((file) => file.path).filter((path) => path !== '/etc/elect/elect.env')).toEqual([user, named])
-    expect(['ELECT_PREFIX', 'ELECT_USER', 'ELECT_CACERT'].map((setting) => configuration.sourceOf(setting, environment))).toEqual([named, 'environment', undefined])
+    expect(['ELECT_PREFIX', 'ELECT_USER', 'ELECT_CACERT'].map((setting) => configuration.sourceOf(setting, environment))).toEqual([
+      named,
+      'environment',
+      undefined,
+    ])
     expect(configuration.merged(environment)).toMatchObject({ELECT_PREFIX: 'b/', ELECT_USER: 'from-env'})
   })
 })

@@ -4,7 +4,20 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, type ElectOptions, etcdctl, readEvents, recorder, startElect, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from '../harness/cli.js'
+import {
+  cleanup,
+  elect,
+  type ElectOptions,
+  etcdctl,
+  readEvents,
+  recorder,
+  startElect,
+  tempDir,
+  uniqueName,
+  raftIndex,
+  useOwnCluster,
+  waitFor,
+} from '../harness/cli.js'
 import {sleep} from '../harness/processes.js'
 import {TcpProxy} from '../harness/proxy.js'
 
@@ -28,7 +41,7 @@ const fire = (name: string, log: string, server: ElectOptions, period = '1h', ex
   elect(['run-if-leader', name, '--once-per', period, ...extra, '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], server)
 
 describe('run-if-leader --once-per', () => {
-  it('runs once per slot however the servers\' cron fires are staggered, and again in the next slot', async () => {
+  it("runs once per slot however the servers' cron fires are staggered, and again in the next slot", async () => {
     const name = uniqueName('slot')
     const log = join(tempDir(), 'runs')
     const clock = slotClock(HOUR)
@@ -61,7 +74,7 @@ describe('run-if-leader --once-per', () => {
     expect(readEvents(log).map((event) => event.extra)).toEqual(['fast', 'next'])
   })
 
-  it('counts a failed run as the slot\'s run', async () => {
+  it("counts a failed run as the slot's run", async () => {
     const name = uniqueName('failed')
     const log = join(tempDir(), 'runs')
     const server = slotClock(HOUR).at(1000)
@@ -72,7 +85,7 @@ describe('run-if-leader --once-per', () => {
     expect(runs(log)).toBe(1)
   })
 
-  it('counts a run that was stopped as the slot\'s run', async () => {
+  it("counts a run that was stopped as the slot's run", async () => {
     const name = uniqueName('stopped')
     const dir = tempDir()
     const server = slotClock(HOUR).at(1000)
@@ -88,7 +101,7 @@ describe('run-if-leader --once-per', () => {
     expect(runs(log)).toBe(0)
   })
 
-  it('--jitter waits before etcd, and a fire whose delay ends in the next slot still runs as its own slot\'s', async () => {
+  it("--jitter waits before etcd, and a fire whose delay ends in the next slot still runs as its own slot's", async () => {
     const name = uniqueName('jitter')
     const log = join(tempDir(), 'runs')
     const clock = slotClock(HOUR)
@@ -111,9 +124,12 @@ describe('run-if-leader --once-per', () => {
     const log = join(tempDir(), 'runs')
     const before = raftIndex()
     // The delay drawn is 0.99 of --jitter, 3.96 s, in which the test looks at etcd.
-    const fired = startElect(['run-if-leader', name, '--once-per', '1h', '--jitter', '4s', '--verbose', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], {inject: {random: 0.99}})
+    const fired = startElect(
+      ['run-if-leader', name, '--once-per', '1h', '--jitter', '4s', '--verbose', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`],
+      {inject: {random: 0.99}},
+    )
     let said = ''
-    fired.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()))
+    fired.stderr.on('data', (chunk: Buffer) => (said += chunk.toString()))
     expect(await waitFor(() => /^elect: waiting 39\d\dms \(--jitter\)/m.test(said), 10_000)).toBe(true)
     expect(etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])).toBe('')
     expect(raftIndex()).toBe(before)
@@ -141,7 +157,7 @@ describe('a skip costs no writes', () => {
 
     const other = uniqueName('no-writes-leader')
     const holderLog = join(dir, 'holder')
-    startElect(['run-if-leader', other, '--value', 'holder', '--', ...recorder(holderLog)])
+    void startElect(['run-if-leader', other, '--value', 'holder', '--', ...recorder(holderLog)])
     expect(await waitFor(() => readEvents(holderLog).length > 0)).toBe(true)
     const beforeLeaderSkip = raftIndex()
     const marker = join(dir, 'ran')
@@ -159,12 +175,17 @@ describe('a whole fleet at once', () => {
     const server = slotClock(HOUR).at(1000)
     const leasesBefore = etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)
     const fires = Array.from({length: 30}, (_, index) =>
-      elect(['run-if-leader', name, '--value', `server-${index}`, '--once-per', '1h', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], {...server, timeoutMs: 60_000}),
+      elect(['run-if-leader', name, '--value', `server-${index}`, '--once-per', '1h', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], {
+        ...server,
+        timeoutMs: 60_000,
+      }),
     )
     const results = await Promise.all(fires)
     expect(results.map((result) => result.exitCode)).toEqual(Array(30).fill(0))
     expect(runs(log)).toBe(1)
-    const keys = etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only']).split('\n').filter(Boolean)
+    const keys = etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])
+      .split('\n')
+      .filter(Boolean)
     expect(keys).toEqual([
       expect.stringMatching(new RegExp(`^elect/${name}:once/3600000/\\d+$`)),
       expect.stringMatching(new RegExp(`^elect/${name}:runs/[0-9a-f]+$`)),
@@ -173,7 +194,7 @@ describe('a whole fleet at once', () => {
     expect(leasesAfter.filter((lease) => !leasesBefore.includes(lease))).toHaveLength(1) // the marker's
   }, 90_000)
 
-  it('costs etcd about one run\'s proposals when ten servers reach it at the same instant, not one campaign per server', async () => {
+  it("costs etcd about one run's proposals when ten servers reach it at the same instant, not one campaign per server", async () => {
     const server = slotClock(HOUR).at(1000)
     const alone = uniqueName('fleet-floor')
     const floorBefore = raftIndex()
@@ -188,7 +209,23 @@ describe('a whole fleet at once', () => {
       const log = join(tempDir(), 'runs')
       const before = raftIndex()
       const fires = Array.from({length: 10}, (_, index) =>
-        elect(['run-if-leader', name, '--value', `web-${index + 1}`, '--once-per', '1h', '--command-timeout', '60s', '--', 'sh', '-c', `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`], {...server, endpoints: [gate.endpoint], timeoutMs: 90_000}),
+        elect(
+          [
+            'run-if-leader',
+            name,
+            '--value',
+            `web-${index + 1}`,
+            '--once-per',
+            '1h',
+            '--command-timeout',
+            '60s',
+            '--',
+            'sh',
+            '-c',
+            `echo "ran $(date +%s%3N) $ELECT_VALUE" >> ${log}`,
+          ],
+          {...server, endpoints: [gate.endpoint], timeoutMs: 90_000},
+        ),
       )
       expect(await waitFor(() => gate.accepted >= 10, 60_000)).toBe(true)
       await gate.heal()

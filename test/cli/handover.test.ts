@@ -18,7 +18,9 @@ async function cascade(waiters: number): Promise<number> {
   const holder = startElect(['run-if-leader', name, '--value', 'holder', '--', 'sh', '-c', `while [ ! -e '${finish}' ]; do sleep 0.05; done`])
   expect(await waitFor(async () => (await elect(['who-leads', name])).exitCode === 0)).toBe(true)
   const before = raftIndex()
-  const queued = Array.from({length: waiters}, (_, place) => startElect(['run-if-leader', name, '--value', `waiter-${place}`, '--wait', 'forever', '--', 'true']))
+  const queued = Array.from({length: waiters}, (_, place) =>
+    startElect(['run-if-leader', name, '--value', `waiter-${place}`, '--wait', 'forever', '--', 'true']),
+  )
   expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout.split('\n').length === waiters + 1)).toBe(true)
   writeFileSync(finish, '')
   expect((await holder).exitCode).toBe(0)

@@ -23,11 +23,22 @@ function startCampaign(name: string, value: string, flags: string[]) {
   const env = {ELECT_RUNTIME_DIR: tempDir()}
   const child = startElect(['campaign', name, '--value', value, '--json', ...flags], {env})
   const events: CampaignEvent[] = []
-  child.stdout!.on('data', (chunk: Buffer) => events.push(...chunk.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line))))
+  child.stdout.on('data', (chunk: Buffer) =>
+    events.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    ),
+  )
   return {child, events, env, saw: (event: string, count = 1) => waitFor(() => events.filter((seen) => seen.event === event).length >= count, 20_000)}
 }
 
-const queue = (name: string) => etcdctl(['get', '--prefix', `elect/${name}/`, '--print-value-only']).split('\n').filter(Boolean)
+const queue = (name: string) =>
+  etcdctl(['get', '--prefix', `elect/${name}/`, '--print-value-only'])
+    .split('\n')
+    .filter(Boolean)
 const fast = ['--health-interval', '300ms', '--health-failures', '2']
 
 describe('--health-cmd', () => {
@@ -47,7 +58,9 @@ describe('--health-cmd', () => {
     const secondJob = job('web-2', second.env, false)
 
     // As on resign: its job dead first, then its key gone (a rival that is not elect would start at once).
-    const [leaderKey] = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE']).split('\n').filter(Boolean)
+    const [leaderKey] = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])
+      .split('\n')
+      .filter(Boolean)
     const jobGroup = Number(readEvents(join(dir, 'web-1'))[0].extra.split(' ')[0])
     let keyGoneWhileJobLived = false
     let stopped = false
@@ -77,7 +90,9 @@ describe('--health-cmd', () => {
     expect(queue(name)).toEqual(['web-2', 'web-1'])
     for (const campaign of [first, second]) campaign.child.kill('SIGTERM')
     const [firstEnd] = await Promise.all([first.child, second.child, secondJob])
-    expect(firstEnd.stderr).toContain(`elect: stepped down as leader of ${name}: the health check failed with status 1 (2 times in a row); it queues again once the check passes`)
+    expect(firstEnd.stderr).toContain(
+      `elect: stepped down as leader of ${name}: the health check failed with status 1 (2 times in a row); it queues again once the check passes`,
+    )
     expect(firstEnd.stderr).toContain(`elect: the health check passes again: queueing for ${name}`)
   })
 
@@ -89,7 +104,11 @@ describe('--health-cmd', () => {
     const before = raftIndex()
     const ran = join(tempDir(), 'ran')
     const fire = await elect(['run-if-leader', name, '--health-cmd', 'echo disk full >&2; exit 1', '--wait', 'forever', '--', 'touch', ran])
-    expect([fire.exitCode, fire.stderr, existsSync(ran)]).toEqual([0, 'elect: skipped: this server is not healthy: the health check failed with status 1: disk full', false])
+    expect([fire.exitCode, fire.stderr, existsSync(ran)]).toEqual([
+      0,
+      'elect: skipped: this server is not healthy: the health check failed with status 1: disk full',
+      false,
+    ])
     expect(raftIndex()).toBe(before)
     expect(queue(name)).toEqual([])
     expect(campaign.events.map((event) => event.event)).toEqual(['health'])
@@ -134,10 +153,16 @@ describe('--health-cmd', () => {
 
   it('takes a check that cannot be run, an empty one and --health-failures 0 as usage errors', async () => {
     const name = uniqueName('health-usage')
-    for (const command of [['campaign', name], ['run-if-leader', name]]) {
+    for (const command of [
+      ['campaign', name],
+      ['run-if-leader', name],
+    ]) {
       const tail = command[0] === 'run-if-leader' ? ['--', 'true'] : []
       const missing = await elect([...command, '--health-cmd', '/nonexistent/check', ...tail])
-      expect([missing.exitCode, missing.stderr]).toEqual([2, expect.stringMatching(/^elect: --health-cmd cannot be run: sh: \d+: \/nonexistent\/check: not found$/)])
+      expect([missing.exitCode, missing.stderr]).toEqual([
+        2,
+        expect.stringMatching(/^elect: --health-cmd cannot be run: sh: \d+: \/nonexistent\/check: not found$/),
+      ])
       expect((await elect([...command, '--health-cmd', ' ', ...tail])).exitCode).toBe(2)
     }
     const zero = await elect(['campaign', name, '--health-cmd', 'true', '--health-failures', '0'])

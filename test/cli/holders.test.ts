@@ -3,7 +3,21 @@
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, raftIndex, readEvents, recorder, startElect, startEtcdctl, startHolder, tempDir, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
+import {
+  cleanup,
+  elect,
+  etcdctl,
+  raftIndex,
+  readEvents,
+  recorder,
+  startElect,
+  startEtcdctl,
+  startHolder,
+  tempDir,
+  uniqueName,
+  useOwnCluster,
+  waitFor,
+} from '../harness/cli.js'
 import {witnessOf} from '../harness/processes.js'
 
 // An etcd of this file's own: a skip is checked by the raft index not moving.
@@ -19,7 +33,8 @@ async function twoHolders(name: string) {
   const dir = tempDir()
   const finish = join(dir, 'finish')
   const holders = []
-  for (const server of ['web-1', 'web-2']) holders.push(await startHolder(name, join(dir, server), ['--holders', '2', '--value', server], recorder(join(dir, server), 60, false, finish, 'take', 2)))
+  for (const server of ['web-1', 'web-2'])
+    holders.push(await startHolder(name, join(dir, server), ['--holders', '2', '--value', server], recorder(join(dir, server), 60, false, finish, 'take', 2)))
   return {dir, finish, holders}
 }
 
@@ -36,10 +51,28 @@ describe('run-if-leader --holders', () => {
     expect(first.revision).not.toBe(second.revision)
     expect([starts(log('web-1')), starts(log('web-2'))].map(([start]) => witnessOf(start))).toEqual(['free', 'free'])
 
-    const third = startElect(['run-if-leader', name, '--holders', '2', '--value', 'web-3', '--wait', 'forever', '--', ...recorder(log('web-3'), 60, false, finish('web-3'), 'take', 2)])
+    const third = startElect([
+      'run-if-leader',
+      name,
+      '--holders',
+      '2',
+      '--value',
+      'web-3',
+      '--wait',
+      'forever',
+      '--',
+      ...recorder(log('web-3'), 60, false, finish('web-3'), 'take', 2),
+    ])
     expect(await queued(name, 3)).toBe(true)
     const shown = await queue(name)
-    expect(shown).toMatchObject({holders: 2, candidates: [{value: 'web-1', holds: true}, {value: 'web-2', holds: true}, {value: 'web-3', holds: false}]})
+    expect(shown).toMatchObject({
+      holders: 2,
+      candidates: [
+        {value: 'web-1', holds: true},
+        {value: 'web-2', holds: true},
+        {value: 'web-3', holds: false},
+      ],
+    })
     const json = JSON.parse((await elect(['who-leads', name, '--json'])).stdout)
     expect(json).toMatchObject({leader: {value: 'web-1'}, holders: 2, holding: [{value: 'web-1'}, {value: 'web-2'}]})
     expect(json.jobs.map((job: {value: string}) => job.value).sort()).toEqual(['web-1', 'web-2'])
@@ -57,7 +90,9 @@ describe('run-if-leader --holders', () => {
     for (const server of ['web-2', 'web-3']) writeFileSync(finish(server), '')
     expect([(await second.holder).exitCode, (await third).exitCode]).toEqual([0, 0])
     // Nothing is left behind but the three runs' records: no candidate, limit or running key.
-    const left = etcdctl(['get', '--prefix', '--keys-only', `elect/${name}`]).split('\n').filter(Boolean)
+    const left = etcdctl(['get', '--prefix', '--keys-only', `elect/${name}`])
+      .split('\n')
+      .filter(Boolean)
     expect(left.map((key) => key.replace(/[0-9a-f]+$/, ''))).toEqual(Array(3).fill(`elect/${name}:runs/`))
   })
 
@@ -73,14 +108,35 @@ describe('run-if-leader --holders', () => {
     for (const {holder} of holders) expect((await holder).exitCode).toBe(0)
   })
 
-  it('stops a holder whose key is deleted, and lets the waiter start only once that holder\'s job is dead', async () => {
+  it("stops a holder whose key is deleted, and lets the waiter start only once that holder's job is dead", async () => {
     const name = uniqueName('holders-deleted')
     const dir = tempDir()
     const finish = join(dir, 'finish')
     // web-1 ignores SIGTERM: it lives on for --kill-grace after its key goes, and the waiter must wait that long.
-    const first = await startHolder(name, join(dir, 'web-1'), ['--holders', '2', '--value', 'web-1', '--kill-grace', '2s'], recorder(join(dir, 'web-1'), 60, true, finish, 'take', 2))
-    const second = await startHolder(name, join(dir, 'web-2'), ['--holders', '2', '--value', 'web-2'], recorder(join(dir, 'web-2'), 60, false, finish, 'take', 2))
-    const waiter = startElect(['run-if-leader', name, '--holders', '2', '--value', 'web-3', '--wait', 'forever', '--', ...recorder(join(dir, 'web-3'), 60, false, finish, 'take', 2)])
+    const first = await startHolder(
+      name,
+      join(dir, 'web-1'),
+      ['--holders', '2', '--value', 'web-1', '--kill-grace', '2s'],
+      recorder(join(dir, 'web-1'), 60, true, finish, 'take', 2),
+    )
+    const second = await startHolder(
+      name,
+      join(dir, 'web-2'),
+      ['--holders', '2', '--value', 'web-2'],
+      recorder(join(dir, 'web-2'), 60, false, finish, 'take', 2),
+    )
+    const waiter = startElect([
+      'run-if-leader',
+      name,
+      '--holders',
+      '2',
+      '--value',
+      'web-3',
+      '--wait',
+      'forever',
+      '--',
+      ...recorder(join(dir, 'web-3'), 60, false, finish, 'take', 2),
+    ])
     expect(await queued(name, 3)).toBe(true)
 
     const [web1] = (await queue(name)).candidates
@@ -95,7 +151,7 @@ describe('run-if-leader --holders', () => {
 
   it('lets resign ask any holder to step down, not only the oldest', async () => {
     const name = uniqueName('holders-resign')
-    const {dir, finish, holders} = await twoHolders(name)
+    const {finish, holders} = await twoHolders(name)
     const resigned = await elect(['resign', name, '--value', 'web-2'])
     expect([resigned.exitCode, resigned.stderr]).toEqual([0, `elect: web-2 stepped down as leader of ${name}`])
     expect((await holders[1].holder).exitCode).toBe(75)
@@ -113,7 +169,10 @@ describe('run-if-leader --holders', () => {
     const keysBefore = etcdctl(['get', '--prefix', '--keys-only', `elect/${name}`])
     for (const says of [[], ['--holders', '3']]) {
       const refused = await elect(['run-if-leader', name, ...says, '--wait', '10s', '--', 'true'])
-      expect([refused.exitCode, refused.stderr]).toEqual([2, `elect: web-1 campaigns with --holders 2, this one with --holders ${says[1] ?? 1}: every candidate of the election must say the same`])
+      expect([refused.exitCode, refused.stderr]).toEqual([
+        2,
+        `elect: web-1 campaigns with --holders 2, this one with --holders ${says[1] ?? 1}: every candidate of the election must say the same`,
+      ])
     }
     expect(etcdctl(['get', '--prefix', '--keys-only', `elect/${name}`])).toBe(keysBefore)
     writeFileSync(finish, '')
@@ -123,7 +182,10 @@ describe('run-if-leader --holders', () => {
     const sole = startEtcdctl(['elect', `elect/${name}`, 'etcdctl-candidate'])
     expect(await queued(name, 1)).toBe(true)
     const refused = await elect(['run-if-leader', name, '--holders', '2', '--', 'true'])
-    expect([refused.exitCode, refused.stderr]).toEqual([2, 'elect: a candidate campaigns with one holder (elect without --holders, or etcdctl elect), this one with --holders 2: every candidate of the election must say the same'])
+    expect([refused.exitCode, refused.stderr]).toEqual([
+      2,
+      'elect: a candidate campaigns with one holder (elect without --holders, or etcdctl elect), this one with --holders 2: every candidate of the election must say the same',
+    ])
     expect((await queue(name)).candidates.map((candidate: {value: string}) => candidate.value)).toEqual(['etcdctl-candidate'])
     sole.kill('SIGTERM')
   })

@@ -34,9 +34,12 @@ afterAll(() => new Promise((closed) => server.close(closed)))
 const pings = (uuid: string) => received.filter((request) => request.path.startsWith(`/${uuid}`))
 /** The README's healthchecks.io lines, with its address for hc-ping.com. */
 const healthchecks = (uuid: string) => [
-  '--on-start', `curl -fsS -m 5 ${base}/${uuid}/start`,
-  '--on-success', `curl -fsS -m 5 ${base}/${uuid}`,
-  '--on-failure', `curl -fsS -m 5 ${base}/${uuid}/fail`,
+  '--on-start',
+  `curl -fsS -m 5 ${base}/${uuid}/start`,
+  '--on-success',
+  `curl -fsS -m 5 ${base}/${uuid}`,
+  '--on-failure',
+  `curl -fsS -m 5 ${base}/${uuid}/fail`,
 ]
 
 describe('run-if-leader hooks', () => {
@@ -64,23 +67,59 @@ describe('run-if-leader hooks', () => {
     expect(pings(uuid).map((ping) => ping.path)).toEqual([`/${uuid}/start`, `/${uuid}`])
   })
 
-  it('tell a hook the run\'s record on stdin and in ELECT_* variables; a failing hook is one line, never the exit status', async () => {
+  it("tell a hook the run's record on stdin and in ELECT_* variables; a failing hook is one line, never the exit status", async () => {
     const name = uniqueName('hooks-failure')
     const uuid = uniqueName('uuid')
     const [env, stdin] = [join(tempDir(), 'env'), join(tempDir(), 'stdin')]
     // The README's chat webhook (Slack's format), after a look at what the hook was told.
     const chat = `curl -fsS -m 5 -H 'Content-Type: application/json' -d "{\\"text\\": \\"$ELECT_NAME $ELECT_OUTCOME on $ELECT_VALUE, status $ELECT_STATUS\\"}" ${base}/${uuid}/chat`
-    const result = await elect(['run-if-leader', name, '--value', 'web-1', '--on-failure', `env | grep ^ELECT_ | sort > ${env}; cat > ${stdin}; ${chat}`, '--', 'sh', '-c', 'exit 7'])
+    const result = await elect([
+      'run-if-leader',
+      name,
+      '--value',
+      'web-1',
+      '--on-failure',
+      `env | grep ^ELECT_ | sort > ${env}; cat > ${stdin}; ${chat}`,
+      '--',
+      'sh',
+      '-c',
+      'exit 7',
+    ])
     expect([result.exitCode, result.stderr]).toEqual([7, ''])
     expect(JSON.parse(pings(uuid)[0].body)).toEqual({text: `${name} failed on web-1, status 7`})
     const record = JSON.parse(readFileSync(stdin, 'utf8'))
-    expect(record).toMatchObject({name, job: null, value: 'web-1', outcome: 'failed', status: 7, reason: null, startedAt: expect.any(String), endedAt: expect.any(String)})
-    const variables = Object.fromEntries(readFileSync(env, 'utf8').trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)))
-    expect(variables).toMatchObject({ELECT_HOOK: 'failure', ELECT_NAME: name, ELECT_VALUE: 'web-1', ELECT_OUTCOME: 'failed', ELECT_STATUS: '7', ELECT_REV: String(record.rev), ELECT_RUN_LEASE: record.lease, ELECT_DURATION_MS: String(record.durationMs)})
+    expect(record).toMatchObject({
+      name,
+      job: null,
+      value: 'web-1',
+      outcome: 'failed',
+      status: 7,
+      reason: null,
+      startedAt: expect.any(String),
+      endedAt: expect.any(String),
+    })
+    const variables = Object.fromEntries(
+      readFileSync(env, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    )
+    expect(variables).toMatchObject({
+      ELECT_HOOK: 'failure',
+      ELECT_NAME: name,
+      ELECT_VALUE: 'web-1',
+      ELECT_OUTCOME: 'failed',
+      ELECT_STATUS: '7',
+      ELECT_REV: String(record.rev),
+      ELECT_RUN_LEASE: record.lease,
+      ELECT_DURATION_MS: String(record.durationMs),
+    })
 
     // The start and success hooks' input: the record as written at the start, then as the run ended.
     const [atStart, atSuccess] = [join(tempDir(), 'start'), join(tempDir(), 'success')]
-    expect((await elect(['run-if-leader', name, '--job', 'j', '--on-start', `cat > ${atStart}`, '--on-success', `cat > ${atSuccess}`, '--', 'true'])).exitCode).toBe(0)
+    expect(
+      (await elect(['run-if-leader', name, '--job', 'j', '--on-start', `cat > ${atStart}`, '--on-success', `cat > ${atSuccess}`, '--', 'true'])).exitCode,
+    ).toBe(0)
     const [started, succeeded] = [atStart, atSuccess].map((file) => JSON.parse(readFileSync(file, 'utf8')))
     expect(started).toMatchObject({name, job: 'j', outcome: 'running', endedAt: null, status: null})
     expect(succeeded).toMatchObject({name, job: 'j', outcome: 'succeeded', status: 0, rev: started.rev, lease: started.lease, startedAt: started.startedAt})
@@ -96,7 +135,14 @@ describe('run-if-leader hooks', () => {
     const holder = await startHolder(name, log, healthchecks(uuid))
     const skipped = join(tempDir(), 'skipped')
     expect((await elect(['run-if-leader', name, '--value', 'web-2', '--on-skip', `cat > ${skipped}`, '--', 'true'])).exitCode).toBe(0)
-    expect(JSON.parse(readFileSync(skipped, 'utf8'))).toEqual({name, job: null, value: 'web-2', outcome: 'skipped', because: 'another-leads', reason: expect.stringMatching(/ leads /)})
+    expect(JSON.parse(readFileSync(skipped, 'utf8'))).toEqual({
+      name,
+      job: null,
+      value: 'web-2',
+      outcome: 'skipped',
+      because: 'another-leads',
+      reason: expect.stringMatching(/ leads /),
+    })
     const lease = JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease
     etcdctl(['lease', 'revoke', lease])
     expect((await holder.holder).exitCode).toBe(75)
@@ -108,7 +154,17 @@ describe('run-if-leader hooks', () => {
     const dir = tempDir()
     const pidFile = join(dir, 'hook.pid')
     const ran = join(dir, 'ran')
-    const result = await elect(['run-if-leader', name, '--hook-timeout', '1s', '--on-start', `sh -c 'echo $$ > ${pidFile}; exec sleep 300' & wait`, '--', 'touch', ran])
+    const result = await elect([
+      'run-if-leader',
+      name,
+      '--hook-timeout',
+      '1s',
+      '--on-start',
+      `sh -c 'echo $$ > ${pidFile}; exec sleep 300' & wait`,
+      '--',
+      'touch',
+      ran,
+    ])
     expect([result.exitCode, result.stderr, existsSync(ran)]).toEqual([0, 'elect: --on-start did not end within --hook-timeout 1s; it was killed', true])
     const pid = Number(readFileSync(pidFile, 'utf8'))
     // Gone, or a zombie that its new parent has yet to reap.
@@ -118,6 +174,9 @@ describe('run-if-leader hooks', () => {
 
   it('an empty hook is a usage error', async () => {
     const result = await elect(['run-if-leader', 'x', '--on-start', ' ', '--', 'true'])
-    expect([result.exitCode, result.stderr.split('\n')[0]]).toEqual([2, 'elect: --on-start " " is not a command: give one line for sh -c, as in \'curl -fsS -m 5 https://hc-ping.com/$UUID\''])
+    expect([result.exitCode, result.stderr.split('\n')[0]]).toEqual([
+      2,
+      'elect: --on-start " " is not a command: give one line for sh -c, as in \'curl -fsS -m 5 https://hc-ping.com/$UUID\'',
+    ])
   })
 })

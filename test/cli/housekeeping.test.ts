@@ -9,7 +9,10 @@ import {cleanup, elect, etcdctl, readEvents, recorder, startElect, startEtcdctl,
 const cluster = useOwnCluster()
 afterEach(cleanup)
 
-const candidates = (name: string) => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)
+const candidates = (name: string) =>
+  etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+    .split('\n')
+    .filter(Boolean)
 const queued = (name: string, count: number) => waitFor(() => candidates(name).length === count, 15_000)
 
 async function compactAndRestart() {
@@ -18,7 +21,10 @@ async function compactAndRestart() {
 }
 
 function events(stdout: string) {
-  return stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line))
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
 }
 
 describe('through compaction and a restart of etcd', () => {
@@ -47,7 +53,7 @@ describe('through compaction and a restart of etcd', () => {
     expect(await queued(name, 1)).toBe(true)
     const next = startElect(['campaign', name, '--value', 'b', '--json'])
     let nextOutput = ''
-    next.stdout!.on('data', (chunk) => (nextOutput += chunk))
+    next.stdout.on('data', (chunk) => (nextOutput += chunk))
     expect(await queued(name, 2)).toBe(true)
     await compactAndRestart()
 
@@ -62,7 +68,7 @@ describe('through compaction and a restart of etcd', () => {
   it('resign still sees the key go', async () => {
     const name = uniqueName('resign')
     // etcdctl elect knows nothing of resign requests: resign waits until the key goes some other way.
-    startEtcdctl(['elect', `elect/${name}`, 'deaf'])
+    void startEtcdctl(['elect', `elect/${name}`, 'deaf'])
     expect(await queued(name, 1)).toBe(true)
     const resign = startElect(['resign', name, '--value', 'deaf', '--timeout', '30s'])
     expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}:resign/`, '--keys-only']) !== '')).toBe(true)
@@ -78,12 +84,12 @@ describe('through compaction and a restart of etcd', () => {
     expect(await queued(name, 1)).toBe(true)
     const watcher = startElect(['who-leads', name, '--watch'])
     let watched = ''
-    watcher.stdout!.on('data', (chunk) => (watched += chunk))
+    watcher.stdout.on('data', (chunk) => (watched += chunk))
     expect(await waitFor(() => watched === 'a\n')).toBe(true)
     await compactAndRestart()
     first.kill('SIGTERM')
     expect(await waitFor(() => watched === 'a\n\n', 10_000)).toBe(true)
-    startElect(['campaign', name, '--value', 'b'])
+    void startElect(['campaign', name, '--value', 'b'])
     expect(await waitFor(() => watched === 'a\n\nb\n', 10_000)).toBe(true)
   })
 })

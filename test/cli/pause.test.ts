@@ -75,7 +75,9 @@ describe('elect pause', () => {
     const paused = await elect(['pause', name, ...jobFlags, '--json'])
     expect(JSON.parse(paused.stdout)).toMatchObject({name, by: me, reason: null, until: null, running: [{job: job ?? null, value: 'web-1'}]})
     const what = job ? `job ${job} of ${name}` : name
-    expect((await elect(['pause', name, ...jobFlags])).stderr).toBe(`elect: paused ${what} until elect resume; a run already running goes on (elect resign stops it)`)
+    expect((await elect(['pause', name, ...jobFlags])).stderr).toBe(
+      `elect: paused ${what} until elect resume; a run already running goes on (elect resign stops it)`,
+    )
     expect(readEvents(log).map((event) => event.event)).toEqual(['start'])
 
     writeFileSync(finish, '')

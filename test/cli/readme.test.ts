@@ -9,7 +9,7 @@ const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs', 'p
 
 function examples(command: string): string[][] {
   const pattern = new RegExp(`\\belect ${command}\\b([^\\n#|\`]*)`, 'g')
-  return [...readme.matchAll(pattern)].map((match) => (match[1].split(' -- ')[0].match(/--[a-z][a-z-]*/g) ?? []))
+  return [...readme.matchAll(pattern)].map((match) => match[1].split(' -- ')[0].match(/--[a-z][a-z-]*/g) ?? [])
 }
 
 describe('README examples', () => {
@@ -25,7 +25,7 @@ describe('README examples', () => {
 })
 
 describe('README exit codes', () => {
-  it('lists every code that a command\'s --help lists, and no other', async () => {
+  it("lists every code that a command's --help lists, and no other", async () => {
     const table = readme.slice(readme.indexOf('## Exit codes'), readme.indexOf('##', readme.indexOf('## Exit codes') + 3))
     const inReadme = new Set([...table.matchAll(/^\| ([0-9+n, ]+|other) \|/gm)].flatMap((row) => row[1].split(', ')))
     const inHelp = new Set<string>()

@@ -2,7 +2,21 @@ import {execFileSync} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, trackGroup, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
+import {
+  cleanup,
+  elect,
+  etcdctl,
+  groupAlive,
+  readEvents,
+  recorder,
+  startElect,
+  startHolder,
+  tempDir,
+  trackGroup,
+  uniqueName,
+  useOwnCluster,
+  waitFor,
+} from '../harness/cli.js'
 import {byGroup, Observer, underElect} from '../harness/observer.js'
 import {listProcesses, sleep, witnessOf} from '../harness/processes.js'
 import {TcpProxy} from '../harness/proxy.js'
@@ -14,7 +28,9 @@ afterEach(cleanup)
 const leases = () => etcdctl(['lease', 'list']).split('\n').slice(1).filter(Boolean)
 /** The election's keys but the run records, which are meant to stay (see runs.test.ts). */
 const keysBesideRecords = (name: string) =>
-  etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only']).split('\n').filter((key) => key && !key.startsWith(`elect/${name}:runs/`))
+  etcdctl(['get', '--prefix', `elect/${name}`, '--keys-only'])
+    .split('\n')
+    .filter((key) => key && !key.startsWith(`elect/${name}:runs/`))
 /** Leases that exist now and did not in `before`: what a run left behind (others may expire meanwhile). */
 const leasesAddedSince = (before: string[]) => leases().filter((lease) => !before.includes(lease))
 
@@ -29,7 +45,16 @@ const leaderLease = async (name: string) => JSON.parse((await elect(['who-leads'
 describe('run-if-leader', () => {
   it('runs the command with the ELECT_* variables and passes its exit status through', async () => {
     const name = uniqueName('status')
-    const result = await elect(['run-if-leader', name, '--value', 'me', '--', 'sh', '-c', 'echo "$ELECT_NAME $ELECT_KEY $ELECT_REV $ELECT_LEASE $ELECT_VALUE"; exit 7'])
+    const result = await elect([
+      'run-if-leader',
+      name,
+      '--value',
+      'me',
+      '--',
+      'sh',
+      '-c',
+      'echo "$ELECT_NAME $ELECT_KEY $ELECT_REV $ELECT_LEASE $ELECT_VALUE"; exit 7',
+    ])
     expect(result.exitCode).toBe(7)
     const [envName, key, revision, lease, value] = result.stdout.split(' ')
     expect(envName).toBe(name)
@@ -87,7 +112,12 @@ describe('run-if-leader', () => {
     expect(leasesAddedSince(before)).toEqual([])
     expect(keysBesideRecords(name)).toEqual([])
     const records = (await elect(['runs', name, '--json'])).stdout.split('\n').map((line) => JSON.parse(line))
-    expect(records.map((record) => [record.outcome, record.status])).toEqual([['interrupted', 0], ['failed', 127], ['failed', 1], ['succeeded', 0]])
+    expect(records.map((record) => [record.outcome, record.status])).toEqual([
+      ['interrupted', 0],
+      ['failed', 127],
+      ['failed', 1],
+      ['succeeded', 0],
+    ])
   })
 
   it('leaves no lease behind after a signal while waiting, a loss, and a forwarded signal', async () => {
@@ -134,7 +164,7 @@ describe('run-if-leader', () => {
     expect(readEvents(join(dir, 'second'))).toEqual([])
   })
 
-  it('stops the group and exits 75 when the guard\'s watcher is killed from outside', async () => {
+  it("stops the group and exits 75 when the guard's watcher is killed from outside", async () => {
     const name = uniqueName('watcher-killed')
     const {holder, pid} = await startHolder(name, join(tempDir(), 'events'))
     // The guard is elect's child; its watcher is the guard's child outside the command's group.
@@ -147,7 +177,7 @@ describe('run-if-leader', () => {
     expect(result.stderr).toContain('the guard lost its watcher')
   })
 
-  it("the guard and its watcher show ps a short line naming the election; pgrep -f finds elect and the command alone", async () => {
+  it('the guard and its watcher show ps a short line naming the election; pgrep -f finds elect and the command alone', async () => {
     const name = uniqueName('ps-line')
     const dir = tempDir()
     // A word only the command's line carries; the command runs until the test says so.
@@ -184,7 +214,9 @@ describe('run-if-leader', () => {
     expect(await waitFor(() => !groupAlive(pgid), 15_000)).toBe(true)
     const result = await holder
     expect(result.exitCode).toBe(75)
-    expect(result.stderr).toMatch(new RegExp(`^elect: lost leadership of ${name}: (the lease was revoked or expired in etcd|the leader key was deleted); the command was stopped$`))
+    expect(result.stderr).toMatch(
+      new RegExp(`^elect: lost leadership of ${name}: (the lease was revoked or expired in etcd|the leader key was deleted); the command was stopped$`),
+    )
   })
 
   it('on a loss, sends --kill-signal, and SIGKILL only after --kill-grace to a command that ignores it', async () => {
@@ -255,7 +287,11 @@ describe('run-if-leader', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
     expect(result.stderr).toMatch(/not elected leader of .* within --wait 1s/)
     expect(leasesAddedSince(before)).toEqual([])
-    expect(etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)).toHaveLength(1)
+    expect(
+      etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+        .split('\n')
+        .filter(Boolean),
+    ).toHaveLength(1)
   })
 
   it.each([
@@ -265,7 +301,14 @@ describe('run-if-leader', () => {
     const name = uniqueName('long-wait')
     await startHolder(name, join(tempDir(), 'events'))
     const waiter = startElect(argv(name))
-    expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2)).toBe(true)
+    expect(
+      await waitFor(
+        () =>
+          etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+            .split('\n')
+            .filter(Boolean).length === 2,
+      ),
+    ).toBe(true)
     // A timer past 2^31-1 ms fires after 1 ms: such a wait would have ended long before this.
     await sleep(1500)
     expect(waiter.exitCode).toBe(null)
@@ -278,8 +321,17 @@ describe('run-if-leader', () => {
     const name = uniqueName('waiter-lost')
     await startHolder(name, join(tempDir(), 'holder'))
     const waiter = startElect(['run-if-leader', name, '--wait', 'forever', '--', 'true'])
-    expect(await waitFor(() => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length === 2)).toBe(true)
-    const waiterKey = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE']).split('\n').filter(Boolean)[1]
+    expect(
+      await waitFor(
+        () =>
+          etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+            .split('\n')
+            .filter(Boolean).length === 2,
+      ),
+    ).toBe(true)
+    const waiterKey = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])
+      .split('\n')
+      .filter(Boolean)[1]
     etcdctl(['lease', 'revoke', waiterKey.split('/').at(-1)!])
     const result = await waiter
     expect(result.exitCode).toBe(75)
@@ -292,7 +344,10 @@ describe('run-if-leader', () => {
     const lease = /lease ([0-9a-f]+) granted/.exec(etcdctl(['lease', 'grant', '60']))![1]
     etcdctl(['put', `elect/${name}/${lease}`, 'go-service', `--lease=${lease}`])
     const [firstLog, secondLog] = [join(tempDir(), 'first'), join(tempDir(), 'second')]
-    const queued = () => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean).length
+    const queued = () =>
+      etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+        .split('\n')
+        .filter(Boolean).length
     const first = startElect(['run-if-leader', name, '--wait', 'forever', '--', ...recorder(firstLog, 0.2)])
     expect(await waitFor(() => queued() === 2)).toBe(true)
     const second = startElect(['run-if-leader', name, '--wait', 'forever', '--', ...recorder(secondLog, 0.2)])
@@ -332,7 +387,9 @@ describe('run-if-leader and its connection to etcd', () => {
       const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 3))
       // --ttl 4s, --kill-grace 0.5s: a keepalive round every 0.83 s (a 2.5 s window, which a busy
       // machine keeps), about seven in all, waiting and running.
-      const waiter = startElect(['run-if-leader', name, '--ttl', '4s', '--kill-grace', '0.5s', '--wait', 'forever', '--', ...recorder(waiterLog, 3)], {endpoints: [proxy.endpoint]})
+      const waiter = startElect(['run-if-leader', name, '--ttl', '4s', '--kill-grace', '0.5s', '--wait', 'forever', '--', ...recorder(waiterLog, 3)], {
+        endpoints: [proxy.endpoint],
+      })
       expect((await holder).exitCode).toBe(0)
       const result = await waiter
       expect([result.exitCode, result.stderr]).toEqual([0, ''])
@@ -373,7 +430,9 @@ describe('run-if-leader when etcd stalls', () => {
       const finish = join(tempDir(), 'finish')
       const {holder} = await startHolder(name, holderLog, [], recorder(holderLog, 120, false, finish))
       // Fencing window: 10 s - 6 s grace - 1 s margin = 3 s; the cut lasts 4.5 s, well inside the TTL.
-      const waiter = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '6s', '--wait', 'forever', '--', ...recorder(waiterLog, 0.2)], {endpoints: [proxy.endpoint]})
+      const waiter = startElect(['run-if-leader', name, '--ttl', '10s', '--kill-grace', '6s', '--wait', 'forever', '--', ...recorder(waiterLog, 0.2)], {
+        endpoints: [proxy.endpoint],
+      })
       // Asked asynchronously: when the proxy forwarded in this process, a synchronous etcdctl in a
       // polling loop starved the waiter's connection through it on a busy machine (it never queued in 30 s).
       const queued = async () => (await elect(['who-leads', name, '--candidates'])).stdout.split('\n').filter(Boolean).length === 2
@@ -410,14 +469,35 @@ describe('run-if-leader when etcd stalls', () => {
     }
   })
 
-  it('resign --force while the holder is frozen: the waiting rival starts only after the holder\'s group is dead', async () => {
+  it("resign --force while the holder is frozen: the waiting rival starts only after the holder's group is dead", async () => {
     const name = uniqueName('frozen-force')
     const dir = tempDir()
-    const {holder, pid} = await startHolder(name, join(dir, 'holder'), ['--value', 'holder', '--ttl', '10s', '--kill-grace', '1s'], recorder(join(dir, 'holder'), 60, true))
+    const {holder, pid} = await startHolder(
+      name,
+      join(dir, 'holder'),
+      ['--value', 'holder', '--ttl', '10s', '--kill-grace', '1s'],
+      recorder(join(dir, 'holder'), 60, true),
+    )
     const rivalLog = join(dir, 'rival')
-    const rival = startElect(['run-if-leader', name, '--value', 'rival', '--ttl', '5s', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(rivalLog, 0.2)])
+    const rival = startElect([
+      'run-if-leader',
+      name,
+      '--value',
+      'rival',
+      '--ttl',
+      '5s',
+      '--kill-grace',
+      '1s',
+      '--wait',
+      'forever',
+      '--',
+      ...recorder(rivalLog, 0.2),
+    ])
     expect(await waitFor(async () => (await elect(['who-leads', name, '--candidates'])).stdout === 'holder\nrival')).toBe(true)
-    const observer = new Observer(byGroup(pid), underElect(() => rival.pid))
+    const observer = new Observer(
+      byGroup(pid),
+      underElect(() => rival.pid),
+    )
     try {
       holder.kill('SIGSTOP')
       const forced = await elect(['resign', name, '--force', '--timeout', '1s', '--json'])

@@ -15,7 +15,10 @@ type Record = RunRecord & {stale?: boolean}
 const runs = async (name: string, flags: string[] = []) => {
   const result = await elect(['runs', name, '--json', ...flags])
   expect([result.exitCode, result.stderr]).toEqual([0, ''])
-  return result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record)
+  return result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record)
 }
 const leaseOf = async (name: string) => JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease as string
 
@@ -57,7 +60,7 @@ describe('run records', () => {
     expect(first.rev < second.rev && second.rev < third.rev && third.rev < last.rev && last.rev < timedOut.rev).toBe(true)
   })
 
-  it('keep the newest --keep-runs per job, newest first, and leave other jobs\' records alone', async () => {
+  it("keep the newest --keep-runs per job, newest first, and leave other jobs' records alone", async () => {
     const name = uniqueName('prune')
     expect((await elect(['run-if-leader', name, '--job', 'other', '--', 'true'])).exitCode).toBe(0)
     for (const server of ['a', 'b', 'c', 'd', 'e']) {
@@ -107,10 +110,14 @@ describe('run records', () => {
 
     // A run stopped at its --max-runtime is no success either, for the check and for the metrics.
     const metrics = join(tempDir(), 'elect.prom')
-    expect((await elect(['run-if-leader', name, '--value', 'web-4', '--max-runtime', '500ms', '--metrics-file', metrics, '--', 'sleep', '300'])).exitCode).toBe(125)
+    expect((await elect(['run-if-leader', name, '--value', 'web-4', '--max-runtime', '500ms', '--metrics-file', metrics, '--', 'sleep', '300'])).exitCode).toBe(
+      125,
+    )
     const timedOut = await elect(['runs', name, '--succeeded-within', '1h'])
     expect(timedOut.exitCode).toBe(3)
-    expect(timedOut.stderr).toMatch(new RegExp(`^elect: no run of ${name} succeeded within 1h: the last run was stopped on web-4 at \\S+: it ran for its limit of 500ms$`))
+    expect(timedOut.stderr).toMatch(
+      new RegExp(`^elect: no run of ${name} succeeded within 1h: the last run was stopped on web-4 at \\S+: it ran for its limit of 500ms$`),
+    )
     const samples = parsePrometheus(readFileSync(metrics, 'utf8'))
     expect([samples.get(`elect_last_run_success{name="${name}",job=""}`), samples.get(`elect_last_run_exit_status{name="${name}",job=""}`)]).toEqual([0, 125])
 
@@ -156,7 +163,10 @@ describe('run records', () => {
     expect([limit.exitCode, limit.stderr.split('\n').length]).toEqual([2, 2])
     expect(limit.stderr).toMatch(/^elect: .*--limit/)
     const within = await elect(['runs', name, '--succeeded-within', 'banana'])
-    expect([within.exitCode, within.stderr.split('\n')[0]]).toEqual([2, 'elect: --succeeded-within: "banana" is not a duration: use a number with ms, s, m, h or d, as in 500ms, 10s, 2m'])
+    expect([within.exitCode, within.stderr.split('\n')[0]]).toEqual([
+      2,
+      'elect: --succeeded-within: "banana" is not a duration: use a number with ms, s, m, h or d, as in 500ms, 10s, 2m',
+    ])
     const log = join(tempDir(), 'never')
     const unwritable = await elect(['run-if-leader', name, '--metrics-file', '/nonexistent-dir/elect.prom', '--', 'sh', '-c', `echo ran > ${log}`])
     expect([unwritable.exitCode, unwritable.stderr]).toEqual([2, 'elect: cannot write --metrics-file /nonexistent-dir/elect.prom: ENOENT on its directory'])

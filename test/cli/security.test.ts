@@ -19,10 +19,14 @@ let authServer: Cluster
 async function startAuthServer(): Promise<Cluster> {
   const cluster = await startCluster(1, {extraArgs: ['--auth-token-ttl', '2']})
   for (const args of [
-    ['user', 'add', ROOT], ['role', 'add', 'elect-rw'],
+    ['user', 'add', ROOT],
+    ['role', 'add', 'elect-rw'],
     ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'],
-    ['user', 'add', `alice:${PASSWORD}`], ['user', 'grant-role', 'alice', 'elect-rw'], ['auth', 'enable'],
-  ]) cluster.etcdctl(args)
+    ['user', 'add', `alice:${PASSWORD}`],
+    ['user', 'grant-role', 'alice', 'elect-rw'],
+    ['auth', 'enable'],
+  ])
+    cluster.etcdctl(args)
   return cluster
 }
 
@@ -97,9 +101,15 @@ describe('auth', () => {
 
   it('says what to do, exit 69, for a user missing where auth is on and one given where it is off: no gRPC status text', async () => {
     const missing = await elect(['who-leads', 'x'], {endpoints: authServer.endpoints})
-    expect([missing.exitCode, missing.stderr]).toEqual([69, `elect: etcd at ${authServer.endpoints.join(',')} has auth enabled: give a user (--user, ELECT_USER, or in /etc/elect/elect.env)`])
+    expect([missing.exitCode, missing.stderr]).toEqual([
+      69,
+      `elect: etcd at ${authServer.endpoints.join(',')} has auth enabled: give a user (--user, ELECT_USER, or in /etc/elect/elect.env)`,
+    ])
     const needless = await elect(['who-leads', 'x', '--user', `alice:${PASSWORD}`], {endpoints: plainServer.endpoints})
-    expect([needless.exitCode, needless.stderr]).toEqual([69, `elect: etcd at ${plainServer.endpoints.join(',')} has no auth enabled, and a user was given: drop --user (ELECT_USER)`])
+    expect([needless.exitCode, needless.stderr]).toEqual([
+      69,
+      `elect: etcd at ${plainServer.endpoints.join(',')} has no auth enabled, and a user was given: drop --user (ELECT_USER)`,
+    ])
   })
 
   it('works inside the prefix its role grants, with the password from --user, the environment or a file', async () => {
@@ -141,13 +151,12 @@ describe('auth', () => {
     const name = uniqueName('tokens')
     const user = ['--user', `alice:${PASSWORD}`]
     const holder = startElect(patient(['run-if-leader', name, ...user, '--value', 'holder', '--ttl', '10s', '--', 'sleep', '60']), asAlice())
-    const leads = async (value: string) =>
-      (await elect(patient(['who-leads', name, ...user]), asAlice())).stdout === value
+    const leads = async (value: string) => (await elect(patient(['who-leads', name, ...user]), asAlice())).stdout === value
     expect(await waitFor(() => leads('holder'))).toBe(true)
     const waiter = startElect(patient(['campaign', name, ...user, '--value', 'waiter', '--json']), asAlice())
     const watcher = startElect(patient(['who-leads', name, ...user, '--watch']), asAlice())
     let watched = ''
-    watcher.stdout!.on('data', (chunk) => (watched += chunk))
+    watcher.stdout.on('data', (chunk) => (watched += chunk))
     expect(await waitFor(() => watched === 'holder\n')).toBe(true)
 
     // Past the 2 s token TTL (a server-side timeout: only waiting shows it), then a restart that
@@ -156,8 +165,11 @@ describe('auth', () => {
     await authServer.restart(authServer.members[0], 0)
 
     expect(await waitFor(() => leads('holder'))).toBe(true) // it still leads: whatever ends it next is the delete
-    const holderKey = execaSync(authServer.binaries.etcdctl, [`--endpoints=${authServer.endpoints[0]}`, `--user=${ROOT}`,
-      'get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'], {env: {ETCDCTL_API: '3'}}).stdout.split('\n')[0]
+    const holderKey = execaSync(
+      authServer.binaries.etcdctl,
+      [`--endpoints=${authServer.endpoints[0]}`, `--user=${ROOT}`, 'get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'],
+      {env: {ETCDCTL_API: '3'}},
+    ).stdout.split('\n')[0]
     execaSync(authServer.binaries.etcdctl, [`--endpoints=${authServer.endpoints[0]}`, `--user=${ROOT}`, 'del', holderKey], {env: {ETCDCTL_API: '3'}})
     const holderResult = await holder
     expect(holderResult.exitCode).toBe(75)

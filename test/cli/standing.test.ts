@@ -4,7 +4,21 @@ import {chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSyn
 import {join} from 'node:path'
 import type {ResultPromise} from 'execa'
 import {afterEach, describe, expect, inject, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, readEvents, recorder, startElect, startHolder, tempDir, uniqueName, raftIndex, useOwnCluster, waitFor} from '../harness/cli.js'
+import {
+  cleanup,
+  elect,
+  etcdctl,
+  groupAlive,
+  readEvents,
+  recorder,
+  startElect,
+  startHolder,
+  tempDir,
+  uniqueName,
+  raftIndex,
+  useOwnCluster,
+  waitFor,
+} from '../harness/cli.js'
 import {byGroup, Observer, underElect} from '../harness/observer.js'
 import {sleep, witnessOf} from '../harness/processes.js'
 
@@ -32,7 +46,15 @@ interface CampaignEvent {
 async function startCampaign(name: string, on: Machine, value: string, extra: string[] = []) {
   const child = startElect(['campaign', name, '--value', value, '--json', ...extra], on)
   const events: CampaignEvent[] = []
-  child.stdout!.on('data', (chunk: Buffer) => events.push(...chunk.toString().split('\n').filter(Boolean).map((line) => JSON.parse(line))))
+  child.stdout.on('data', (chunk: Buffer) =>
+    events.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
+    ),
+  )
   expect(await waitFor(() => events.length > 0, 10_000)).toBe(true)
   return {child, events, elected: () => events.find((event) => event.event === 'elected')}
 }
@@ -43,13 +65,16 @@ async function leadingCampaign(name: string, on: Machine, value: string, extra: 
   return {...campaign, self: campaign.elected()!}
 }
 
-const candidates = (name: string) => etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only']).split('\n').filter(Boolean)
+const candidates = (name: string) =>
+  etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+    .split('\n')
+    .filter(Boolean)
 const exists = (key: string) => etcdctl(['get', key, '--keys-only']).trim() !== ''
 
 /** Polls until `done` settles: true if, at some poll, `key` was gone from etcd while a group still lived. */
 async function keyGoneBeforeGroups(key: string, groups: number[], done: Promise<unknown>): Promise<boolean> {
   let settled = false
-  done.finally(() => (settled = true))
+  void done.finally(() => (settled = true))
   let violated = false
   for (let poll = 0; poll < 1000 && !settled; poll++) {
     // The key first: a group seen alive after the key was seen gone outlived it, certainly.
@@ -61,7 +86,7 @@ async function keyGoneBeforeGroups(key: string, groups: number[], done: Promise<
 }
 
 describe('run-if-leader under a campaign of its machine', () => {
-  it('a job run under the campaign leaves a record of it: the job, the campaign\'s value and token', async () => {
+  it("a job run under the campaign leaves a record of it: the job, the campaign's value and token", async () => {
     const name = uniqueName('attached-record')
     const on = machine()
     const campaign = await leadingCampaign(name, on, 'standing-1')
@@ -86,7 +111,10 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(existsSync(marker)).toBe(false)
 
     expect((await elect(['run-if-leader', name, '--job', 'report', '--wait', '1s', '--', 'touch', marker], b)).exitCode).toBe(124)
-    const waiting = startElect(['run-if-leader', name, '--job', 'report', '--wait', '30s', '--', 'sh', '-c', 'echo "$ELECT_VALUE $ELECT_KEY" > "$0"', marker], b)
+    const waiting = startElect(
+      ['run-if-leader', name, '--job', 'report', '--wait', '30s', '--', 'sh', '-c', 'echo "$ELECT_VALUE $ELECT_KEY" > "$0"', marker],
+      b,
+    )
     await sleep(500)
     leader.child.kill('SIGTERM')
     expect((await leader.child).exitCode).toBe(0)
@@ -95,7 +123,7 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(readFileSync(marker, 'utf8').trim()).toBe(`B ${follower.elected()!.key}`)
   })
 
-  it('a job runs under the campaign\'s leadership: its variables, ELECT_JOB, and no candidate key of its own', async () => {
+  it("a job runs under the campaign's leadership: its variables, ELECT_JOB, and no candidate key of its own", async () => {
     const name = uniqueName('attach-env')
     const a = machine()
     const {self} = await leadingCampaign(name, a, 'A')
@@ -104,11 +132,23 @@ describe('run-if-leader under a campaign of its machine', () => {
     expect(await waitFor(() => existsSync(envFile))).toBe(true)
     expect(candidates(name)).toEqual([self.key])
     expect((await run).exitCode).toBe(0)
-    const env = Object.fromEntries(readFileSync(envFile, 'utf8').split('\n').filter((line) => line.startsWith('ELECT_')).map((line) => line.split('=')))
-    expect(env).toMatchObject({ELECT_NAME: name, ELECT_JOB: 'report', ELECT_KEY: self.key, ELECT_REV: String(self.revision), ELECT_LEASE: self.lease, ELECT_VALUE: 'A'})
+    const env = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('ELECT_'))
+        .map((line) => line.split('=')),
+    )
+    expect(env).toMatchObject({
+      ELECT_NAME: name,
+      ELECT_JOB: 'report',
+      ELECT_KEY: self.key,
+      ELECT_REV: String(self.revision),
+      ELECT_LEASE: self.lease,
+      ELECT_VALUE: 'A',
+    })
   })
 
-  it('a job whose kill grace takes most of the campaign\'s TTL runs its full length: the campaign renews for its window', async () => {
+  it("a job whose kill grace takes most of the campaign's TTL runs its full length: the campaign renews for its window", async () => {
     const name = uniqueName('attach-narrow')
     const a = machine()
     await leadingCampaign(name, a, 'A', ['--ttl', '12s'])
@@ -152,7 +192,8 @@ describe('run-if-leader under a campaign of its machine', () => {
     const a = machine()
     await leadingCampaign(name, a, 'A')
     const ran = join(tempDir(), 'ran')
-    const fire = (job: string) => elect(['run-if-leader', name, '--job', job, '--once-per', '1h', '--verbose', '--', 'sh', '-c', 'echo "$ELECT_JOB" >> "$0"', ran], a)
+    const fire = (job: string) =>
+      elect(['run-if-leader', name, '--job', job, '--once-per', '1h', '--verbose', '--', 'sh', '-c', 'echo "$ELECT_JOB" >> "$0"', ran], a)
     const results = [await fire('a'), await fire('a'), await fire('b')]
     expect(results.map((result) => result.exitCode)).toEqual([0, 0, 0])
     expect(results[1].stderr.split('\n').at(-1)).toBe('elect: skipped: job a already ran in this --once-per 1h slot')
@@ -171,7 +212,11 @@ describe('run-if-leader under a campaign of its machine', () => {
     const [stubbornRun, politeRun] = await Promise.all([stubborn.holder, polite.holder])
     expect([stubbornRun.exitCode, politeRun.exitCode]).toEqual([75, 75])
     // (The recorder's shell may say "Terminated" first, for its sleep.)
-    expect(politeRun.stderr.split('\n').at(-1)).toMatch(new RegExp(`^elect: lost leadership of ${name}: ${how === 'SIGTERM' ? 'the campaign stepped down: SIGTERM' : '(the campaign stepped down: )?resign requested by'}`))
+    expect(politeRun.stderr.split('\n').at(-1)).toMatch(
+      new RegExp(
+        `^elect: lost leadership of ${name}: ${how === 'SIGTERM' ? 'the campaign stepped down: SIGTERM' : '(the campaign stepped down: )?resign requested by'}`,
+      ),
+    )
     expect(readEvents(join(dir, 'polite')).map((event) => event.event)).toEqual(['start', 'stopped'])
     expect((await ended).exitCode).toBe(0)
     expect(await violated).toBe(false)
@@ -186,7 +231,7 @@ describe('run-if-leader under a campaign of its machine', () => {
     // The stubborn job holds the campaign in its stop for its whole 3 s grace; the polite one's
     // "stopped" says the campaign has begun it.
     const stubborn = await startHolder(name, join(dir, 'stubborn'), ['--job', 'stubborn', '--kill-grace', '3s'], recorder(join(dir, 'stubborn'), 60, true), a)
-    const polite = await startHolder(name, join(dir, 'polite'), ['--job', 'polite'], recorder(join(dir, 'polite')), a)
+    await startHolder(name, join(dir, 'polite'), ['--job', 'polite'], recorder(join(dir, 'polite')), a)
     leader.child.kill('SIGTERM')
     expect(await waitFor(() => readEvents(join(dir, 'polite')).some((event) => event.event === 'stopped'), 10_000)).toBe(true)
     leader.child.kill('SIGTERM')
@@ -240,7 +285,10 @@ describe('run-if-leader under a campaign of its machine', () => {
     const job = await startHolder(name, log, ['--job', 'j'], recorder(log), a)
     leader.child.kill('SIGKILL')
     const result = await job.holder
-    expect([result.exitCode, result.stderr.split('\n').at(-1)]).toEqual([75, `elect: lost leadership of ${name}: the campaign on this machine ended; the command was stopped`])
+    expect([result.exitCode, result.stderr.split('\n').at(-1)]).toEqual([
+      75,
+      `elect: lost leadership of ${name}: the campaign on this machine ended; the command was stopped`,
+    ])
     // Stopped at once, not when the lease ran out: the dead campaign's key still leads.
     expect(exists(leader.self.key!)).toBe(true)
     expect(readdirSync(a.env.ELECT_RUNTIME_DIR).filter((file) => file.endsWith('.sock'))).toHaveLength(1)
@@ -272,7 +320,7 @@ describe('run-if-leader under a campaign of its machine', () => {
     leader.child.kill('SIGCONT')
   })
 
-  it('the next leader\'s run of a job starts only after the old one\'s group is dead', async () => {
+  it("the next leader's run of a job starts only after the old one's group is dead", async () => {
     const name = uniqueName('attach-next')
     const [a, b] = [machine(), machine()]
     const leader = await leadingCampaign(name, a, 'A')
@@ -280,9 +328,15 @@ describe('run-if-leader under a campaign of its machine', () => {
     const dir = tempDir()
     // The old run ignores SIGTERM: it lives its whole kill grace after B already leads.
     const old = await startHolder(name, join(dir, 'old'), ['--job', 'j', '--kill-grace', '2s'], recorder(join(dir, 'old'), 60, true), a)
-    const next: ResultPromise = startElect(['run-if-leader', name, '--job', 'j', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(join(dir, 'next'), 0.5)], b)
+    const next: ResultPromise = startElect(
+      ['run-if-leader', name, '--job', 'j', '--kill-grace', '1s', '--wait', 'forever', '--', ...recorder(join(dir, 'next'), 0.5)],
+      b,
+    )
     await sleep(300)
-    const observer = new Observer(byGroup(old.pid), underElect(() => next.pid))
+    const observer = new Observer(
+      byGroup(old.pid),
+      underElect(() => next.pid),
+    )
     // Deleting A's key elects B at once.
     etcdctl(['del', leader.self.key!])
     expect((await next).exitCode).toBe(0)
@@ -325,9 +379,15 @@ describe('the runtime directory', () => {
 
     chmodSync(a.env.ELECT_RUNTIME_DIR, 0o755)
     const refused = await elect(['campaign', name], a)
-    expect([refused.exitCode, refused.stderr]).toEqual([1, `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it`])
+    expect([refused.exitCode, refused.stderr]).toEqual([
+      1,
+      `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it`,
+    ])
     const standalone = await elect(['run-if-leader', name, '--', 'true'], a)
-    expect([standalone.exitCode, standalone.stderr]).toEqual([0, `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it; running standalone`])
+    expect([standalone.exitCode, standalone.stderr]).toEqual([
+      0,
+      `elect: the runtime directory ${a.env.ELECT_RUNTIME_DIR} is open to other users (mode 755); chmod 700 it; running standalone`,
+    ])
   })
 
   it('one that is a file is refused in one line, exit 1', async () => {
@@ -337,16 +397,22 @@ describe('the runtime directory', () => {
     expect([refused.exitCode, refused.stderr]).toEqual([1, `elect: the runtime directory ${file} is not a directory (set ELECT_RUNTIME_DIR to one of yours)`])
   })
 
-  it('a campaign whose TTL cannot cover the job\'s kill grace is a usage error', async () => {
+  it("a campaign whose TTL cannot cover the job's kill grace is a usage error", async () => {
     const name = uniqueName('attach-ttl')
     const a = machine()
     await leadingCampaign(name, a, 'A', ['--ttl', '4s'])
     const result = await elect(['run-if-leader', name, '--kill-grace', '3s', '--', 'true'], a)
-    expect([result.exitCode, result.stderr]).toEqual([2, "elect: the campaign's --ttl 4s must exceed --kill-grace (3s) plus a 1s safety margin, so the command is dead before the lease can expire"])
+    expect([result.exitCode, result.stderr]).toEqual([
+      2,
+      "elect: the campaign's --ttl 4s must exceed --kill-grace (3s) plus a 1s safety margin, so the command is dead before the lease can expire",
+    ])
   })
 
   it('a bad --job is a usage error in one line', async () => {
     const result = await elect(['run-if-leader', 'x', '--job', 'a/b', '--', 'true'])
-    expect([result.exitCode, result.stderr]).toEqual([2, 'elect: invalid job name "a/b": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)'])
+    expect([result.exitCode, result.stderr]).toEqual([
+      2,
+      'elect: invalid job name "a/b": use 1-128 characters of A-Z a-z 0-9 . _ - (no "/", which would nest one inside another)',
+    ])
   })
 })

@@ -30,7 +30,7 @@ async function notifySocket() {
   const listener = execa('python3', ['-c', LISTENER, path], {reject: false, stdin: 'ignore'})
   const messages: string[][] = []
   let buffered = ''
-  listener.stdout!.on('data', (chunk: Buffer) => {
+  listener.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString()
     const lines = buffered.split('\n')
     buffered = lines.pop()!
@@ -38,7 +38,8 @@ async function notifySocket() {
   })
   expect(await waitFor(() => messages.length > 0, 10_000)).toBe(true)
   messages.shift()
-  const has = (assignment: string | RegExp) => messages.some((message) => message.some((field) => (typeof assignment === 'string' ? field === assignment : assignment.test(field))))
+  const has = (assignment: string | RegExp) =>
+    messages.some((message) => message.some((field) => (typeof assignment === 'string' ? field === assignment : assignment.test(field))))
   return {path, listener, messages, has, heard: (assignment: string | RegExp) => waitFor(() => has(assignment), 15_000)}
 }
 
@@ -48,7 +49,9 @@ describe('campaign under systemd (NOTIFY_SOCKET)', () => {
     const first = await notifySocket()
     const second = await notifySocket()
     const service = (socket: string, value: string, extra = {}) =>
-      startElect(['campaign', name, '--value', value, '--ttl', '6s'], {env: {ELECT_RUNTIME_DIR: tempDir(), NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000', ...extra}})
+      startElect(['campaign', name, '--value', value, '--ttl', '6s'], {
+        env: {ELECT_RUNTIME_DIR: tempDir(), NOTIFY_SOCKET: socket, WATCHDOG_USEC: '2000000', ...extra},
+      })
     const leader = service(first.path, 'web-1')
     expect(await first.heard(new RegExp(`^STATUS=leading ${name} since \\d{4}-`))).toBe(true)
     // READY comes once, with the first status.
@@ -79,7 +82,7 @@ describe('campaign under systemd (NOTIFY_SOCKET)', () => {
     symlinkSync(process.execPath, join(bin, 'node'))
     const campaign = startElect(['campaign', name], {env: {ELECT_RUNTIME_DIR: tempDir(), NOTIFY_SOCKET: socket.path, PATH: bin}})
     let stderr = ''
-    campaign.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    campaign.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     expect(await waitFor(() => stderr.includes('systemd-notify cannot be run'), 15_000)).toBe(true)
     campaign.kill('SIGTERM')
     const ended = await campaign

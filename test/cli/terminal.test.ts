@@ -6,12 +6,13 @@ import {cleanup, elect, electProcess, startElect, uniqueName, waitFor} from '../
 
 afterEach(cleanup)
 
+// eslint-disable-next-line no-control-regex -- an escape sequence is what it looks for
 const ANSI = /\x1b\[/
 
 /** Runs `campaign` for a waiting candidate on a pty of the given width for ~1.5 s; returns what it drew. */
 async function campaignOnTerminal(columns: number, env: Record<string, string> = {}) {
   const name = uniqueName('tty')
-  startElect(['campaign', name, '--value', 'holder'])
+  void startElect(['campaign', name, '--value', 'holder'])
   expect(await waitFor(async () => (await elect(['who-leads', name])).stdout === 'holder')).toBe(true)
   const inner = `stty cols ${columns} rows 24; exec ${electProcess().flat().join(' ')} campaign ${name} --value waiter --timeout 1500ms`
   const result = await execa('script', ['-qfec', inner, '/dev/null'], {

@@ -9,7 +9,8 @@ import {etcdCounters} from '../harness/etcd-metrics.js'
 const cluster = useOwnCluster()
 afterEach(cleanup)
 
-const BOTH = 'etcd-io/etcd#15247, an old leader revokes leases that are being renewed (fixed in 3.4.31, 3.5.13); etcd-io/etcd#14758, a keepalive acknowledged after its lease was revoked (fixed in 3.4.38, 3.5.23, 3.6.5)'
+const BOTH =
+  'etcd-io/etcd#15247, an old leader revokes leases that are being renewed (fixed in 3.4.31, 3.5.13); etcd-io/etcd#14758, a keepalive acknowledged after its lease was revoked (fixed in 3.4.38, 3.5.23, 3.6.5)'
 const SECOND = 'etcd-io/etcd#14758, a keepalive acknowledged after its lease was revoked (fixed in 3.4.38, 3.5.23, 3.6.5)'
 const WARNINGS: Record<string, string | undefined> = {
   '3.4.23': `elect: etcd 3.4.23 has known bugs that can end a lease early, so that another server leads while this one still runs: ${BOTH}. Upgrade etcd, or set ELECT_ACCEPT_ETCD_VERSION=3.4.23 to hear this no more`,
@@ -44,7 +45,7 @@ it.runIf(version)('a campaign says it once it leads; the accepted version silenc
   const name = uniqueName('version-campaign')
   const campaign = startElect(['campaign', name], told)
   let said = ''
-  campaign.stderr!.on('data', (chunk) => (said += chunk))
+  campaign.stderr.on('data', (chunk) => (said += chunk))
   expect(await waitFor(async () => (await elect(['who-leads', name])).exitCode === 0)).toBe(true)
   // Told beside the election, not before it: where there is something to say, it is waited for.
   if (expected()) expect(await waitFor(() => said.includes('has known bugs'))).toBe(true)

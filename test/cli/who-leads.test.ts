@@ -63,7 +63,7 @@ describe('who-leads', () => {
     const name = uniqueName('watch')
     const watcher = startElect(['who-leads', name, '--watch'])
     let output = ''
-    watcher.stdout!.on('data', (chunk) => (output += chunk))
+    watcher.stdout.on('data', (chunk) => (output += chunk))
     expect(await waitFor(() => output === '\n')).toBe(true)
     const {campaign: first} = await campaignUntilQueued(name, 'a')
     await campaignUntilQueued(name, 'b')
@@ -95,14 +95,14 @@ describe('interop with etcdctl elect', () => {
     // -l listens: it prints the leader's key and value, then every change, until stopped.
     const listener = startEtcdctl(['elect', '-l', `elect/${name}`])
     let listed = ''
-    listener.stdout!.on('data', (chunk) => (listed += chunk))
+    listener.stdout.on('data', (chunk) => (listed += chunk))
     expect(await waitFor(() => listed.split('\n').length >= 3)).toBe(true)
     expect(listed.split('\n').slice(0, 2)).toEqual([expect.stringMatching(new RegExp(`^elect/${name}/[0-9a-f]+$`)), 'from-elect'])
   })
 
   it('who-leads shows a leader etcdctl elected', async () => {
     const name = uniqueName('ctl-lead')
-    startEtcdctl(['elect', `elect/${name}`, 'from-etcdctl'])
+    void startEtcdctl(['elect', `elect/${name}`, 'from-etcdctl'])
     expect(await waitFor(async () => (await elect(['who-leads', name])).stdout === 'from-etcdctl', 10_000)).toBe(true)
   })
 

@@ -26,7 +26,10 @@ it('a run whose wall clock is stepped back an hour records its true duration, in
   clock.write('-3600')
   writeFileSync(finish, '')
   expect((await holder).exitCode).toBe(0)
-  const [record] = (await elect(['runs', name, '--json'])).stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as RunRecord)
+  const [record] = (await elect(['runs', name, '--json'])).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as RunRecord)
   // The step did happen between the two timestamps, which stay the wall clock's.
   expect(Date.parse(record.endedAt!) - Date.parse(record.startedAt)).toBeLessThan(-3_000_000)
   expect(record.durationMs).toBeGreaterThanOrEqual(0)
@@ -42,7 +45,11 @@ describe('--once-per across a daylight-saving night (Europe/Berlin, libfaketime 
     const dir = tempDir()
     const clock = fakeClock(join(dir, 'offset'), `+${((at - Date.now()) / 1000).toFixed(3)}`)
     const env = {...clock.env, TZ: 'Europe/Berlin'}
-    return Promise.all(['web-1', 'web-2'].map((server) => elect(['run-if-leader', name, '--value', server, '--once-per', '1d', '--', 'sh', '-c', `echo "ran $0" >> ${log}`, server], {env})))
+    return Promise.all(
+      ['web-1', 'web-2'].map((server) =>
+        elect(['run-if-leader', name, '--value', server, '--once-per', '1d', '--', 'sh', '-c', `echo "ran $0" >> ${log}`, server], {env}),
+      ),
+    )
   }
   const ran = (log: string) => readEvents(log).filter((event) => event.event === 'ran').length
 
@@ -52,7 +59,10 @@ describe('--once-per across a daylight-saving night (Europe/Berlin, libfaketime 
     // Sunday 01:30 CET, and Monday 01:30 CEST: the same UTC day, which elect 0.1 ran once.
     for (const fire of ['2027-03-28T00:30:00Z', '2027-03-28T23:30:00Z']) {
       const results = await fleetFires(name, Date.parse(fire), log)
-      expect(results.map((result) => [result.exitCode, result.stderr])).toEqual([[0, ''], [0, '']])
+      expect(results.map((result) => [result.exitCode, result.stderr])).toEqual([
+        [0, ''],
+        [0, ''],
+      ])
     }
     expect(ran(log)).toBe(2)
   })

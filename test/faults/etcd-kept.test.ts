@@ -22,7 +22,10 @@ describe('a full etcd (the NOSPACE alarm)', () => {
     const value = 'x'.repeat(512 * 1024)
     for (let index = 0; index < 64; index++) {
       try {
-        execFileSync(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, 'put', `filler/${index}`], {input: value, stdio: ['pipe', 'ignore', 'pipe']})
+        execFileSync(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, 'put', `filler/${index}`], {
+          input: value,
+          stdio: ['pipe', 'ignore', 'pipe'],
+        })
       } catch {
         break
       }
@@ -39,7 +42,8 @@ describe('a full etcd (the NOSPACE alarm)', () => {
     cluster.etcdctl(['alarm', 'disarm'])
   }
 
-  const outOfSpace = /^elect: etcd at \S+ refuses writes: etcd's database is full \(alarm NOSPACE\): compact and defragment etcd, then disarm the alarm \(etcdctl alarm disarm\)$/
+  const outOfSpace =
+    /^elect: etcd at \S+ refuses writes: etcd's database is full \(alarm NOSPACE\): compact and defragment etcd, then disarm the alarm \(etcdctl alarm disarm\)$/
 
   it("a run that ends while etcd is full exits with its command's status, says in one line that its end was not recorded, and frees the leadership", async () => {
     const name = uniqueName('nospace-run')
@@ -68,7 +72,11 @@ describe('a full etcd (the NOSPACE alarm)', () => {
       expect(check.stderr).toMatch(/its end was not recorded \(elect killed, or etcd refused the write\)$/)
 
       // Every command that must write says so in one line, exit 69.
-      for (const args of [['run-if-leader', uniqueName('nospace-fire'), '--', 'true'], ['campaign', uniqueName('nospace-campaign'), '--timeout', '5s'], ['pause', name]]) {
+      for (const args of [
+        ['run-if-leader', uniqueName('nospace-fire'), '--', 'true'],
+        ['campaign', uniqueName('nospace-campaign'), '--timeout', '5s'],
+        ['pause', name],
+      ]) {
         const refused = await elect(args, {endpoints})
         expect([refused.exitCode, refused.stderr]).toEqual([69, expect.stringMatching(outOfSpace)])
       }
@@ -104,18 +112,23 @@ describe('a full etcd (the NOSPACE alarm)', () => {
 })
 
 describe('an etcd outage', () => {
-  it('ends a run with the one line that says so, within --command-timeout of its job\'s death, and nothing else', async () => {
+  it("ends a run with the one line that says so, within --command-timeout of its job's death, and nothing else", async () => {
     const cluster = await startCluster(1)
     try {
       const log = join(tempDir(), 'log')
-      const holder = startElect(['run-if-leader', uniqueName('outage'), '--ttl', '6s', '--kill-grace', '1s', '--command-timeout', '3s', '--', ...recorder(log, 300)], {endpoints: cluster.endpoints})
+      const holder = startElect(
+        ['run-if-leader', uniqueName('outage'), '--ttl', '6s', '--kill-grace', '1s', '--command-timeout', '3s', '--', ...recorder(log, 300)],
+        {endpoints: cluster.endpoints},
+      )
       expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'))).toBe(true)
       await cluster.members[0].kill()
       const result = await holder
       const exitedAt = Date.now()
       const stopped = readEvents(log).find((event) => event.event === 'stopped')!
       expect(result.exitCode).toBe(75)
-      expect(result.stderr.split('\n').filter((line) => line.startsWith('elect:'))).toEqual([`elect: lost leadership of ${/run-if-leader (\S+)/.exec(result.command)![1]}: no keepalive acknowledged by etcd within 4s; the command was stopped`])
+      expect(result.stderr.split('\n').filter((line) => line.startsWith('elect:'))).toEqual([
+        `elect: lost leadership of ${/run-if-leader (\S+)/.exec(result.command)![1]}: no keepalive acknowledged by etcd within 4s; the command was stopped`,
+      ])
       // The release and the revokes share one --command-timeout (3 s here); 2 s for a busy machine.
       expect(exitedAt - stopped.at).toBeLessThan(3000 + 2000)
     } finally {
@@ -129,7 +142,13 @@ describe('credentials that stop working while a job runs', () => {
   let cluster: Cluster
   beforeAll(async () => {
     cluster = await startCluster(1)
-    for (const args of [['user', 'add', 'root:root-pw'], ['user', 'grant-role', 'root', 'root'], ['role', 'add', 'elect-rw'], ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'], ['auth', 'enable']])
+    for (const args of [
+      ['user', 'add', 'root:root-pw'],
+      ['user', 'grant-role', 'root', 'root'],
+      ['role', 'add', 'elect-rw'],
+      ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'],
+      ['auth', 'enable'],
+    ])
       cluster.etcdctl(args)
   })
   afterAll(() => cluster?.stop())
@@ -172,7 +191,7 @@ describe('credentials that stop working while a job runs', () => {
     expect(keysOf(name)).toBe(key)
   })
 
-  it("a standing campaign whose role is revoked stops its attached job and exits 75 naming the permission", async () => {
+  it('a standing campaign whose role is revoked stops its attached job and exits 75 naming the permission', async () => {
     const name = uniqueName('revoked-campaign')
     const who = user()
     const login = ['--user', `${who.name}:${who.password}`]
@@ -203,26 +222,36 @@ describe('credentials that stop working while a job runs', () => {
     expect(result.exitCode, result.stdout).toBe(69)
     expect(result.stdout).not.toContain(who.password)
     expect(result.stdout).toContain(`ELECT_PASSWORD=(hidden) from ${config}`)
-    expect(result.stdout.split('\n'), result.stdout).toContain(`fail  rights under elect/${name}: read, lease ok; write refused: etcd denies this user access: its role no longer grants the election's keys`)
+    expect(result.stdout.split('\n'), result.stdout).toContain(
+      `fail  rights under elect/${name}: read, lease ok; write refused: etcd denies this user access: its role no longer grants the election's keys`,
+    )
   })
 
   it('a user that is not root learns the version it leads on all the same (GET /version), and is told of its lease bugs', async () => {
     const who = user()
-    const result = await elect(['run-if-leader', uniqueName('version-as-user'), '--user', `${who.name}:${who.password}`, '--', 'true'], {endpoints: cluster.endpoints, env: {ELECT_ACCEPT_ETCD_VERSION: ''}})
+    const result = await elect(['run-if-leader', uniqueName('version-as-user'), '--user', `${who.name}:${who.password}`, '--', 'true'], {
+      endpoints: cluster.endpoints,
+      env: {ELECT_ACCEPT_ETCD_VERSION: ''},
+    })
     const version = /etcd Version: (\S+)/.exec(execFileSync(cluster.binaries.etcd, ['--version'], {encoding: 'utf8'}))![1]
     expect(result.exitCode).toBe(0)
     if (version === '3.5.30') expect(result.stderr).toBe('')
     else expect(result.stderr).toMatch(new RegExp(`^elect: etcd ${version.replaceAll('.', '\\.')} has known bugs that can end a lease early`))
   })
 
-  it("a password changed mid-run is a loss that names the password, not the keepalives", async () => {
+  it('a password changed mid-run is a loss that names the password, not the keepalives', async () => {
     const name = uniqueName('password')
     const who = user()
     const {holder, log} = await holding(name, who)
-    execFileSync(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, ...ROOT, 'user', 'passwd', who.name, '--interactive=false'], {input: 'another-pw\n', stdio: ['pipe', 'ignore', 'pipe']})
+    execFileSync(cluster.binaries.etcdctl, [`--endpoints=${cluster.endpoints.join(',')}`, ...ROOT, 'user', 'passwd', who.name, '--interactive=false'], {
+      input: 'another-pw\n',
+      stdio: ['pipe', 'ignore', 'pipe'],
+    })
     const result = await holder
     expect(result.exitCode).toBe(75)
-    expect(electLines(result.stderr)[0]).toBe(`elect: lost leadership of ${name}: it can no longer read its leadership: etcd no longer accepts this user's password; the command was stopped`)
+    expect(electLines(result.stderr)[0]).toBe(
+      `elect: lost leadership of ${name}: it can no longer read its leadership: etcd no longer accepts this user's password; the command was stopped`,
+    )
     expect(electLines(result.stderr)).toHaveLength(2)
     expect(readEvents(log).map((event) => event.event)).toEqual(['start', 'stopped'])
   })

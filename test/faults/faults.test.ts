@@ -5,17 +5,21 @@
 import {describe, expect, it} from 'vitest'
 import {cannotRunHere, randomTrial, runTrial, SCENARIOS} from '../tools/scenarios.js'
 
-describe('two leaders\' commands never overlap', () => {
+describe("two leaders' commands never overlap", () => {
   // Skipped by name where it cannot run (not as root, say), so the summary says so.
-  it.each(Object.keys(SCENARIOS).filter((name) => !cannotRunHere(SCENARIOS[name])))('when %s', async (name) => {
-    const trial = randomTrial(SCENARIOS[name])
-    const verdict = await runTrial(name, trial, {handoverBoundMs: 10_000})
-    const context = `${name} ${JSON.stringify(trial)}`
-    expect(verdict.problems, context).toEqual([])
-    expect(verdict.overlap, context).toBe(false)
-    expect(verdict.falseKill, context).toBe(false)
-    expect(verdict.provenApartBy, context).toBeDefined()
-  }, 90_000)
+  it.each(Object.keys(SCENARIOS).filter((name) => !cannotRunHere(SCENARIOS[name])))(
+    'when %s',
+    async (name) => {
+      const trial = randomTrial(SCENARIOS[name])
+      const verdict = await runTrial(name, trial, {handoverBoundMs: 10_000})
+      const context = `${name} ${JSON.stringify(trial)}`
+      expect(verdict.problems, context).toEqual([])
+      expect(verdict.overlap, context).toBe(false)
+      expect(verdict.falseKill, context).toBe(false)
+      expect(verdict.provenApartBy, context).toBeDefined()
+    },
+    90_000,
+  )
 
   it.skip.each(Object.keys(SCENARIOS).filter((name) => cannotRunHere(SCENARIOS[name])))('when %s (it cannot run here)', () => undefined)
 })

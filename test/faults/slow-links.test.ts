@@ -20,7 +20,9 @@ afterEach(cleanup)
 
 /** `count` endpoints at a round trip of `roundTripMs`, spread over the cluster's members. */
 async function slowEndpoints(count: number, roundTripMs: number): Promise<string[]> {
-  const started = await Promise.all(Array.from({length: count}, (_, index) => TcpProxy.start(cluster.endpoints[index % cluster.endpoints.length], roundTripMs / 2)))
+  const started = await Promise.all(
+    Array.from({length: count}, (_, index) => TcpProxy.start(cluster.endpoints[index % cluster.endpoints.length], roundTripMs / 2)),
+  )
   proxies.push(...started)
   return started.map((proxy) => proxy.endpoint)
 }

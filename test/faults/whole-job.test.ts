@@ -43,7 +43,9 @@ const SHAPES: Record<string, (pidFile: string) => string[]> = {
   'a bash script with set -m': (file) => ['bash', '-c', `set -m; sh -c '${sleeper(file)}' & wait`],
   'a daemon that double-forks': (file) => ['sh', '-c', `(setsid sh -c '${sleeper(file)}' &); sleep 300`],
   'a child that calls setpgrp(), as os.setpgrp() in Python': (file) => [
-    'perl', '-e', `if (fork == 0) { setpgrp(0, 0); open(F, '>', '${file}'); print F "$$\\n"; close F; exec '/bin/sleep', '300' } wait`,
+    'perl',
+    '-e',
+    `if (fork == 0) { setpgrp(0, 0); open(F, '>', '${file}'); print F "$$\\n"; close F; exec '/bin/sleep', '300' } wait`,
   ],
   // sudo with use_pty (its default since 1.9.14): a session of its own on a pty, the environment reset.
   'a pty session with a cleared environment, as sudo makes': (file) => ['env', '-i', '/usr/bin/script', '-qec', `sh -c '${sleeper(file)}'`, '/dev/null'],
@@ -59,7 +61,12 @@ const quietly = (argv: string[]) => ['sh', '-c', 'exec "$@" < /dev/null > /dev/n
 const MODES = {cgroup: {}, '/proc': {ELECT_CGROUP: 'none'}}
 
 /** Starts `command` under run-if-leader and waits for the pid its escaping process writes. */
-async function startEscaping(name: string, command: (pidFile: string) => string[], env: Record<string, string>, flags = ['--ttl', '10s', '--kill-grace', '1s']) {
+async function startEscaping(
+  name: string,
+  command: (pidFile: string) => string[],
+  env: Record<string, string>,
+  flags = ['--ttl', '10s', '--kill-grace', '1s'],
+) {
   const pidFile = join(tempDir(), 'escaped.pid')
   const holder = startElect(['run-if-leader', name, ...flags, '--', ...quietly(command(pidFile))], {env})
   expect(await waitFor(() => existsSync(pidFile) && /^\d+\n/.test(readFileSync(pidFile, 'utf8')), 10_000)).toBe(true)
@@ -81,11 +88,17 @@ function inElectCgroup(pid: number): boolean {
 const leaderLease = async (name: string) => JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease as string
 
 /** Where cgroup2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in a hybrid layout). */
-const cgroup2Mount = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.includes(' - cgroup2 '))?.split(' ')[4]
+const cgroup2Mount = () =>
+  readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((line) => line.includes(' - cgroup2 '))
+    ?.split(' ')[4]
 
 /** The directory of a process's cgroup v2. */
 function cgroupDirOf(pid: number): string {
-  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((entry) => entry.startsWith('0::'))!
+  const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('0::'))!
   return `${cgroup2Mount()}${line.slice(3)}`
 }
 
@@ -158,42 +171,50 @@ describe.each(Object.entries(MODES))('the whole job, found by %s', (mode, env) =
     if (mode === 'cgroup') expect(await waitFor(() => !existsSync(jobCgroup), 5000)).toBe(true)
   })
 
-  it.runIf(mode === 'cgroup' && asRoot && cgroup2Mount())('a process of the job that moves itself into another cgroup, as cgexec does, is stopped too', async () => {
-    const name = uniqueName('cgroup-move')
-    const elsewhere = join(cgroup2Mount()!, `elect-test-elsewhere-${process.pid}-${Date.now()}`)
-    mkdirSync(elsewhere)
-    try {
-      // It ignores SIGTERM and leaves the command's session: only a search beyond the job's cgroup finds it.
-      const moving = (file: string) => ['sh', '-c', `setsid sh -c 'trap "" TERM; echo $$ > ${elsewhere}/cgroup.procs; ${sleeper(file)}' & sleep 300`]
-      const {holder, pid} = await startEscaping(name, moving, env)
-      expect(cgroupDirOf(pid)).toBe(elsewhere)
-      etcdctl(['lease', 'revoke', await leaderLease(name)])
-      expect((await holder).exitCode).toBe(75)
-      expect(alive(pid)).toBe(false)
-    } finally {
-      for (const pid of escaped) {
-        try {
-          process.kill(pid, 'SIGKILL')
-        } catch {
-          // stopped by elect, as it should be
+  it.runIf(mode === 'cgroup' && asRoot && cgroup2Mount())(
+    'a process of the job that moves itself into another cgroup, as cgexec does, is stopped too',
+    async () => {
+      const name = uniqueName('cgroup-move')
+      const elsewhere = join(cgroup2Mount()!, `elect-test-elsewhere-${process.pid}-${Date.now()}`)
+      mkdirSync(elsewhere)
+      try {
+        // It ignores SIGTERM and leaves the command's session: only a search beyond the job's cgroup finds it.
+        const moving = (file: string) => ['sh', '-c', `setsid sh -c 'trap "" TERM; echo $$ > ${elsewhere}/cgroup.procs; ${sleeper(file)}' & sleep 300`]
+        const {holder, pid} = await startEscaping(name, moving, env)
+        expect(cgroupDirOf(pid)).toBe(elsewhere)
+        etcdctl(['lease', 'revoke', await leaderLease(name)])
+        expect((await holder).exitCode).toBe(75)
+        expect(alive(pid)).toBe(false)
+      } finally {
+        for (const pid of escaped) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // stopped by elect, as it should be
+          }
         }
+        await waitFor(() => readFileSync(join(elsewhere, 'cgroup.procs'), 'utf8') === '', 5000)
+        rmdirSync(elsewhere)
       }
-      await waitFor(() => readFileSync(join(elsewhere, 'cgroup.procs'), 'utf8') === '', 5000)
-      rmdirSync(elsewhere)
-    }
-  })
+    },
+  )
 
   it('the guard SIGKILLed from outside: the job goes at once, its cgroup too, and elect exits 75', async () => {
     const name = uniqueName('guard-killed')
     const {holder, pid} = await startEscaping(name, SHAPES['a daemon that double-forks'], env)
-    const cgroupLine = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((line) => line.startsWith('0::'))!
+    const cgroupLine = readFileSync(`/proc/${pid}/cgroup`, 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('0::'))!
     const guard = listProcesses().find((row) => row.ppid === holder.pid && row.alive)!
     process.kill(guard.pid, 'SIGKILL')
     const result = await holder
     expect([result.exitCode, result.stderr]).toEqual([75, `elect: lost leadership of ${name}: the guard process died; the command was stopped`])
     expect(await waitFor(() => !alive(pid), 5000, 10)).toBe(true)
     if (mode === 'cgroup') {
-      const mount = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((line) => line.includes(' - cgroup2 '))!.split(' ')[4]
+      const mount = readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .find((line) => line.includes(' - cgroup2 '))!
+        .split(' ')[4]
       expect(await waitFor(() => !existsSync(`${mount}${cgroupLine.slice(3)}`), 5000)).toBe(true)
     }
   })

@@ -132,7 +132,7 @@ const grpcStatusLines: string[] = []
 const GRPC_STATUS_LINE = /^elect: .*\b\d{1,2} [A-Z][A-Z_]+: .*$/m
 async function swept<T extends {stderr?: unknown}>(args: string[], result: Promise<T>): Promise<T> {
   const ended = await result
-  const line = GRPC_STATUS_LINE.exec(String(ended.stderr ?? ''))
+  const line = GRPC_STATUS_LINE.exec(typeof ended.stderr === 'string' ? ended.stderr : '')
   if (line) grpcStatusLines.push(`elect ${args.join(' ')}: ${line[0]}`)
   return ended
 }
@@ -147,7 +147,10 @@ afterAll(() => {
 export async function startHolder(name: string, log: string, flags: string[] = [], command = recorder(log), options: ElectOptions = {}) {
   const holder = startElect(['run-if-leader', name, ...flags, '--', ...command], options)
   expect(await waitFor(() => readEvents(log).some((event) => event.event === 'start'))).toBe(true)
-  const [pid, revision] = readEvents(log).find((event) => event.event === 'start')!.extra.split(' ').map(Number)
+  const [pid, revision] = readEvents(log)
+    .find((event) => event.event === 'start')!
+    .extra.split(' ')
+    .map(Number)
   trackGroup(pid)
   return {holder, pid, revision}
 }
@@ -191,7 +194,12 @@ export function raftIndex(): number {
 
 /** Starts `etcdctl` as a long-running process (elect, watch), ended by cleanup(). */
 export function startEtcdctl(args: string[], endpoints = defaultEndpoints()) {
-  const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {reject: false, timeout: 60_000, stdin: 'ignore', env: {ETCDCTL_API: '3'}})
+  const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {
+    reject: false,
+    timeout: 60_000,
+    stdin: 'ignore',
+    env: {ETCDCTL_API: '3'},
+  })
   started.push(child)
   return child
 }

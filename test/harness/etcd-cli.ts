@@ -10,8 +10,8 @@ if (verb === 'install') {
   const cluster = await startCluster(Number(size))
   console.log(`ELECT_ENDPOINTS=${cluster.endpoints.join(',')}`)
   const stop = () => cluster.stop().then(() => process.exit(0))
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  process.once('SIGINT', () => void stop())
+  process.once('SIGTERM', () => void stop())
 } else {
   console.error('usage: etcd-cli.ts install | serve [members]')
   process.exit(2)

@@ -9,10 +9,7 @@ export async function startContainer(): Promise<{endpoints: string[]; stop: () =
   let container
   try {
     container = await new GenericContainer(IMAGE)
-      .withCommand([
-        '/usr/local/bin/etcd', '--name', 'm0',
-        '--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://127.0.0.1:2379',
-      ])
+      .withCommand(['/usr/local/bin/etcd', '--name', 'm0', '--listen-client-urls', 'http://0.0.0.0:2379', '--advertise-client-urls', 'http://127.0.0.1:2379'])
       .withExposedPorts(2379)
       .withWaitStrategy(Wait.forHttp('/health', 2379))
       .start()

@@ -15,7 +15,6 @@ import {projectRoot} from './processes.js'
 
 const execFileAsync = promisify(execFile)
 
-
 export interface EtcdBinaries {
   etcd: string
   etcdctl: string
@@ -39,7 +38,10 @@ export const DEFAULT_TEST_ETCD = '3.5'
 export function findEtcdBinaries(version = process.env.ELECT_TEST_ETCD): EtcdBinaries {
   if (version) return etcdOfVersion(version)
   const onPath = (name: string) =>
-    (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, name)).find((file) => existsSync(file))
+    (process.env.PATH ?? '')
+      .split(delimiter)
+      .map((dir) => join(dir, name))
+      .find((file) => existsSync(file))
   const find = (name: string, variable: string) => process.env[variable] || onPath(name)
   const [etcd, etcdctl] = [find('etcd', 'ETCD_BIN'), find('etcdctl', 'ETCDCTL_BIN')]
   if (etcd && etcdctl) return {etcd, etcdctl}
@@ -61,7 +63,8 @@ function etcdOfVersion(version: string): EtcdBinaries {
     fromDebian(() => unpackDebianPackages(['etcd-server', 'etcd-client'], home, {suite}))
   }
   const found = versionOf(binaries)
-  if (found !== version && !found.startsWith(`${version}.`)) throw new Error(`${binaries.etcd} is etcd ${found}, not ${version}: remove ${home} to fetch it again`)
+  if (found !== version && !found.startsWith(`${version}.`))
+    throw new Error(`${binaries.etcd} is etcd ${found}, not ${version}: remove ${home} to fetch it again`)
   return binaries
 }
 
@@ -189,11 +192,32 @@ async function startClusterOnce(size: number, options: ClusterOptions): Promise<
       },
       async start() {
         const args = [
-          '--name', spec.name, '--data-dir', spec.dataDir,
-          '--listen-client-urls', spec.clientUrl, '--advertise-client-urls', spec.clientUrl,
-          '--listen-peer-urls', spec.peerUrl, '--initial-advertise-peer-urls', spec.peerUrl,
-          '--initial-cluster', initialCluster, '--initial-cluster-token', token, '--initial-cluster-state', 'new',
-          '--heartbeat-interval', '50', '--election-timeout', '500', '--logger', 'zap', '--log-level', 'error',
+          '--name',
+          spec.name,
+          '--data-dir',
+          spec.dataDir,
+          '--listen-client-urls',
+          spec.clientUrl,
+          '--advertise-client-urls',
+          spec.clientUrl,
+          '--listen-peer-urls',
+          spec.peerUrl,
+          '--initial-advertise-peer-urls',
+          spec.peerUrl,
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          token,
+          '--initial-cluster-state',
+          'new',
+          '--heartbeat-interval',
+          '50',
+          '--election-timeout',
+          '500',
+          '--logger',
+          'zap',
+          '--log-level',
+          'error',
           ...(tls ? ['--cert-file', tls.cert, '--key-file', tls.key] : []),
           ...(tls?.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : []),
           ...extraArgs,
@@ -234,7 +258,8 @@ async function startClusterOnce(size: number, options: ClusterOptions): Promise<
       const live = members.filter((member) => member.process?.exitCode === null && member.process.signalCode === null)
       const endpoints = live.map((member) => member.clientUrl.replace(/^https?:\/\//, ''))
       const etcdctlAsync = async (args: string[]) =>
-        (await execFileAsync(binaries.etcdctl, [`--endpoints=${endpoints.join(',')}`, ...args], {env: {...process.env, ETCDCTL_API: '3'}, timeout: 10_000})).stdout
+        (await execFileAsync(binaries.etcdctl, [`--endpoints=${endpoints.join(',')}`, ...args], {env: {...process.env, ETCDCTL_API: '3'}, timeout: 10_000}))
+          .stdout
       for (let index = 0; index < 3; index++) await etcdctlAsync(['put', 'elect-test-filler', String(index)])
       const {header} = JSON.parse(await etcdctlAsync(['get', 'elect-test-filler', '-w', 'json']))
       await etcdctlAsync(['compact', String(header.revision), '--physical'])
@@ -277,15 +302,18 @@ function sweepAbandonedDataDirs(): void {
 }
 
 /** Every live member answers /health with a quorum behind it. */
-export async function waitHealthy(cluster: Cluster, tls?: ClusterOptions['tls'], timeoutMs = 20_000, failed = (): Error | undefined => undefined): Promise<void> {
+export async function waitHealthy(
+  cluster: Cluster,
+  tls?: ClusterOptions['tls'],
+  timeoutMs = 20_000,
+  failed = (): Error | undefined => undefined,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   const live = cluster.members.filter((member) => member.process && member.process.exitCode === null && member.process.signalCode === null)
   for (let attempt = 0; Date.now() < deadline && attempt < 1000; attempt++) {
     const failure = failed()
     if (failure) throw failure
-    const answers = await Promise.all(
-      live.map((member) => healthy(member.clientUrl, tls)),
-    )
+    const answers = await Promise.all(live.map((member) => healthy(member.clientUrl, tls)))
     if (answers.every(Boolean)) return
     await new Promise((done) => setTimeout(done, 50))
   }

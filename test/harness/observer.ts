@@ -10,19 +10,27 @@ import {environOf, listProcesses, type ProcessInfo} from '../../src/supervise/pr
 export type Side = (row: ProcessInfo, rows: ProcessInfo[], environ: (pid: number) => string) => boolean
 
 /** The processes of a group, and the process of that pid (a leader that left its group, as under etcdctl lock). */
-export const byGroup = (pgid: number): Side => (row) => row.pgrp === pgid || row.pid === pgid
+export const byGroup =
+  (pgid: number): Side =>
+  (row) =>
+    row.pgrp === pgid || row.pid === pgid
 
 /** Whatever runs under the guards of an elect process: its command's processes, grandchildren of elect. */
-export const underElect = (electPid: () => number | undefined): Side => (row, rows) => {
-  const elect = electPid()
-  return elect !== undefined && rows.some((guard) => guard.pid === row.ppid && guard.ppid === elect)
-}
+export const underElect =
+  (electPid: () => number | undefined): Side =>
+  (row, rows) => {
+    const elect = electPid()
+    return elect !== undefined && rows.some((guard) => guard.pid === row.ppid && guard.ppid === elect)
+  }
 
 /**
  * Every process whose environment carries `mark` (NAME=VALUE): a job's whole tree, whichever group or
  * session its processes moved into, as long as they keep their environment (the tests' jobs do).
  */
-export const byMark = (mark: string): Side => (row, _rows, environ) => environ(row.pid).includes(`\0${mark}\0`)
+export const byMark =
+  (mark: string): Side =>
+  (row, _rows, environ) =>
+    environ(row.pid).includes(`\0${mark}\0`)
 
 export class Observer {
   /** End of the first scan that found none of the holder's processes alive, after the last that found one. */

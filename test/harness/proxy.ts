@@ -22,12 +22,14 @@ export class TcpProxy {
   /** A proxy to `target`; with `oneWayDelayMs`, a slow link (a round trip of twice that). */
   static async start(target: string, oneWayDelayMs = 0): Promise<TcpProxy> {
     const child = spawn(process.execPath, [script, target, String(oneWayDelayMs)], {stdio: ['pipe', 'pipe', 'inherit']})
+    // Set once the port is known; the lines before it (a connection accepted early) find it unset.
+    // eslint-disable-next-line prefer-const
     let proxy: TcpProxy | undefined
     const port = await new Promise<number>((resolve, reject) => {
       let buffered = ''
       child.once('exit', (code) => reject(new Error(`the proxy exited (${code}) before it listened`)))
-      child.stdout!.setEncoding('utf8')
-      child.stdout!.on('data', (chunk: string) => {
+      child.stdout.setEncoding('utf8')
+      child.stdout.on('data', (chunk: string) => {
         buffered += chunk
         for (let newline = buffered.indexOf('\n'); newline !== -1; newline = buffered.indexOf('\n')) {
           const line = buffered.slice(0, newline)

@@ -22,14 +22,32 @@ export function makeCertificates(): Certificates {
   const sign = (name: string, subject: string, extensions: string) => {
     writeFileSync(path(`${name}.ext`), extensions)
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', subject, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`))
-    openssl('x509', '-req', '-in', path(`${name}.csr`), '-CA', path('ca.pem'), '-CAkey', path('ca.key'), '-CAcreateserial',
-      '-days', '2', '-extfile', path(`${name}.ext`), '-out', path(`${name}.pem`))
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      path(`${name}.csr`),
+      '-CA',
+      path('ca.pem'),
+      '-CAkey',
+      path('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      path(`${name}.ext`),
+      '-out',
+      path(`${name}.pem`),
+    )
   }
   sign('server', '/CN=etcd', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n')
   sign('client', '/CN=elect', 'extendedKeyUsage=clientAuth\n')
   return {
-    dir, ca: path('ca.pem'),
-    serverCert: path('server.pem'), serverKey: path('server.key'),
-    clientCert: path('client.pem'), clientKey: path('client.key'),
+    dir,
+    ca: path('ca.pem'),
+    serverCert: path('server.pem'),
+    serverKey: path('server.key'),
+    clientCert: path('client.pem'),
+    clientKey: path('client.key'),
   }
 }

@@ -59,7 +59,7 @@ describe('the npm package', () => {
     expect([nobody.exitCode, nobody.stderr]).toEqual([3, `elect: nobody leads ${name}`])
   }, 300_000)
 
-  it('on a Node the build did not make code for, leaves V8\'s code in the user\'s cache and uses it', async () => {
+  it("on a Node the build did not make code for, leaves V8's code in the user's cache and uses it", async () => {
     // The package without the build's code, as a Node of another version finds it.
     const packageDir = tempDir()
     for (const file of ['bin/run.cjs', 'dist/elect.cjs', 'package.json', '.oclif.manifest.json']) {
@@ -86,7 +86,7 @@ describe('the npm package', () => {
 })
 
 describe('the development install', () => {
-  it('has a decision in package.json\'s allowScripts for every dependency with an install script, so npm ci warns of none', () => {
+  it("has a decision in package.json's allowScripts for every dependency with an install script, so npm ci warns of none", () => {
     const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {packages: Record<string, {hasInstallScript?: boolean}>}
     const withScripts = Object.entries(lock.packages)
       .filter(([, entry]) => entry.hasInstallScript)

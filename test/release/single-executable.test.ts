@@ -53,7 +53,12 @@ afterAll(cleanup)
 
 describe(`the single executable for linux-${arch()}, alone on a server without Node`, () => {
   it('has no node to lean on, and says which Node it carries', async () => {
-    const probe = await execa('sh', ['-c', 'command -v node; command -v npm; printf "%s\\n" *'], {cwd: server, reject: false, extendEnv: false, env: {PATH: join(server, 'bin')}})
+    const probe = await execa('sh', ['-c', 'command -v node; command -v npm; printf "%s\\n" *'], {
+      cwd: server,
+      reject: false,
+      extendEnv: false,
+      env: {PATH: join(server, 'bin')},
+    })
     expect(probe.stdout.split('\n').sort()).toEqual(['bin', 'elect'])
     const version = await onServer(['--version'])
     expect([version.exitCode, version.stderr]).toEqual([0, ''])
@@ -104,7 +109,13 @@ describe('the single executable for linux-arm64', () => {
     readSync(fd, header, 0, 20, 0)
     closeSync(fd)
     // ELF, 64-bit, little-endian, an executable (2) for machine 183: EM_AARCH64.
-    expect([header.subarray(0, 4).toString('latin1'), header[4], header[5], header.readUInt16LE(16), header.readUInt16LE(18)]).toEqual(['\x7fELF', 2, 1, 2, 183])
+    expect([header.subarray(0, 4).toString('latin1'), header[4], header[5], header.readUInt16LE(16), header.readUInt16LE(18)]).toEqual([
+      '\x7fELF',
+      2,
+      1,
+      2,
+      183,
+    ])
     let emulator: ReturnType<typeof aarch64Emulator>
     try {
       emulator = aarch64Emulator()
@@ -117,13 +128,18 @@ describe('the single executable for linux-arm64', () => {
 })
 
 describe('the Debian packages', () => {
-  it('install /usr/bin/elect, the executable itself, and elect(1) with every command\'s help', async (context) => {
+  it("install /usr/bin/elect, the executable itself, and elect(1) with every command's help", async (context) => {
     if ((await execa('dpkg-deb', ['--version'], {reject: false}).catch(() => null))?.exitCode !== 0) return context.skip('no dpkg-deb here')
     const sums = readFileSync(join(releaseDir, 'SHA256SUMS'), 'utf8')
-    for (const [target, debianArch] of [['x64', 'amd64'], ['arm64', 'arm64']]) {
+    for (const [target, debianArch] of [
+      ['x64', 'amd64'],
+      ['arm64', 'arm64'],
+    ]) {
       const deb = join(releaseDir, `elect_0.1.0_${debianArch}.deb`)
       expect(sums).toContain(`  elect_0.1.0_${debianArch}.deb\n`)
-      expect((await execa('dpkg-deb', ['--field', deb, 'Package', 'Architecture', 'Depends'])).stdout).toBe(`Package: elect\nArchitecture: ${debianArch}\nDepends: bash`)
+      expect((await execa('dpkg-deb', ['--field', deb, 'Package', 'Architecture', 'Depends'])).stdout).toBe(
+        `Package: elect\nArchitecture: ${debianArch}\nDepends: bash`,
+      )
       const root = tempDir()
       await execa('dpkg-deb', ['--extract', deb, root])
       expect(readFileSync(join(root, 'usr/bin/elect')).equals(readFileSync(join(releaseDir, `elect-linux-${target}`)))).toBe(true)
@@ -145,7 +161,11 @@ describe('the Debian packages', () => {
       expect(unit).toMatch(/^EnvironmentFile=-\/etc\/elect\/elect\.env$/m)
       const config = join(root, 'etc/elect/elect.env')
       expect((statSync(config).mode & 0o777).toString(8)).toBe('644')
-      expect(readFileSync(config, 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))).toEqual([])
+      expect(
+        readFileSync(config, 'utf8')
+          .split('\n')
+          .filter((line) => line.trim() !== '' && !line.startsWith('#')),
+      ).toEqual([])
       expect(readFileSync(config, 'utf8')).toMatch(/^#ELECT_ENDPOINTS=/m)
       const control = tempDir()
       await execa('dpkg-deb', ['--control', deb, control])
@@ -154,12 +174,16 @@ describe('the Debian packages', () => {
   })
 
   it('ship a campaign unit that systemd-analyze verify finds nothing wrong with', async (context) => {
-    for (const tool of ['dpkg-deb', 'systemd-analyze']) if ((await execa(tool, ['--version'], {reject: false}).catch(() => null))?.exitCode !== 0) return context.skip(`no ${tool} here`)
+    for (const tool of ['dpkg-deb', 'systemd-analyze'])
+      if ((await execa(tool, ['--version'], {reject: false}).catch(() => null))?.exitCode !== 0) return context.skip(`no ${tool} here`)
     const root = tempDir()
     await execa('dpkg-deb', ['--extract', join(releaseDir, 'elect_0.1.0_amd64.deb'), root])
     // An instance of the template, its ExecStart pointing at the packaged executable where it was unpacked.
     const instance = join(tempDir(), 'elect-campaign@scheduler.service')
-    writeFileSync(instance, readFileSync(join(root, 'lib/systemd/system/elect-campaign@.service'), 'utf8').replace('/usr/bin/elect', join(root, 'usr/bin/elect')))
+    writeFileSync(
+      instance,
+      readFileSync(join(root, 'lib/systemd/system/elect-campaign@.service'), 'utf8').replace('/usr/bin/elect', join(root, 'usr/bin/elect')),
+    )
     const verified = await execa('systemd-analyze', ['verify', '--man=no', instance], {reject: false})
     expect([verified.exitCode, verified.stderr]).toEqual([0, ''])
   })

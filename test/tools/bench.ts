@@ -34,8 +34,12 @@ const fresh = (label: string) => `bench-${label}-${process.pid}-${++counter}`
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 const p95 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.ceil(values.length * 0.95) - 1)]
 const ms = (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`
-const raftIndex = () => Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8', env: ctlEnv}))![1])
-const keysUnder = (prefix: string) => execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv}).split('\n').filter(Boolean).length
+const raftIndex = () =>
+  Number(/"raftIndex":(\d+)/.exec(execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'endpoint', 'status', '-w', 'json'], {encoding: 'utf8', env: ctlEnv}))![1])
+const keysUnder = (prefix: string) =>
+  execFileSync(etcdctl, [`--endpoints=${endpoints}`, 'get', '--prefix', prefix, '--keys-only'], {encoding: 'utf8', env: ctlEnv})
+    .split('\n')
+    .filter(Boolean).length
 
 /** Wall time of a whole process, `RUNS` times after two warm-ups; commands of a pair alternate. */
 async function timeProcesses(commands: Array<() => Promise<unknown>>): Promise<number[][]> {
@@ -58,7 +62,10 @@ const spawnQuiet = (file: string, args: string[]) => spawn(file, args, {env, std
  * to run-if-leader here, which would then run instead of skipping or queueing); once it leads.
  */
 async function leaderElsewhere(name: string) {
-  const campaign = spawn(...electProcess('campaign', name, '--value', 'holder'), {env: {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')}, stdio: 'ignore'})
+  const campaign = spawn(...electProcess('campaign', name, '--value', 'holder'), {
+    env: {...env, ELECT_RUNTIME_DIR: join(dir, 'another-server')},
+    stdio: 'ignore',
+  })
   await waitFor(() => keysUnder(`elect/${name}/`) > 0, 10_000)
   return campaign
 }
@@ -98,7 +105,11 @@ try {
     // A whole leader-run-release cycle of a command that does nothing.
     const cycle = fresh('cycle')
     const [electCycle, ctlCycle] = await timeProcesses([elect('run-if-leader', cycle, '--', 'true'), run(etcdctl, ['lock', cycle, 'true'])])
-    rows.push(['cycle: `run-if-leader X -- true` vs `etcdctl lock X true`', `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`, `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`])
+    rows.push([
+      'cycle: `run-if-leader X -- true` vs `etcdctl lock X true`',
+      `${ms(median(electCycle))} vs ${ms(median(ctlCycle))}`,
+      `${(median(electCycle) / median(ctlCycle)).toFixed(1)}x etcdctl`,
+    ])
   }
 
   if (wanted('handover')) {
@@ -187,11 +198,17 @@ try {
     const indexBefore = raftIndex()
     const fleetStarted = performance.now()
     const fires = await Promise.all(
-      Array.from({length: 30}, () => execa('/usr/bin/time', ['-f', '%M', ...electProcess('run-if-leader', fleet, '--once-per', '1h', '--', 'true').flat()], {env, reject: false})),
+      Array.from({length: 30}, () =>
+        execa('/usr/bin/time', ['-f', '%M', ...electProcess('run-if-leader', fleet, '--once-per', '1h', '--', 'true').flat()], {env, reject: false}),
+      ),
     )
     const fleetMs = performance.now() - fleetStarted
     const peakKb = Math.max(...fires.map((fire) => Number(fire.stderr.trim().split('\n').at(-1))))
-    rows.push(['fleet: 30 `--once-per` fires at once', `${ms(fleetMs)} until all exit; raft index +${raftIndex() - indexBefore}`, `peak RSS of one: ${Math.round(peakKb / 1024)} MB`])
+    rows.push([
+      'fleet: 30 `--once-per` fires at once',
+      `${ms(fleetMs)} until all exit; raft index +${raftIndex() - indexBefore}`,
+      `peak RSS of one: ${Math.round(peakKb / 1024)} MB`,
+    ])
   }
 
   if (wanted('rss')) {
@@ -211,7 +228,11 @@ try {
     await sleep(1500)
     const guards = childrenOf(supervised.pid!).map((row) => row.pid)
     // The guard's children: the command (its own group's leader) and the watcher.
-    const watchers = guards.flatMap((guard) => childrenOf(guard).filter((row) => row.pgrp !== row.pid).map((row) => row.pid))
+    const watchers = guards.flatMap((guard) =>
+      childrenOf(guard)
+        .filter((row) => row.pgrp !== row.pid)
+        .map((row) => row.pid),
+    )
     const [electMemory, guardMemory, ctlMemory] = [memoryOf(supervised.pid!), sum([...guards, ...watchers]), memoryOf(locked.pid!)]
     rows.push([
       'supervision: memory while a command runs, RSS (private)',
@@ -264,19 +285,40 @@ try {
       const [after, seconds] = [await counters(), (performance.now() - started) / 1000]
       for (const child of children) child.kill('SIGTERM')
       const per = (field: keyof typeof before) => (after[field] - before[field]) / CANDIDATES / seconds
-      return {messages: per('messages'), reads: per('reads'), watchRequests: per('watchRequests'), streams: per('keepaliveStreams'), proposals: per('proposals'), cpuMs: per('cpuMs'), perRenewal: per('messages') / renewalsPerSecond}
+      return {
+        messages: per('messages'),
+        reads: per('reads'),
+        watchRequests: per('watchRequests'),
+        streams: per('keepaliveStreams'),
+        proposals: per('proposals'),
+        cpuMs: per('cpuMs'),
+        perRenewal: per('messages') / renewalsPerSecond,
+      }
     }
-    const startCampaign = (name: string, index: number) => spawn(...electProcess('campaign', name, '--value', `c${index}`), {env: {...env, ELECT_RUNTIME_DIR: join(dir, `idle-${index}`)}, stdio: 'ignore'})
+    const startCampaign = (name: string, index: number) =>
+      spawn(...electProcess('campaign', name, '--value', `c${index}`), {env: {...env, ELECT_RUNTIME_DIR: join(dir, `idle-${index}`)}, stdio: 'ignore'})
     const startGo = (name: string, index: number) => spawnQuiet(etcdctl, ['elect', name, `c${index}`])
     // The same Go session and wait (a key on it, a read of the one ahead, a watch) renewing as often
     // as elect: etcdctl lock takes a TTL, etcdctl elect does not.
     const startGoAtElectsRate = (name: string) => spawnQuiet(etcdctl, ['lock', '--ttl', '9', name])
     // elect renews three times per fencing window (--ttl 10s less the 1 s margin); Go every TTL/3.
-    const [electIdle, goIdle, goAtElectsRate] = [await idleCost(startCampaign, 3 / 9), await idleCost(startGo, 1 / 20), await idleCost(startGoAtElectsRate, 3 / 9)]
+    const [electIdle, goIdle, goAtElectsRate] = [
+      await idleCost(startCampaign, 3 / 9),
+      await idleCost(startGo, 1 / 20),
+      await idleCost(startGoAtElectsRate, 3 / 9),
+    ]
     const describe = (cost: typeof electIdle) =>
       `${cost.messages.toFixed(3)} msg/s (${cost.reads.toFixed(3)} Range, ${cost.watchRequests.toFixed(3)} Watch, ${cost.streams.toFixed(3)} keepalive streams opened), ${cost.perRenewal.toFixed(2)} msg per renewal, etcd CPU ${cost.cpuMs.toFixed(2)} ms/s`
-    rows.push([`idle candidate (${CANDIDATES}, one leads), per candidate`, `${describe(electIdle)} vs ${describe(goIdle)}`, `${(electIdle.messages / goIdle.messages).toFixed(1)}x msg/s, ${(electIdle.perRenewal / goIdle.perRenewal).toFixed(1)}x per renewal, ${(electIdle.cpuMs / goIdle.cpuMs).toFixed(1)}x CPU (targets 1.5x)`])
-    rows.push([`the same, against Go renewing as often (\`etcdctl lock --ttl 9\`)`, describe(goAtElectsRate), `${(electIdle.messages / goAtElectsRate.messages).toFixed(1)}x msg/s, ${(electIdle.cpuMs / goAtElectsRate.cpuMs).toFixed(1)}x CPU (targets 1.5x)`])
+    rows.push([
+      `idle candidate (${CANDIDATES}, one leads), per candidate`,
+      `${describe(electIdle)} vs ${describe(goIdle)}`,
+      `${(electIdle.messages / goIdle.messages).toFixed(1)}x msg/s, ${(electIdle.perRenewal / goIdle.perRenewal).toFixed(1)}x per renewal, ${(electIdle.cpuMs / goIdle.cpuMs).toFixed(1)}x CPU (targets 1.5x)`,
+    ])
+    rows.push([
+      `the same, against Go renewing as often (\`etcdctl lock --ttl 9\`)`,
+      describe(goAtElectsRate),
+      `${(electIdle.messages / goAtElectsRate.messages).toFixed(1)}x msg/s, ${(electIdle.cpuMs / goAtElectsRate.cpuMs).toFixed(1)}x CPU (targets 1.5x)`,
+    ])
   }
 
   if (wanted('fires')) {
@@ -298,15 +340,38 @@ try {
         const accepted = gate.accepted
         const before = raftIndex()
         const fires = Array.from({length: servers}, (_, index) =>
-          execa(...electProcess('run-if-leader', name, '--value', `s${index}`, '--once-per', '1h', '--command-timeout', '120s', '--', 'sh', '-c', 'echo ran >> "$0"', ranLog), {
-            env: {...env, ELECT_ENDPOINTS: gate.endpoint}, reject: false,
-          }),
+          execa(
+            ...electProcess(
+              'run-if-leader',
+              name,
+              '--value',
+              `s${index}`,
+              '--once-per',
+              '1h',
+              '--command-timeout',
+              '120s',
+              '--',
+              'sh',
+              '-c',
+              'echo ran >> "$0"',
+              ranLog,
+            ),
+            {
+              env: {...env, ELECT_ENDPOINTS: gate.endpoint},
+              reject: false,
+            },
+          ),
         )
-        if (!(await waitFor(() => gate.accepted - accepted >= servers, 120_000, 50))) throw new Error(`only ${gate.accepted - accepted} of ${servers} fires reached etcd`)
+        if (!(await waitFor(() => gate.accepted - accepted >= servers, 120_000, 50)))
+          throw new Error(`only ${gate.accepted - accepted} of ${servers} fires reached etcd`)
         await gate.heal()
         await Promise.all(fires)
         const runs = existsSync(ranLog) ? readFileSync(ranLog, 'utf8').split('\n').filter(Boolean).length : 0
-        rows.push([`a fire of ${servers} servers reaching etcd together (\`--once-per 1h\`)`, `${raftIndex() - before} proposals, ${runs} run`, `one run alone: ${floor} proposals`])
+        rows.push([
+          `a fire of ${servers} servers reaching etcd together (\`--once-per 1h\`)`,
+          `${raftIndex() - before} proposals, ${runs} run`,
+          `one run alone: ${floor} proposals`,
+        ])
       }
     } finally {
       await gate.close()
@@ -317,7 +382,9 @@ try {
   rmSync(dir, {recursive: true, force: true})
 }
 
-console.log(`\nelect ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}, node ${process.version}, etcd/etcdctl 3.4 (Debian), ${RUNS} runs after 2 warm-ups; NODE_EXTRA_CA_CERTS ${extraCaCerts === undefined ? 'not set' : 'was set here and is unset for every process measured'}\n`)
+console.log(
+  `\nelect ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}, node ${process.version}, etcd/etcdctl 3.4 (Debian), ${RUNS} runs after 2 warm-ups; NODE_EXTRA_CA_CERTS ${extraCaCerts === undefined ? 'not set' : 'was set here and is unset for every process measured'}\n`,
+)
 console.log('| measure | elect vs reference | ratio / target |')
 console.log('| --- | --- | --- |')
 for (const row of rows) console.log(`| ${row.join(' | ')} |`)

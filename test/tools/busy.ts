@@ -39,7 +39,10 @@ async function fire(election: string, server: string, extra: string[]): Promise<
   const jobDir = join(dir, election)
   mkdirSync(jobDir, {recursive: true})
   const log = join(jobDir, `log-${server}-${Date.now()}`)
-  const result = await execa(...electProcess('run-if-leader', election, '--value', server, ...extra, '--', ...recorder(log, 3)), {env: machine(server), reject: false})
+  const result = await execa(...electProcess('run-if-leader', election, '--value', server, ...extra, '--', ...recorder(log, 3)), {
+    env: machine(server),
+    reject: false,
+  })
   const start = readEvents(log).find((event) => event.event === 'start')
   if (start && witnessOf(start) === 'held') tally.overlaps.push(`${election} on ${server} at ${new Date(start.at).toISOString()}`)
   const at = new Date().toISOString()
@@ -67,7 +70,9 @@ try {
     if (Date.now() >= nextMinute) {
       nextMinute += 60_000
       const {runs, skips, falseKills, overlaps, otherFailures} = tally
-      console.log(`${((Date.now() - started) / 60_000).toFixed(0)} min: load ${loadAverages.at(-1)}, ${runs} runs, ${skips} skips, ${falseKills.length} false kills, ${overlaps.length} overlaps, ${otherFailures.length} other failures`)
+      console.log(
+        `${((Date.now() - started) / 60_000).toFixed(0)} min: load ${loadAverages.at(-1)}, ${runs} runs, ${skips} skips, ${falseKills.length} false kills, ${overlaps.length} overlaps, ${otherFailures.length} other failures`,
+      )
     }
     await sleep(Math.max(0, Math.min(10_000 - (Date.now() - tick), until - Date.now())))
   }
@@ -79,7 +84,11 @@ try {
   rmSync(dir, {recursive: true, force: true})
 }
 const sorted = [...loadAverages].sort((a, b) => a - b)
-console.log(`\n${minutes} min at a load of ${sorted[0]}-${sorted.at(-1)} (median ${sorted[Math.floor(sorted.length / 2)]}; ${spinners} spinning processes), default flags:`)
-console.log(`${tally.runs} runs, ${tally.skips} skips, ${tally.falseKills.length} false kills, ${tally.overlaps.length} overlaps, ${tally.otherFailures.length} other failures; campaign exit ${campaign.exitCode}`)
+console.log(
+  `\n${minutes} min at a load of ${sorted[0]}-${sorted.at(-1)} (median ${sorted[Math.floor(sorted.length / 2)]}; ${spinners} spinning processes), default flags:`,
+)
+console.log(
+  `${tally.runs} runs, ${tally.skips} skips, ${tally.falseKills.length} false kills, ${tally.overlaps.length} overlaps, ${tally.otherFailures.length} other failures; campaign exit ${campaign.exitCode}`,
+)
 for (const line of [...tally.falseKills, ...tally.overlaps, ...tally.otherFailures]) console.log(`  ${line}`)
 process.exitCode = tally.falseKills.length + tally.overlaps.length + tally.otherFailures.length === 0 && campaign.exitCode === 0 ? 0 : 1

@@ -25,7 +25,22 @@ try {
   console.log('  ...fired on three servers at the same moment:\n')
   const results = await Promise.all(
     servers.map((server) =>
-      run('node', [elect, 'run-if-leader', job, '--value', server, '--verbose', '--', 'sh', '-c', 'echo "  $ELECT_VALUE runs the report (fencing token $ELECT_REV)"; sleep 1'], {env})
+      run(
+        'node',
+        [
+          elect,
+          'run-if-leader',
+          job,
+          '--value',
+          server,
+          '--verbose',
+          '--',
+          'sh',
+          '-c',
+          'echo "  $ELECT_VALUE runs the report (fencing token $ELECT_REV)"; sleep 1',
+        ],
+        {env},
+      )
         .then(({stdout, stderr}) => ({server, code: 0, stdout, stderr}))
         .catch((error) => ({server, code: error.code as number, stdout: error.stdout as string, stderr: error.stderr as string})),
     ),

@@ -16,7 +16,12 @@ interface Level {
   handoverMs: number[]
 }
 
-const levels: Level[] = process.argv.slice(2).flatMap((file) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Level))
+const levels: Level[] = process.argv.slice(2).flatMap((file) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Level),
+)
 const labels = [...new Set(levels.map((level) => level.label))]
 const sizes = [...new Set(levels.map((level) => level.members))]
 
@@ -25,17 +30,24 @@ for (const members of sizes) {
   const ks = [...new Set(ofSize.map((level) => level.k))].sort((a, b) => a - b)
   const at = (label: string, k: number) => ofSize.find((level) => level.label === label && level.k === k)
   // A K that etcd could not carry says so in the first column, and nothing in the others.
-  const cells = (format: (level: Level) => string, first = false) => (k: number) => labels.map((label) => {
-    const level = at(label, k)
-    if (level?.failed) return first ? `(${level.startedCandidates} joined, then etcd timed out)` : '-'
-    return level ? format(level) : '-'
-  }).join(' / ')
+  const cells =
+    (format: (level: Level) => string, first = false) =>
+    (k: number) =>
+      labels
+        .map((label) => {
+          const level = at(label, k)
+          if (level?.failed) return first ? `(${level.startedCandidates} joined, then etcd timed out)` : '-'
+          return level ? format(level) : '-'
+        })
+        .join(' / ')
   console.log(`\n${members} member${members === 1 ? '' : 's'}; each cell: ${labels.join(' / ')}\n`)
   console.log('| K | etcd messages/s (per candidate) | etcd CPU ms/s | bystander p99 ms | handover median, max ms |')
   console.log('| --- | --- | --- | --- | --- |')
   for (const k of ks) {
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
-    console.log(`| ${k} | ${cells((l) => `${Math.round(l.messagesPerS)} (${l.perCandidate.toFixed(2)})`, true)(k)} | ${cells((l) => String(Math.round(l.cpuMsPerS)))(k)} | ${cells((l) => l.p99Ms.toFixed(1))(k)} | ${cells((l) => `${median(l.handoverMs)}, ${Math.max(...l.handoverMs)}`)(k)} |`)
+    console.log(
+      `| ${k} | ${cells((l) => `${Math.round(l.messagesPerS)} (${l.perCandidate.toFixed(2)})`, true)(k)} | ${cells((l) => String(Math.round(l.cpuMsPerS)))(k)} | ${cells((l) => l.p99Ms.toFixed(1))(k)} | ${cells((l) => `${median(l.handoverMs)}, ${Math.max(...l.handoverMs)}`)(k)} |`,
+    )
   }
   // Messages grow with K at a fixed rate per candidate (what a fleet sends, if etcd keeps up); CPU
   // along a straight line through the levels etcd carried at that rate (within 5%: not saturated).
@@ -50,7 +62,9 @@ for (const members of sizes) {
     const my = points.reduce((sum, p) => sum + p.cpuMsPerS, 0) / n
     const slope = points.reduce((sum, p) => sum + (p.k - mx) * (p.cpuMsPerS - my), 0) / points.reduce((sum, p) => sum + (p.k - mx) ** 2, 0)
     const cores = (my + slope * (10_000 - mx)) / 1000
-    console.log(`- ${label}: ${Math.round(rate * 10_000)} messages/s, ${cores.toFixed(2)} cores of etcd CPU (${(slope * 1000).toFixed(0)} µs of CPU per candidate per s, from K = ${points.map((p) => p.k).join(', ')})`)
+    console.log(
+      `- ${label}: ${Math.round(rate * 10_000)} messages/s, ${cores.toFixed(2)} cores of etcd CPU (${(slope * 1000).toFixed(0)} µs of CPU per candidate per s, from K = ${points.map((p) => p.k).join(', ')})`,
+    )
   }
   console.log(`\n${chart(ofSize, ks)}`)
 }

@@ -95,7 +95,7 @@ async function measure(k: number) {
   await sleep(WARMUP_MS)
   const bystander = execa(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--probe', cluster.endpoints.join(',')], {reject: false})
   // Its own start (tsx, etcd3) is over when it says it is ready.
-  await new Promise<void>((resolve) => bystander.stdout!.once('data', () => resolve()))
+  await new Promise<void>((resolve) => bystander.stdout.once('data', () => resolve()))
   const client = await clientFor(0)
   const before = await counters()
   const from = performance.now()
@@ -108,9 +108,10 @@ async function measure(k: number) {
   const after = await counters()
   const seconds = (performance.now() - from) / 1000
   bystander.kill('SIGTERM')
-  const {requests, p50Ms, p99Ms} = JSON.parse(((await bystander).stdout as string).split('\n').at(-1)!) as {requests: number; p50Ms: number; p99Ms: number}
+  const {requests, p50Ms, p99Ms} = JSON.parse((await bystander).stdout.split('\n').at(-1)!) as {requests: number; p50Ms: number; p99Ms: number}
   // A close that etcd timed out on leaves its lease to expire: nothing else here depends on it.
-  for (let index = 0; index < candidates.length; index += 200) await Promise.all(candidates.slice(index, index + 200).map((candidate) => candidate.close().catch(() => undefined)))
+  for (let index = 0; index < candidates.length; index += 200)
+    await Promise.all(candidates.slice(index, index + 200).map((candidate) => candidate.close().catch(() => undefined)))
   const rate = (field: keyof typeof before) => (after[field] - before[field]) / seconds
   // The candidates' own messages: less the bystander's (one each, over about the same time), not less the handovers' few.
   const candidatesMessages = rate('messages') - requests / seconds
@@ -205,7 +206,14 @@ async function goCandidate(client: Etcd3, name: string, value: string): Promise<
   const leads = new Promise<void>((resolve) => (led = resolve))
   const waitDeletes = async () => {
     while (!closed) {
-      const older = await client.kv.range({key: Buffer.from(prefix), range_end: Buffer.from(prefixEnd(prefix)), max_create_revision: ownRevision - 1, sort_target: 'Create', sort_order: 'Descend', limit: 1})
+      const older = await client.kv.range({
+        key: Buffer.from(prefix),
+        range_end: Buffer.from(prefixEnd(prefix)),
+        max_create_revision: ownRevision - 1,
+        sort_target: 'Create',
+        sort_order: 'Descend',
+        limit: 1,
+      })
       if (older.kvs.length === 0) return led()
       watch = await openWatchStream(client)
       const deleted = new Promise<void>((resolve) => {
@@ -272,7 +280,8 @@ async function probe(endpoints: string[]): Promise<never> {
 async function counters(): Promise<EtcdCounters> {
   const each = await Promise.all(cluster.endpoints.map(etcdCounters))
   const total = {...each[0]}
-  for (const member of each.slice(1)) for (const field of Object.keys(total) as Array<keyof EtcdCounters>) if (field !== 'proposals') total[field] += member[field]
+  for (const member of each.slice(1))
+    for (const field of Object.keys(total) as Array<keyof EtcdCounters>) if (field !== 'proposals') total[field] += member[field]
   return total
 }
 

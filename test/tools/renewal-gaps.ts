@@ -31,7 +31,15 @@ for (let trial = 0; trial < Number(trials); trial++) {
     await sleep(4000)
     const gaps = sentAt.slice(1).map((at, index) => ({gapMs: at - sentAt[index], fromFaultMs: sentAt[index] - faultAt}))
     const worst = gaps.reduce((a, b) => (b.gapMs > a.gapMs ? b : a))
-    console.log(JSON.stringify({scenario: scenarioName, trial, faultMs: Math.round(faultMs), worstGapMs: Math.round(worst.gapMs), gapStartsAfterFaultMs: Math.round(worst.fromFaultMs)}))
+    console.log(
+      JSON.stringify({
+        scenario: scenarioName,
+        trial,
+        faultMs: Math.round(faultMs),
+        worstGapMs: Math.round(worst.gapMs),
+        gapStartsAfterFaultMs: Math.round(worst.fromFaultMs),
+      }),
+    )
     await session.close().catch(() => undefined)
   } finally {
     client.close()

@@ -37,7 +37,10 @@ try {
   await campaign
   await cluster.stop()
 }
-const samples = readFileSync(memoryLog, 'utf8').trim().split('\n').map((line) => line.split(' ').map(Number))
+const samples = readFileSync(memoryLog, 'utf8')
+  .trim()
+  .split('\n')
+  .map((line) => line.split(' ').map(Number))
 const start = samples[0][0]
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1)
 console.log(`campaign --ttl 2s for ${minutes} min, ${jobs} jobs attached (${failedJobs.length} failed); campaign exit ${campaign.exitCode}`)

@@ -83,7 +83,11 @@ describe('the layout', () => {
       "const later = await import('../cli/help.js')",
     ].join('\n')
     expect(importsOf(join(src, 'election/election.ts'), text)).toEqual([
-      'commands/campaign.ts', 'supervise/supervisor.ts', 'jobs/once-per.ts', 'attach/attachment.ts', 'cli/help.ts',
+      'commands/campaign.ts',
+      'supervise/supervisor.ts',
+      'jobs/once-per.ts',
+      'attach/attachment.ts',
+      'cli/help.ts',
     ])
   })
 })

@@ -16,7 +16,10 @@ const DAY = 24 * HOUR
 function instantsOf(wall: number): number[] {
   const offsets = new Set([-14, -12, -10, -9, -8, -7, -6, -5, -4, -3, 0, 1, 2, 3, 5.5, 5.75, 9, 10, 10.5, 11, 12, 13, 14].map((hours) => hours * HOUR))
   for (let minutes = -30; minutes <= 30; minutes += 15) offsets.add(-new Date(wall + minutes * 60_000).getTimezoneOffset() * 60_000)
-  return [...offsets].map((offset) => wall - offset).filter((at) => -new Date(at).getTimezoneOffset() * 60_000 === wall - at).sort((a, b) => a - b)
+  return [...offsets]
+    .map((offset) => wall - offset)
+    .filter((at) => -new Date(at).getTimezoneOffset() * 60_000 === wall - at)
+    .sort((a, b) => a - b)
 }
 
 /**
@@ -80,7 +83,8 @@ describe('slots as the local clock shows them', () => {
     process.env.TZ = 'Europe/Berlin'
     const day = calendarSlotStart(Date.parse('2027-10-31T12:00:00Z'), DAY)
     expect(new Date(day).toISOString()).toBe('2027-10-30T22:00:00.000Z')
-    for (const at of ['2027-10-30T22:00:00Z', '2027-10-31T00:30:00Z', '2027-10-31T01:30:00Z', '2027-10-31T22:59:59Z']) expect(calendarSlotStart(Date.parse(at), DAY)).toBe(day)
+    for (const at of ['2027-10-30T22:00:00Z', '2027-10-31T00:30:00Z', '2027-10-31T01:30:00Z', '2027-10-31T22:59:59Z'])
+      expect(calendarSlotStart(Date.parse(at), DAY)).toBe(day)
     expect(calendarSlotStart(Date.parse('2027-10-31T23:00:00Z'), DAY)).toBe(Date.parse('2027-10-31T23:00:00Z'))
   })
 
@@ -106,7 +110,7 @@ describe('slots as the local clock shows them', () => {
     expect(new Date(calendarSlotStart(Date.parse('2027-10-02T15:45:00Z'), 2 * HOUR)).toISOString()).toBe('2027-10-02T15:30:00.000Z')
   })
 
-  it('keeps elect 0.1\'s UTC label where the zone\'s periods begin on the UTC grid, and names it beside its own where not', () => {
+  it("keeps elect 0.1's UTC label where the zone's periods begin on the UTC grid, and names it beside its own where not", () => {
     process.env.TZ = 'Europe/Berlin'
     const at = Date.parse('2027-03-29T23:30:00Z')
     expect(onceSlot(60_000, at)).toEqual({periodMs: 60_000, label: `60000/${at / 60_000}`})

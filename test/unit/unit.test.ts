@@ -18,7 +18,14 @@ import {randomTrial, SCENARIOS} from '../tools/scenarios.js'
 
 describe('durations', () => {
   it.each([
-    ['500ms', 500], ['10s', 10_000], ['2m', 120_000], ['1h', 3_600_000], ['3', 3000], ['1.5s', 1500], ['0', 0], ['30d', 2_592_000_000],
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    ['3', 3000],
+    ['1.5s', 1500],
+    ['0', 0],
+    ['30d', 2_592_000_000],
   ])('%s is %d ms', (text, ms) => expect(parseDuration(text)).toBe(ms))
 
   it.each(['', 'ten', '5w', '-1s', '1 s', 's'])('rejects %j with a hint', (text) => {
@@ -48,13 +55,18 @@ describe('key layout', () => {
     expect(leaseHex('255')).toBe('ff')
   })
   it('keeps everything else outside the candidate prefix, where no other election can reach', () => {
-    expect([keys.running(), keys.running(undefined, 1), keys.running('rotate'), keys.running('rotate', 2)].map((marker) => keys.jobOfRunning(marker))).toEqual([undefined, undefined, 'rotate', 'rotate'])
+    expect([keys.running(), keys.running(undefined, 1), keys.running('rotate'), keys.running('rotate', 2)].map((marker) => keys.jobOfRunning(marker))).toEqual([
+      undefined,
+      undefined,
+      'rotate',
+      'rotate',
+    ])
     for (const key of [keys.resignRequest('255'), keys.running(), keys.running('rotate'), keys.onceMarker('123'), keys.onceMarker('123', 'rotate')]) {
       expect(key.startsWith(keys.candidates)).toBe(false)
       expect(key.startsWith('elect/nightly:')).toBe(true)
     }
   })
-  it('gives each job its own running marker and --once-per slots, apart from the election\'s own', () => {
+  it("gives each job its own running marker and --once-per slots, apart from the election's own", () => {
     const markers = [keys.running(), keys.running('a'), keys.running('b'), keys.onceMarker('60000/1'), keys.onceMarker('60000/1', 'a')]
     expect(new Set(markers).size).toBe(markers.length)
     expect(keys.running('a').startsWith(keys.runningJobs)).toBe(true)
@@ -80,6 +92,8 @@ describe('runtime directory', () => {
 describe('etcd messages', () => {
   it('are encoded and decoded by the code the build generated: none is generated at run time', () => {
     const descriptor = etcdDescriptor()
+    // The build's generated code, evaluated as the bundle does: what this test checks.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const prebuilt: Record<string, PrebuiltType> = new Function(`return ${prebuiltTypesSource(descriptor)}`)()
     const txn = etcdPackageDefinition(descriptor, prebuilt)['etcdserverpb.KV'].Txn as Record<string, (value: never) => unknown>
     const generate = protobuf.util.codegen
@@ -105,7 +119,7 @@ describe('etcd messages', () => {
 })
 
 describe('the fence', () => {
-  it('leads a lease\'s expiry by the kill grace and the safety margin', () => {
+  it("leads a lease's expiry by the kill grace and the safety margin", () => {
     expect(fenceLeadMs(3000)).toBe(3000 + SAFETY_MARGIN_MS)
     expect(fenceLeadMs()).toBe(SAFETY_MARGIN_MS)
   })
@@ -121,7 +135,7 @@ describe('the fence', () => {
     expect(jobDeadline([lease(10_000), lease(8000)], 1000)).toBe(8000 - 1000 - SAFETY_MARGIN_MS)
   })
 
-  it('gives a campaign\'s attached jobs their fence lead and a second to report', () => {
+  it("gives a campaign's attached jobs their fence lead and a second to report", () => {
     expect(attachedJobsEndWithinMs(3000)).toBe(3000 + SAFETY_MARGIN_MS + 1000)
   })
 })
@@ -150,7 +164,7 @@ describe('errors become exit codes', () => {
   })
 })
 
-describe('the claim\'s outcomes, from what its transaction read', () => {
+describe("the claim's outcomes, from what its transaction read", () => {
   const keys = new ElectionKeys('elect/', 'claims')
   const self = {key: keys.candidate('123'), value: 'me', leaseId: '123', createRevision: 10}
   const candidacy = new Candidacy(undefined as never, keys, self)
@@ -163,7 +177,7 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     claimReading(by, '456', {wait, job}, 20, found.map((kv) => (Array.isArray(kv) ? kv : kv ? [kv] : [])) as never)
   const paused = (job?: string) => kv(keys.pause(job), '0', 5)
 
-  it('is lost once the candidate\'s key is gone or was made again', () => {
+  it("is lost once the candidate's key is gone or was made again", () => {
     expect(decide([undefined, undefined, undefined, undefined])).toEqual({revision: 20, outcome: 'lost'})
     expect(decide([undefined, kv(self.key, '123', 11), undefined, undefined])).toEqual({revision: 20, outcome: 'lost'})
   })
@@ -172,7 +186,7 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     expect(decide([marker('1'), own, ahead, undefined])).toEqual({revision: 20, watch: [{key: keys.candidate('99')}]})
   })
 
-  it('is claimed when the marker is already this run\'s (a claim whose answer was lost)', () => {
+  it("is claimed when the marker is already this run's (a claim whose answer was lost)", () => {
     expect(decide([marker('456'), own, undefined, undefined])).toEqual({revision: 20, outcome: {claimed: keys.running()}})
   })
 
@@ -181,7 +195,7 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     expect(decide([marker('1'), own, undefined, undefined], true)).toEqual({revision: 20, watch: [keys.runningSlots()]})
   })
 
-  it('is paused by the election\'s pause or the job\'s, waiting or not, ahead of a waiter\'s turn; lost goes first', () => {
+  it("is paused by the election's pause or the job's, waiting or not, ahead of a waiter's turn; lost goes first", () => {
     expect(decide([undefined, own, undefined, paused()])).toEqual({revision: 20, outcome: 'paused'})
     expect(decide([marker('1'), own, ahead, paused()], true)).toEqual({revision: 20, outcome: 'paused'})
     expect(decide([undefined, own, undefined, undefined, paused('j')], false, 'j')).toEqual({revision: 20, outcome: 'paused'})
@@ -199,7 +213,10 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     const slot = (n: number, lease: string) => kv(keys.running('j', n), lease, 9)
 
     it('waits while three are ahead, watching exactly those three; holds with two ahead', () => {
-      expect(decide([[], own, older, undefined, undefined], false, 'j', holder)).toEqual({revision: 20, watch: older.map((candidate: {key: Buffer}) => ({key: candidate.key.toString()}))})
+      expect(decide([[], own, older, undefined, undefined], false, 'j', holder)).toEqual({
+        revision: 20,
+        watch: older.map((candidate: {key: Buffer}) => ({key: candidate.key.toString()})),
+      })
       expect(decide([[], own, older.slice(1), undefined, undefined], false, 'j', holder)).toEqual({slot: 0})
     })
 
@@ -211,12 +228,15 @@ describe('the claim\'s outcomes, from what its transaction read', () => {
     })
 
     it('finds its own slot again (a claim whose answer was lost)', () => {
-      expect(decide([[slot(0, '1'), slot(2, '456')], own, [], undefined, undefined], false, 'j', holder)).toEqual({revision: 20, outcome: {claimed: keys.running('j', 2)}})
+      expect(decide([[slot(0, '1'), slot(2, '456')], own, [], undefined, undefined], false, 'j', holder)).toEqual({
+        revision: 20,
+        outcome: {claimed: keys.running('j', 2)},
+      })
     })
   })
 })
 
-describe('the fault trials\' timings', () => {
+describe("the fault trials' timings", () => {
   // The windows the README's "Choosing --ttl" recommends, so that a trial fails on elect, not on a
   // window a busy machine cannot keep (a 3.5 s one lost its leadership through a restart at a load of 13).
   it('draw fencing windows of at least 6 s where the holder must keep leading, 2.5 s where it loses', () => {

@@ -109,7 +109,10 @@ describe('readUntil', () => {
       await vi.advanceTimersByTimeAsync(PULSE_MS + PROGRESS_TIMEOUT_MS + 10)
       expect(await result).toBe('read')
       expect(seen).toEqual([false, false, false])
-      expect(streams.map((stream) => [stream.progressRequests, stream.cancelled])).toEqual([[1, true], [1, true]])
+      expect(streams.map((stream) => [stream.progressRequests, stream.cancelled])).toEqual([
+        [1, true],
+        [1, true],
+      ])
     })
 
     it('pulses less often while the wait is distant (two or more changes from its end), once its watch has answered', async () => {
@@ -163,13 +166,17 @@ describe('readUntil', () => {
     const {client} = clientWithWatches()
     class GRPCUnavailableError extends Error {}
     let attempts = 0
-    expect(await readUntil(client, async () => {
-      if (++attempts < 3) throw new GRPCUnavailableError('member down')
-      return {revision: 1, outcome: attempts}
-    })).toBe(3)
-    await expect(readUntil(client, async () => {
-      throw new Error('permission denied')
-    })).rejects.toThrow('permission denied')
+    expect(
+      await readUntil(client, async () => {
+        if (++attempts < 3) throw new GRPCUnavailableError('member down')
+        return {revision: 1, outcome: attempts}
+      }),
+    ).toBe(3)
+    await expect(
+      readUntil(client, async () => {
+        throw new Error('permission denied')
+      }),
+    ).rejects.toThrow('permission denied')
   })
 
   it('ends with AbortedError when its signal aborts, while waiting for a change', async () => {

@@ -21,13 +21,17 @@ export interface Run {
   verbose: boolean
 }
 
-export async function reported(result: GuardedRunResult, run: Run, {metrics, hooks, say}: {metrics?: MetricsFile; hooks: RunHooks; say: (line: string) => void}): Promise<number> {
+export async function reported(
+  result: GuardedRunResult,
+  run: Run,
+  {metrics, hooks, say}: {metrics?: MetricsFile; hooks: RunHooks; say: (line: string) => void},
+): Promise<number> {
   if (metrics && (result.kind === 'ran' || result.kind === 'skipped')) {
     try {
       if (result.kind === 'ran') metrics.ran(result.record)
       else metrics.skipped()
     } catch (error) {
-      say(`could not write --metrics-file ${metrics.path}: ${(error as NodeJS.ErrnoException).code ?? error}`)
+      say(`could not write --metrics-file ${metrics.path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
     }
   }
   const exitCode = rendered(result, run, say)
@@ -36,7 +40,8 @@ export async function reported(result: GuardedRunResult, run: Run, {metrics, hoo
   // After the release: a hook never holds the leadership, and its failure never changes the exit.
   const {name, job, value} = run
   if (result.kind === 'ran') await hooks.ended(result.record.outcome === 'succeeded' ? 'success' : 'failure', {name, ...result.record})
-  if (result.kind === 'skipped') await hooks.ended('skip', {name, job: job ?? null, value, outcome: 'skipped', because: result.because, reason: skipReason(result, run)})
+  if (result.kind === 'skipped')
+    await hooks.ended('skip', {name, job: job ?? null, value, outcome: 'skipped', because: result.because, reason: skipReason(result, run)})
   return exitCode
 }
 
@@ -46,7 +51,8 @@ function rendered(result: GuardedRunResult, how: Run, say: (line: string) => voi
   switch (result.kind) {
     case 'skipped':
       // A campaign that does not answer and a sick server are faults to see; the other skips are the normal case.
-      if (how.verbose || process.stderr.isTTY || result.because === 'campaign-silent' || result.because === 'unhealthy') say(`skipped: ${skipReason(result, how)}`)
+      if (how.verbose || process.stderr.isTTY || result.because === 'campaign-silent' || result.because === 'unhealthy')
+        say(`skipped: ${skipReason(result, how)}`)
       return how.skipExitCode
     case 'timed-out':
       say(`not elected leader of ${name} within --wait ${how.wait}`)
@@ -76,7 +82,9 @@ function skipReason(skip: Skip, {name, job, oncePer}: Run): string {
     case 'campaign-silent':
       return `the campaign for ${name} on this machine does not answer`
     case 'another-leads':
-      return skip.holding.length > 1 ? `${skip.holding.map((holder) => holder.value).join(', ')} hold ${name}` : `${skip.holding[0]?.value ?? 'another candidate'} leads ${name}`
+      return skip.holding.length > 1
+        ? `${skip.holding.map((holder) => holder.value).join(', ')} hold ${name}`
+        : `${skip.holding[0]?.value ?? 'another candidate'} leads ${name}`
     case 'paused':
       return skip.pause ? describePause(skip.pause) : `${what} was paused`
     case 'unhealthy':
