@@ -25,6 +25,24 @@ export function leavesRoom(ttlMs: number, killGraceMs = 0): boolean {
   return ttlMs > fenceLeadMs(killGraceMs)
 }
 
+/**
+ * How often a lease of `grantedTtlMs` is renewed: three times within the narrowest window a holder
+ * relies on (the TTL less its fence lead `leadMs`), so that two lost round trips are survived; at
+ * most every 100 ms.
+ */
+export function renewalIntervalMs(grantedTtlMs: number, leadMs: number): number {
+  return Math.max(100, (grantedTtlMs - leadMs) / 3)
+}
+
+/**
+ * Until when a lease is certainly valid once a renewal sent at `sentAt` was acknowledged with
+ * `ttlMs`: the server cannot expire it before the send plus the TTL. A late answer to an older
+ * renewal never takes validity back.
+ */
+export function validityAfter(validUntil: number, sentAt: number, ttlMs: number): number {
+  return Math.max(validUntil, sentAt + ttlMs)
+}
+
 /** The instant (monotonic ms) by which a job that relies on every lease in `leases` must be stopped. */
 export function jobDeadline(leases: LeaseView[], killGraceMs: number): number {
   return Math.min(...leases.map((lease) => lease.validUntil)) - fenceLeadMs(killGraceMs)

@@ -3,6 +3,7 @@ import {appendFileSync} from 'node:fs'
 import type {Etcd3} from 'etcd3'
 import {MAX_TIMER_MS, monotonicMs} from '../time/clock.js'
 import {cancelStream, credentialsRefused, forgetToken, isLeaseGone, isTokenRefused, persistently} from '../etcd/connection.js'
+import {renewalIntervalMs, validityAfter} from './fence.js'
 
 export interface SessionOptions {
   ttlMs: number
@@ -57,12 +58,9 @@ export class Session extends EventEmitter {
     return this.lostReason
   }
 
-  /**
-   * Keepalives fit three times into the narrowest window a holder relies on (its own fence's, or a
-   * lent one's), so two lost round trips are survived.
-   */
+  /** Keepalives for the narrowest window a holder relies on: its own fence's, or a lent one's. */
   get keepaliveIntervalMs(): number {
-    return Math.max(100, (this.grantedTtlMs - Math.max(this.options.fenceLeadMs, this.demandedLeadMs)) / 3)
+    return renewalIntervalMs(this.grantedTtlMs, Math.max(this.options.fenceLeadMs, this.demandedLeadMs))
   }
 
   /**
@@ -218,7 +216,7 @@ export class Session extends EventEmitter {
       this.markLost('the lease was revoked or expired in etcd')
       return false
     }
-    this.validUntil = Math.max(this.validUntil, ack.sentAt + ack.ttlSeconds * 1000)
+    this.validUntil = validityAfter(this.validUntil, ack.sentAt, ack.ttlSeconds * 1000)
     traceValidity(this.leaseId, ack.sentAt, ack.ttlSeconds * 1000)
     this.armFence()
     this.emit('renewed', this.validUntil)
