@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
 import {existsSync, lstatSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
-import {ElectError, ExitCode} from '../cli/exit-codes.js'
+import {ElectError, ExitCode} from '../contract/exit-codes.js'
 
 /**
  * Where a campaign tells the processes of its user on this machine that it runs: $ELECT_RUNTIME_DIR,

@@ -3,12 +3,12 @@ import {Command, Flags} from '@oclif/core'
 import type {Etcd3} from 'etcd3'
 import {formatDuration, parseDuration} from '../time/duration.js'
 import {connect, type ConnectionOptions} from '../etcd/connection.js'
-import {type ConnectionFlags, connectionOptionsFrom} from '../etcd/options.js'
+import {type ConnectionFlags, connectionOptionsFrom} from './connection-flags.js'
 import {validateName} from '../election/keys.js'
 import {leavesRoom} from '../lease/fence.js'
 import {applyToEnvironment, type Configuration, loadConfiguration} from './configuration.js'
 import {report} from './errors.js'
-import {UsageError} from './exit-codes.js'
+import {UsageError} from '../contract/exit-codes.js'
 
 function flagDuration(input: string): number {
   try {

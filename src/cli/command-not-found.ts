@@ -1,6 +1,6 @@
 import type {Hook} from '@oclif/core'
 import {report} from './errors.js'
-import {UsageError} from './exit-codes.js'
+import {UsageError} from '../contract/exit-codes.js'
 import {closest} from './suggest.js'
 
 // oclif's own message ("› Error: command frobnicate:x not found") is not how elect speaks.

@@ -11,8 +11,8 @@
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {mustBePrivate} from '../etcd/options.js'
-import {UsageError} from './exit-codes.js'
+import {mustBePrivate} from './connection-flags.js'
+import {UsageError} from '../contract/exit-codes.js'
 
 export const SYSTEM_CONFIG = '/etc/elect/elect.env'
 

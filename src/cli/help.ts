@@ -1,5 +1,5 @@
 import {type Command, CommandHelp, type Config, Help, type Interfaces} from '@oclif/core'
-import {EXIT_CODES_HELP, type ExitCodeTexts} from './exit-codes.js'
+import {EXIT_CODES_HELP, type ExitCodeTexts} from '../contract/exit-codes.js'
 import {SYSTEM_CONFIG} from './configuration.js'
 
 const CONNECTION = 'CONNECTION'

@@ -2,7 +2,7 @@ import {spawnSync} from 'node:child_process'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {isSecret, SETTINGS} from '../cli/configuration.js'
-import {ExitCode, exitCodes} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 import {type Check, checkCluster, checkEndpoints, checkGuard, checkRights, checkRuntime} from '../leadership/readiness.js'
 
 export default class CheckReady extends BaseCommand {

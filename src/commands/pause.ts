@@ -1,7 +1,7 @@
 import {userInfo} from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, positiveDuration, thisHost} from '../cli/base-command.js'
-import {ExitCode, exitCodes} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 import {ElectionKeys} from '../election/keys.js'
 import {pause} from '../jobs/pause.js'
 import {runningJobs} from '../jobs/running.js'

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
 import {AbortedError, Election} from '../election/election.js'
-import {ElectError, ExitCode, exitCodes} from '../cli/exit-codes.js'
+import {ElectError, ExitCode, exitCodes} from '../contract/exit-codes.js'
 
 export default class Resign extends BaseCommand {
   static summary = 'Ask the leader of an election to step down'

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {ExitCode, exitCodes} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 import {ElectionKeys} from '../election/keys.js'
 import {describePause, resume} from '../jobs/pause.js'
 

@@ -6,7 +6,7 @@ import {readRuns, type RunRecord} from '../jobs/records.js'
 import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import type {Etcd3} from 'etcd3'
 import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
-import {ExitCode, exitCodes} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 import {isInteractive} from '../cli/terminal.js'
 
 /** A record as shown: a run still marked running whose lease is gone ended without saying how. */

@@ -6,7 +6,7 @@ import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'
 import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import {onStopSignals} from '../leadership/signals.js'
-import {ExitCode, exitCodes} from '../cli/exit-codes.js'
+import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
   static summary = 'Print who leads an election'

@@ -1,7 +1,7 @@
 // src/cli/errors.ts: the one place an error becomes an exit code and the line a user reads.
 import {describe, expect, it} from 'vitest'
 import {failureOf} from '../../src/cli/errors.js'
-import {ElectError, UsageError} from '../../src/cli/exit-codes.js'
+import {ElectError, UsageError} from '../../src/contract/exit-codes.js'
 import {EtcdUnavailableError} from '../../src/etcd/connection.js'
 
 describe('errors become exit codes', () => {

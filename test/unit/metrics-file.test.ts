@@ -1,10 +1,10 @@
-// src/cli/metrics-file.ts: the node_exporter textfile of a job on a server, where a skip and a run
+// src/report/metrics-file.ts: the node_exporter textfile of a job on a server, where a skip and a run
 // each update their own samples and keep the other's.
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {MetricsFile} from '../../src/cli/metrics-file.js'
+import {MetricsFile} from '../../src/report/metrics-file.js'
 import type {RunRecord} from '../../src/jobs/records.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'elect-metrics-'))

@@ -1,7 +1,7 @@
 // What a campaign tells as it goes: its events (--json) or its lines on stdout and stderr, the spinner
 // on a terminal, and systemd (STATUS, READY, WATCHDOG, STOPPING) where it runs as a notify service.
 import {warnOfLeaseBugs} from '../../cli/etcd-version.js'
-import {ExitCode} from '../../cli/exit-codes.js'
+import {ExitCode} from '../../contract/exit-codes.js'
 import {highlight, type Spinner, startSpinner} from '../../cli/terminal.js'
 import {type Candidate, identity} from '../../election/election.js'
 import type {StandingEnd, StandingEvents} from '../../leadership/campaign.js'

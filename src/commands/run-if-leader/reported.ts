@@ -1,9 +1,9 @@
 // What a run-if-leader's result comes to once the run has released: the line its user reads (if
 // any), the metrics file, the end or skip hook, and the exit status.
 import {constants} from 'node:os'
-import {ExitCode} from '../../cli/exit-codes.js'
-import type {MetricsFile} from '../../cli/metrics-file.js'
-import type {RunHooks} from '../../hooks/hooks.js'
+import {ExitCode} from '../../contract/exit-codes.js'
+import type {MetricsFile} from '../../report/metrics-file.js'
+import type {RunHooks} from '../../report/hooks.js'
 import {describePause} from '../../jobs/pause.js'
 import type {GuardedRunResult, Skip} from '../../leadership/run-if-leader.js'
 import {formatDuration} from '../../time/duration.js'

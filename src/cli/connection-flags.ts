@@ -1,8 +1,8 @@
 // Where elect finds etcd and how it proves who it is: the connection flags, else elect's own
 // environment, else etcdctl's, so that a shell set up for etcdctl works for elect too.
 import {readFileSync, statSync} from 'node:fs'
-import {UsageError} from '../cli/exit-codes.js'
-import type {ConnectionOptions} from './connection.js'
+import {UsageError} from '../contract/exit-codes.js'
+import type {ConnectionOptions} from '../etcd/connection.js'
 
 export interface ConnectionFlags {
   endpoints?: string

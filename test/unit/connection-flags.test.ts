@@ -1,10 +1,10 @@
-// src/etcd/options.ts: the connection that the flags and the environment describe, refused before any
+// src/cli/connection-flags.ts: the connection that the flags and the environment describe, refused before any
 // dial when it cannot work.
 import {chmodSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {type ConnectionFlags, connectionOptionsFrom} from '../../src/etcd/options.js'
+import {type ConnectionFlags, connectionOptionsFrom} from '../../src/cli/connection-flags.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'elect-options-'))
 afterAll(() => rmSync(dir, {recursive: true, force: true}))
