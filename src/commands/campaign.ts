@@ -6,7 +6,6 @@ import {exitCodes, UsageError} from '../contract/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
 import {onStopSignals} from '../leadership/signals.js'
-import {UnrunnableHealthCheck} from '../health/health.js'
 import {ServiceNotifier} from '../systemd/notify.js'
 import {CampaignTold} from './campaign/told.js'
 
@@ -71,9 +70,7 @@ export default class Campaign extends BaseCommand {
                 : {command: flags['health-cmd'], intervalMs: flags['health-interval'], timeoutMs: flags['health-timeout'], failures: flags['health-failures']},
           },
           told,
-        ).catch((error) => {
-          throw error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
-        }),
+        ),
       )
       return told.ended(end)
     } finally {

@@ -5,8 +5,6 @@ import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {exitCodes, UsageError} from '../contract/exit-codes.js'
 import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
-import {HoldersMismatch} from '../election/election.js'
-import {UnrunnableHealthCheck} from '../health/health.js'
 import {reported} from './run-if-leader/reported.js'
 import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
@@ -126,9 +124,7 @@ export default class RunIfLeader extends BaseCommand {
           },
           log,
           campaign,
-        ).catch((error) => {
-          throw error instanceof HoldersMismatch || error instanceof UnrunnableHealthCheck ? new UsageError(error.message) : error
-        }),
+        ),
       )
       const run = {
         name,

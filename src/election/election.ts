@@ -2,6 +2,7 @@ import {EventEmitter} from 'node:events'
 import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
 import {credentialsRefused, isLeaseGone, mayLoseAccess} from '../etcd/connection.js'
 import {pause} from '../time/clock.js'
+import {UsageError} from '../contract/exit-codes.js'
 import {leaseHex} from '../lease/leases.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
 import type {Session} from '../lease/session.js'
@@ -23,7 +24,8 @@ export function identity(candidate: Candidate): {key: string; lease: string; rev
 }
 
 /** A candidate that says another number of holders than this one: every candidate of an election must say the same. */
-export class HoldersMismatch extends Error {
+/** A usage error by the contract (exit 2): the candidate's --holders disagrees with the election's. */
+export class HoldersMismatch extends UsageError {
   constructor(
     readonly theirs: number,
     readonly ours: number,

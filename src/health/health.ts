@@ -4,6 +4,7 @@
 import {runShell} from '../supervise/shell.js'
 import {after, pause} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
+import {UsageError} from '../contract/exit-codes.js'
 
 export interface HealthOptions {
   command: string
@@ -14,7 +15,8 @@ export interface HealthOptions {
 }
 
 /** A check that could not be run at all the first time (sh: not found, permission denied): a mistake of the flags, not sickness. */
-export class UnrunnableHealthCheck extends Error {}
+/** A usage error by the contract (exit 2): --health-cmd names what sh cannot run. */
+export class UnrunnableHealthCheck extends UsageError {}
 
 /**
  * Runs the check once: undefined when it passed, else why not, in a few words. The first check of a
