@@ -5,7 +5,7 @@ import {formatDuration, parseDuration} from '../time/duration.js'
 import {connect, type ConnectionOptions} from '../etcd/connection.js'
 import {type ConnectionFlags, connectionOptionsFrom} from './connection-flags.js'
 import {validateName} from '../election/keys.js'
-import {leavesRoom} from '../lease/fence.js'
+import {ttlExceedsFenceLead} from '../lease/fence.js'
 import {applyToEnvironment, type Configuration, loadConfiguration} from './configuration.js'
 import {report} from './errors.js'
 import {UsageError} from '../contract/exit-codes.js'
@@ -195,7 +195,7 @@ export abstract class BaseCommand extends Command {
   /** --ttl: what etcd can grant, and room for a holder with `killGraceMs` before its fence. */
   protected leaseTtl(ttlMs: number, killGraceMs: number, tooShort: () => UsageError): number {
     this.grantable(ttlMs, '--ttl')
-    if (!leavesRoom(ttlMs, killGraceMs)) throw tooShort()
+    if (!ttlExceedsFenceLead(ttlMs, killGraceMs)) throw tooShort()
     return ttlMs
   }
 

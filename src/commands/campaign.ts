@@ -4,10 +4,10 @@ import {after} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
 import {exitCodes, UsageError} from '../contract/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
-import {type StandingEnd, standForLeadership} from '../leadership/campaign.js'
+import {type CampaignEnd, runCampaign} from '../leadership/campaign.js'
 import {onStopSignals} from '../leadership/signals.js'
 import {ServiceNotifier} from '../systemd/notify.js'
-import {CampaignTold} from './campaign/told.js'
+import {CampaignPresenter} from '../output/campaign-events.js'
 
 export default class Campaign extends BaseCommand {
   static summary = 'Wait to lead an election, then hold leadership until signalled or lost'
@@ -40,7 +40,7 @@ export default class Campaign extends BaseCommand {
     const stop = new AbortController()
     const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     const service = ServiceNotifier.fromEnvironment((line) => this.say(line))
-    const told = new CampaignTold({
+    const presenter = new CampaignPresenter({
       name,
       value,
       json: flags.json,
@@ -50,12 +50,12 @@ export default class Campaign extends BaseCommand {
       service,
     })
     const unlisten = onStopSignals((signal) => {
-      if (!stop.signal.aborted) told.stopping(signal)
+      if (!stop.signal.aborted) presenter.stopping(signal)
       stop.abort(signal)
     })
     try {
-      const end: StandingEnd = await this.withEtcd(this.connectionOptions(flags), (client) =>
-        standForLeadership(
+      const end: CampaignEnd = await this.withEtcd(this.connectionOptions(flags), (client) =>
+        runCampaign(
           client,
           {
             prefix: this.electionPrefix(flags),
@@ -69,12 +69,12 @@ export default class Campaign extends BaseCommand {
                 ? undefined
                 : {command: flags['health-cmd'], intervalMs: flags['health-interval'], timeoutMs: flags['health-timeout'], failures: flags['health-failures']},
           },
-          told,
+          presenter,
         ),
       )
-      return told.ended(end)
+      return presenter.ended(end)
     } finally {
-      told.close()
+      presenter.close()
       cancelTimeout?.()
       unlisten()
       await service?.settled()

@@ -4,9 +4,9 @@ import {formatDuration} from '../time/duration.js'
 import {delay, startedAtMs} from '../time/clock.js'
 import {onceSlot} from '../jobs/once-per.js'
 import {exitCodes, UsageError} from '../contract/exit-codes.js'
-import {type GuardedRunResult, guardedRun} from '../leadership/run-if-leader.js'
-import {reported} from './run-if-leader/reported.js'
-import {leavesRoom, SAFETY_MARGIN_MS} from '../lease/fence.js'
+import {type RunIfLeaderResult, runIfLeader} from '../leadership/run-if-leader.js'
+import {presentRunResult} from '../output/run-result.js'
+import {ttlExceedsFenceLead, SAFETY_MARGIN_MS} from '../lease/fence.js'
 import {Attachment, findLocalCampaign} from '../attach/attachment.js'
 import {warnOfLeaseBugs} from '../cli/etcd-version.js'
 import {MetricsFile} from '../report/metrics-file.js'
@@ -93,13 +93,13 @@ export default class RunIfLeader extends BaseCommand {
     if (warning) this.say(warning)
     // The campaign's line is closed whatever happens, or it would keep this process alive.
     const hangUp = () => campaign instanceof Attachment && campaign.close()
-    if (campaign instanceof Attachment && !leavesRoom(campaign.hello.ttlMs, flags['kill-grace'])) {
+    if (campaign instanceof Attachment && !ttlExceedsFenceLead(campaign.hello.ttlMs, flags['kill-grace'])) {
       hangUp()
       throw ttlTooShort("the campaign's --ttl", campaign.hello.ttlMs, flags['kill-grace'])
     }
     try {
-      const result: GuardedRunResult = await this.withEtcd(connection, (client) =>
-        guardedRun(
+      const result: RunIfLeaderResult = await this.withEtcd(connection, (client) =>
+        runIfLeader(
           client,
           {
             prefix,
@@ -137,7 +137,7 @@ export default class RunIfLeader extends BaseCommand {
         skipExitCode: flags['skip-exit-code'],
         verbose,
       }
-      return await reported(result, run, {metrics, hooks, say: (line) => this.say(line)})
+      return await presentRunResult(result, run, {metrics, hooks, say: (line) => this.say(line)})
     } finally {
       hangUp()
     }

@@ -8,7 +8,7 @@ import {serverVersion} from '../etcd/versions.js'
 import {attachedJobsEndWithinMs, fenceLeadMs} from '../lease/fence.js'
 import {grantOf} from './lending.js'
 
-export interface StandingOptions {
+export interface CampaignOptions {
   prefix: string
   name: string
   value: string
@@ -20,13 +20,13 @@ export interface StandingOptions {
   health?: HealthOptions
 }
 
-export type StandingEnd =
+export type CampaignEnd =
   | {kind: 'timed-out'}
   | {kind: 'lost'; reason: string; whileWaiting: boolean}
   /** Stepped down on a signal or a resign request, after every attached job was dead. */
   | {kind: 'resigned'; reason: string}
 
-export interface StandingEvents {
+export interface CampaignEvents {
   /** Queued (again, after stepping down for its health), as `self`, behind `leader` (as it was then). */
   waiting(self: Candidate, leader?: Candidate): Promise<void>
   elected(self: Candidate): Promise<void>
@@ -42,11 +42,11 @@ export interface StandingEvents {
 }
 
 /** How one term (a lease, a place in the queue, perhaps a leadership) ended: as the campaign does, or sick. */
-type TermEnd = StandingEnd | Sick
+type TermEnd = CampaignEnd | Sick
 type Sick = {kind: 'sick'; reason: string; wasLeading: boolean}
 
 /** How a campaign ends that its own signal stopped before it led: --timeout, or a signal. */
-function stoppedBeforeLeading(signal: AbortSignal): StandingEnd {
+function stoppedBeforeLeading(signal: AbortSignal): CampaignEnd {
   return signal.reason === 'timeout' ? {kind: 'timed-out'} : {kind: 'resigned', reason: String(signal.reason)}
 }
 
@@ -59,7 +59,7 @@ type Host = Pick<AttachHost, 'longestGraceMs' | 'lead' | 'renewed' | 'endLeaders
  * health check, a campaign whose check keeps failing leaves the queue (or steps down) and queues
  * again, with a new lease, once it passes; the host stays, so this machine's jobs keep asking it.
  */
-export async function standForLeadership(client: Etcd3, options: StandingOptions, events: StandingEvents): Promise<StandingEnd> {
+export async function runCampaign(client: Etcd3, options: CampaignOptions, events: CampaignEvents): Promise<CampaignEnd> {
   const election = new Election(client, options.prefix, options.name)
   const {clusterId} = await election.peek()
   const dir = runtimeDir()
@@ -114,9 +114,9 @@ async function term(
   client: Etcd3,
   election: Election,
   host: Host,
-  options: StandingOptions,
+  options: CampaignOptions,
   sick: AbortSignal,
-  events: StandingEvents,
+  events: CampaignEvents,
   started: (session: Session) => void,
 ): Promise<TermEnd> {
   const lost = new AbortController()

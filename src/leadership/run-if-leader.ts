@@ -17,7 +17,7 @@ import {Supervisor} from '../supervise/supervisor.js'
 import {candidateOf} from './lending.js'
 import {onStopSignals, RunSignals} from './signals.js'
 
-export interface GuardedRunOptions {
+export interface RunIfLeaderOptions {
   prefix: string
   name: string
   value: string
@@ -64,7 +64,7 @@ export type Skip =
   /** --health-cmd failed: this server does not queue. */
   | {kind: 'skipped'; because: 'unhealthy'; reason: string}
 
-export type GuardedRunResult =
+export type RunIfLeaderResult =
   | Skip
   | {kind: 'timed-out'}
   | {kind: 'interrupted'; signal: NodeJS.Signals}
@@ -100,7 +100,7 @@ interface Won {
 type StopReason = {kind: 'wait'} | {kind: 'signal'; signal: NodeJS.Signals} | {kind: 'lost'; reason: string}
 
 /** How the wait for a turn ended: this run may start its command, or it ends as it says. */
-type Turn = Won | GuardedRunResult
+type Turn = Won | RunIfLeaderResult
 
 /** What a run makes ahead of its turn: the lease its running marker will hold, and its guard. */
 interface Prepared {
@@ -115,17 +115,17 @@ interface Prepared {
  * borrow its leadership), run the command under a guard while the lease is certainly held, and
  * release only after the command's whole job is dead.
  */
-export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log: Log, campaign?: Attachment | 'silent'): Promise<GuardedRunResult> {
+export async function runIfLeader(client: Etcd3, options: RunIfLeaderOptions, log: Log, campaign?: Attachment | 'silent'): Promise<RunIfLeaderResult> {
   const election = new Election(client, options.prefix, options.name, options.holders)
-  let seen = await look(election, options)
-  if ('kind' in seen) return seen
+  let situation = await readSituation(election, options)
+  if ('kind' in situation) return situation
   if (campaign === 'silent') return {kind: 'skipped', because: 'campaign-silent'}
   // A campaign of the same election in another etcd cluster has nothing to lend.
-  const lender = campaign?.hello.clusterId === seen.clusterId ? campaign : undefined
+  const lender = campaign?.hello.clusterId === situation.clusterId ? campaign : undefined
   if (campaign && !lender) campaign.close()
   // A campaign holds alone (it has no --holders): lending that to a run of several holders would break both.
   if (lender && options.holders !== 1) throw new HoldersMismatch(1, options.holders, `the campaign of ${lender.hello.value} on this machine`)
-  if (!lender && seen.full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding: seen.holding}
+  if (!lender && situation.full && options.waitMs === 0) return {kind: 'skipped', because: 'another-leads', holding: situation.holding}
   if (!lender && options.slot && options.waitMs === 0 && options.spread) {
     // Every server of a fleet fires the slot at once, and each one that campaigns costs etcd a lease, a
     // key and their removal: they campaign in the order of their places in the spread, so that the
@@ -133,9 +133,9 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     const placeMs = placeInSpread(options.value, fleetSpreadMs(options.slot))
     log(`nobody leads ${options.name}: waiting ${Math.round(placeMs)}ms, this server's place in the fleet's spread, then looking again`)
     await delay(placeMs)
-    seen = await look(election, options)
-    if ('kind' in seen) return seen
-    if (seen.full) return {kind: 'skipped', because: 'another-leads', holding: seen.holding}
+    situation = await readSituation(election, options)
+    if ('kind' in situation) return situation
+    if (situation.full) return {kind: 'skipped', because: 'another-leads', holding: situation.holding}
   }
   if (options.health) {
     // Only a run that could lead pays for the check; a signal meanwhile ends it (it runs in a group of its own).
@@ -145,13 +145,13 @@ export async function guardedRun(client: Etcd3, options: GuardedRunOptions, log:
     if (interrupted.signal.aborted) return {kind: 'interrupted', signal: interrupted.signal.reason as NodeJS.Signals}
     if (sickness) return {kind: 'skipped', because: 'unhealthy', reason: sickness}
   }
-  return new Run(client, election, options, log, lender, seen.slot).perform(seen.holding)
+  return new Run(client, election, options, log, lender, situation.slot).perform(situation.holding)
 }
 
 /** One read of what decides a fire before it campaigns: a pause or a done slot skips it; else who holds. */
-async function look(
+async function readSituation(
   election: Election,
-  options: GuardedRunOptions,
+  options: RunIfLeaderOptions,
 ): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string; slot?: SlotStanding}> {
   const pauses = pausesOf(election.keys, options.job)
   const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? slotMarkers(election.keys, options.slot, options.job) : [])])
@@ -179,16 +179,16 @@ class Run {
   constructor(
     private readonly client: Etcd3,
     private readonly election: Election,
-    private readonly options: GuardedRunOptions,
+    private readonly options: RunIfLeaderOptions,
     private readonly log: Log,
     private readonly lender: Attachment | undefined,
-    /** What the fire's look found of its --once-per slot. */
+    /** What the fire's first read found of its --once-per slot. */
     private readonly slot: SlotStanding | undefined,
   ) {}
 
-  async perform(holding: Candidate[]): Promise<GuardedRunResult> {
+  async perform(holding: Candidate[]): Promise<RunIfLeaderResult> {
     this.signals.listen()
-    let result: GuardedRunResult | undefined
+    let result: RunIfLeaderResult | undefined
     try {
       result = await this.toTheEnd(holding)
     } finally {
@@ -200,7 +200,7 @@ class Run {
   }
 
   /** The run up to its release: the turn, the slot, the command. */
-  private async toTheEnd(holding: Candidate[]): Promise<GuardedRunResult> {
+  private async toTheEnd(holding: Candidate[]): Promise<RunIfLeaderResult> {
     const {options, log} = this
     const turn = await this.waitForTurn((stopWith, signal) => (this.lender ? this.borrow(this.lender, holding, signal) : this.campaign(stopWith, signal)))
     if (turn.kind !== 'won') return turn
@@ -231,11 +231,11 @@ class Run {
   }
 
   /**
-   * Runs `getThere` under --wait's bound and the run's signals, and turns the reason it was stopped
-   * for into the result that reason stands for. `getThere` stops it too (`stopWith`) when the lease
+   * Runs `reachTurn` under --wait's bound and the run's signals, and turns the reason it was stopped
+   * for into the result that reason stands for. `reachTurn` stops it too (`stopWith`) when the lease
    * it waits with is lost.
    */
-  private async waitForTurn(getThere: (stopWith: (reason: StopReason) => void, signal: AbortSignal) => Promise<Turn>): Promise<Turn> {
+  private async waitForTurn(reachTurn: (stopWith: (reason: StopReason) => void, signal: AbortSignal) => Promise<Turn>): Promise<Turn> {
     const stop = new AbortController()
     const stopWith = (reason: StopReason) => stop.abort(reason)
     const cancelSignals = this.signals.whileWaiting((signal) => stopWith({kind: 'signal', signal}))
@@ -244,7 +244,7 @@ class Run {
     const cancelWait = waitMs > 0 && Number.isFinite(waitMs) ? after(waitMs, () => stopWith({kind: 'wait'})) : undefined
     try {
       if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason as StopReason))
-      const result = await getThere(stopWith, stop.signal)
+      const result = await reachTurn(stopWith, stop.signal)
       // A signal that came as the claim succeeded must not be lost before the command starts.
       if (stop.signal.aborted) throw new AbortedError(stopReasonText(stop.signal.reason as StopReason))
       return result
@@ -437,10 +437,10 @@ function stopReasonText(reason: StopReason): string {
 async function supervise(
   {candidacy, leaderLease, runLease, record}: Won,
   supervisor: Supervisor,
-  options: GuardedRunOptions,
+  options: RunIfLeaderOptions,
   log: Log,
   signals: RunSignals,
-): Promise<GuardedRunResult> {
+): Promise<RunIfLeaderResult> {
   const {self} = candidacy
   const leases = [leaderLease, runLease]
   const alreadyLost = leases.find((lease) => lease.lost)?.lost

@@ -21,7 +21,7 @@ export function fenceLeadMs(killGraceMs = 0): number {
 }
 
 /** Whether a lease of `ttlMs` leaves a holder with `killGraceMs` any time to hold it before its fence. */
-export function leavesRoom(ttlMs: number, killGraceMs = 0): boolean {
+export function ttlExceedsFenceLead(ttlMs: number, killGraceMs = 0): boolean {
   return ttlMs > fenceLeadMs(killGraceMs)
 }
 

@@ -1,7 +1,15 @@
 // src/lease/fence.ts: the arithmetic every holder's safety rests on, with the numbers written out.
 import {EventEmitter} from 'node:events'
 import {describe, expect, it} from 'vitest'
-import {attachedJobsEndWithinMs, fenceLeadMs, jobDeadline, leavesRoom, renewalIntervalMs, SAFETY_MARGIN_MS, validityAfter} from '../../src/lease/fence.js'
+import {
+  attachedJobsEndWithinMs,
+  fenceLeadMs,
+  jobDeadline,
+  ttlExceedsFenceLead,
+  renewalIntervalMs,
+  SAFETY_MARGIN_MS,
+  validityAfter,
+} from '../../src/lease/fence.js'
 
 describe('the fence', () => {
   it('keeps a safety margin of one second', () => {
@@ -15,10 +23,10 @@ describe('the fence', () => {
   })
 
   it('leaves room to hold a lease only when the TTL exceeds the fence lead', () => {
-    expect(leavesRoom(4001, 3000)).toBe(true)
-    expect(leavesRoom(4000, 3000)).toBe(false)
-    expect(leavesRoom(1001)).toBe(true)
-    expect(leavesRoom(1000)).toBe(false)
+    expect(ttlExceedsFenceLead(4001, 3000)).toBe(true)
+    expect(ttlExceedsFenceLead(4000, 3000)).toBe(false)
+    expect(ttlExceedsFenceLead(1001)).toBe(true)
+    expect(ttlExceedsFenceLead(1000)).toBe(false)
   })
 
   it('stops a job by the earliest validity of the leases it relies on, less the fence lead', () => {

@@ -10,7 +10,9 @@ const src = new URL('../../src/', import.meta.url).pathname
 
 /** Each room, and the rooms it may import from. */
 const MAY_IMPORT: Record<string, string[]> = {
-  commands: ['cli', 'report', 'leadership', 'election', 'jobs', 'lease', 'attach', 'health', 'systemd', 'etcd', 'time'],
+  commands: ['output', 'cli', 'report', 'leadership', 'election', 'jobs', 'lease', 'attach', 'health', 'systemd', 'etcd', 'time'],
+  // What a command shows of a use case's result: lines, JSON, systemd's status, the exit status.
+  output: ['cli', 'report', 'leadership', 'election', 'jobs', 'systemd', 'time'],
   cli: ['election', 'jobs', 'lease', 'etcd', 'time'],
   leadership: ['election', 'jobs', 'lease', 'supervise', 'attach', 'health', 'etcd', 'time'],
   jobs: ['election', 'lease', 'etcd', 'time'],

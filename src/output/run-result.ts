@@ -1,12 +1,12 @@
 // What a run-if-leader's result comes to once the run has released: the line its user reads (if
 // any), the metrics file, the end or skip hook, and the exit status.
 import {constants} from 'node:os'
-import {ExitCode} from '../../contract/exit-codes.js'
-import type {MetricsFile} from '../../report/metrics-file.js'
-import type {RunHooks} from '../../report/hooks.js'
-import {describePause} from '../../jobs/pause.js'
-import type {GuardedRunResult, Skip} from '../../leadership/run-if-leader.js'
-import {formatDuration} from '../../time/duration.js'
+import {ExitCode} from '../contract/exit-codes.js'
+import type {MetricsFile} from '../report/metrics-file.js'
+import type {RunHooks} from '../report/hooks.js'
+import {describePause} from '../jobs/pause.js'
+import type {RunIfLeaderResult, Skip} from '../leadership/run-if-leader.js'
+import {formatDuration} from '../time/duration.js'
 
 /** The run as its flags described it. */
 export interface Run {
@@ -21,8 +21,8 @@ export interface Run {
   verbose: boolean
 }
 
-export async function reported(
-  result: GuardedRunResult,
+export async function presentRunResult(
+  result: RunIfLeaderResult,
   run: Run,
   {metrics, hooks, say}: {metrics?: MetricsFile; hooks: RunHooks; say: (line: string) => void},
 ): Promise<number> {
@@ -46,7 +46,7 @@ export async function reported(
 }
 
 /** What a run's result means for its user: a line on stderr where it is worth one, and the exit status. */
-function rendered(result: GuardedRunResult, how: Run, say: (line: string) => void): number {
+function rendered(result: RunIfLeaderResult, how: Run, say: (line: string) => void): number {
   const {name, command} = how
   switch (result.kind) {
     case 'skipped':

@@ -1,13 +1,13 @@
 // What a campaign tells as it goes: its events (--json) or its lines on stdout and stderr, the spinner
 // on a terminal, and systemd (STATUS, READY, WATCHDOG, STOPPING) where it runs as a notify service.
-import {warnOfLeaseBugs} from '../../cli/etcd-version.js'
-import {ExitCode} from '../../contract/exit-codes.js'
-import {highlight, type Spinner, startSpinner} from '../../cli/terminal.js'
-import {type Candidate, identity} from '../../election/election.js'
-import type {StandingEnd, StandingEvents} from '../../leadership/campaign.js'
-import type {ServiceNotifier} from '../../systemd/notify.js'
+import {warnOfLeaseBugs} from '../cli/etcd-version.js'
+import {ExitCode} from '../contract/exit-codes.js'
+import {highlight, type Spinner, startSpinner} from '../cli/terminal.js'
+import {type Candidate, identity} from '../election/election.js'
+import type {CampaignEnd, CampaignEvents} from '../leadership/campaign.js'
+import type {ServiceNotifier} from '../systemd/notify.js'
 
-export interface Telling {
+export interface CampaignPresenterOptions {
   name: string
   value: string
   json: boolean
@@ -18,15 +18,15 @@ export interface Telling {
   service?: ServiceNotifier
 }
 
-export class CampaignTold implements StandingEvents {
+export class CampaignPresenter implements CampaignEvents {
   private self?: ReturnType<typeof identity>
   private spinner?: Spinner
   private sick = false
 
-  constructor(private readonly how: Telling) {}
+  constructor(private readonly options: CampaignPresenterOptions) {}
 
   async waiting(candidate: Candidate, leader?: Candidate): Promise<void> {
-    const {name, service} = this.how
+    const {name, service} = this.options
     this.self = identity(candidate)
     this.event('waiting', this.self)
     service?.status(`waiting to lead ${name}${leader ? `: ${leader.value} leads` : ''}`)
@@ -34,24 +34,24 @@ export class CampaignTold implements StandingEvents {
   }
 
   async elected(): Promise<void> {
-    const {name, value, json, service} = this.how
+    const {name, value, json, service} = this.options
     this.spinner?.stop()
-    this.how.onElected()
+    this.options.onElected()
     service?.status(`leading ${name} since ${new Date().toISOString()}`)
     if (json) this.event('elected', this.self)
-    else this.how.data(`elected: ${await highlight(value)} leads ${name} (revision ${this.self!.revision})`)
+    else this.options.data(`elected: ${await highlight(value)} leads ${name} (revision ${this.self!.revision})`)
   }
 
   notice(message: string): void {
-    this.how.say(message)
+    this.options.say(message)
   }
 
   serverVersion(version: string): void {
-    warnOfLeaseBugs(version, this.how.say)
+    warnOfLeaseBugs(version, this.options.say)
   }
 
   health(healthy: boolean, reason?: string): void {
-    const {name, say, service} = this.how
+    const {name, say, service} = this.options
     this.event('health', {healthy, reason: reason ?? null})
     if (!healthy) {
       say(`${reason}; ${name} is not for this server until it passes`)
@@ -61,7 +61,7 @@ export class CampaignTold implements StandingEvents {
   }
 
   steppedDown(reason: string, wasLeading: boolean): void {
-    const {name, say, service} = this.how
+    const {name, say, service} = this.options
     this.spinner?.stop()
     this.event('stepped-down', {...this.self, reason, leading: wasLeading})
     say(`${wasLeading ? 'stepped down as leader of' : 'left the queue of'} ${name}: ${reason}; it queues again once the check passes`)
@@ -69,17 +69,17 @@ export class CampaignTold implements StandingEvents {
   }
 
   alive(): void {
-    this.how.service?.alive()
+    this.options.service?.alive()
   }
 
   /** A signal asks it to stop: systemd hears so before the jobs are stopped and the key goes. */
   stopping(signal: string): void {
-    this.how.service?.stopping(`stepping down from ${this.how.name} (${signal})`)
+    this.options.service?.stopping(`stepping down from ${this.options.name} (${signal})`)
   }
 
   /** Tells how the campaign ended; returns its exit status. */
-  ended(end: StandingEnd): number {
-    const {name, say} = this.how
+  ended(end: CampaignEnd): number {
+    const {name, say} = this.options
     this.spinner?.stop()
     switch (end.kind) {
       case 'timed-out':
@@ -101,7 +101,7 @@ export class CampaignTold implements StandingEvents {
   }
 
   private event(kind: string, details: object = {}): void {
-    const {json, name, value, data} = this.how
+    const {json, name, value, data} = this.options
     if (json) data({event: kind, name, value, ...details})
   }
 }
