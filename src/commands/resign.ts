@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, thisHost} from '../cli/base-command.js'
 import {after} from '../time/clock.js'
-import {AbortedError, Election} from '../election/election.js'
+import {AbortedError} from '../election/watch.js'
+import {Election} from '../election/election.js'
 import {ElectError, ExitCode, exitCodes} from '../contract/exit-codes.js'
 
 export default class Resign extends BaseCommand {

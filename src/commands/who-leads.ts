@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {type Candidate, Election, identity} from '../election/election.js'
+import {type Candidate, identity} from '../election/candidate.js'
+import {Election} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import type {Etcd3} from 'etcd3'
 import {runningJobs} from '../jobs/running.js'

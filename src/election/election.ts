@@ -1,29 +1,12 @@
-import {EventEmitter} from 'node:events'
-import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
-import {credentialsRefused, isLeaseGone, mayLoseAccess} from '../etcd/connection.js'
-import {pause} from '../time/clock.js'
+import type {Etcd3, ICompare, IKeyValue, IRequestOp} from 'etcd3'
+import {isLeaseGone} from '../etcd/connection.js'
 import {UsageError} from '../contract/exit-codes.js'
-import {leaseHex} from '../lease/leases.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
 import type {Session} from '../lease/session.js'
-import {AbortedError, type KeyRange, PULSE_MS, type Reading, readUntil} from './watch.js'
+import {type Candidate, candidatesRange, queueRequest, sameCandidate, stillHeld, toCandidate} from './candidate.js'
+import {Candidacy} from './candidacy.js'
+import {AbortedError, type KeyRange, readUntil} from './watch.js'
 
-export {AbortedError} from './watch.js'
-
-export interface Candidate {
-  key: string
-  value: string
-  leaseId: string
-  /** The fencing token: it grows with every new leader. */
-  createRevision: number
-}
-
-/** A candidate as elect shows it (campaign's events, who-leads --json): its lease in hex, as etcdctl shows leases. */
-export function identity(candidate: Candidate): {key: string; lease: string; revision: number} {
-  return {key: candidate.key, lease: leaseHex(candidate.leaseId), revision: candidate.createRevision}
-}
-
-/** A candidate that says another number of holders than this one: every candidate of an election must say the same. */
 /** A usage error by the contract (exit 2): the candidate's --holders disagrees with the election's. */
 export class HoldersMismatch extends UsageError {
   constructor(
@@ -204,167 +187,6 @@ export class Election {
   }
 }
 
-/**
- * A candidate's place in the queue, from enqueue until its session ends. Once it leads, it watches
- * its own key and its resign-request key: 'lost' (reason) fires when the key is deleted or replaced,
- * 'resign-requested' (requester) when someone asks it to step down.
- */
-export class Candidacy extends EventEmitter {
-  private stopWatchingLeadership = () => {}
-  /** Why leadership ended (lost, or a resign request), remembered for listeners that come later. */
-  ended?: string
-  /** Who held when this candidate joined the queue, unless itself among them: it did not hold then, nor can it before one of them goes. */
-  heldWhenQueued?: Candidate[]
-
-  constructor(
-    private readonly client: Etcd3,
-    readonly keys: ElectionKeys,
-    readonly self: Candidate,
-    /** How many hold the election at once. */
-    readonly holders = 1,
-  ) {
-    super()
-  }
-
-  /** The candidate keys just older than this one's, nearest first: `limit` of them, or fewer. */
-  private predecessorsRequest(limit = this.holders): IRangeRequest {
-    return {...queueRequest(this.keys, limit), max_create_revision: this.self.createRevision - 1, sort_order: 'Descend'}
-  }
-
-  /**
-   * Waits until this candidate holds, watching only the candidates just ahead of it. It reads one
-   * more: with that many ahead, two must go before it can hold, so it is distant (see Reading).
-   */
-  async waitUntilLeader(signal?: AbortSignal): Promise<void> {
-    await readUntil(
-      this.client,
-      async () => {
-        const response = await this.client.kv.range(this.predecessorsRequest(this.holders + 1))
-        const revision = Number(response.header.revision)
-        const ahead = response.kvs.slice(0, this.holders)
-        if (!this.aheadOfTurn(ahead)) return {revision, outcome: true}
-        return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()})), distant: response.kvs.length > this.holders}
-      },
-      {signal},
-    )
-  }
-
-  /** Whether the candidates just ahead, as predecessorsRequest() read them, keep this one from holding. */
-  private aheadOfTurn(ahead: IKeyValue[]): boolean {
-    return ahead.length >= this.holders
-  }
-
-  /**
-   * Starts watching what tells a leader it no longer leads: its key gone or not its own any more
-   * ('lost'), or a resign request ('resign-requested'). Only a read can say so; a watch failure
-   * never does, whatever etcd did to the watch.
-   */
-  async watchLeadership(): Promise<void> {
-    const stop = new AbortController()
-    this.stopWatchingLeadership = () => stop.abort()
-    const key = Buffer.from(this.self.key)
-    const resignKey = Buffer.from(this.keys.resignRequest(this.self.leaseId))
-    // While it leads, an unreadable etcd is the session's business (its fence), never a reason to stop
-    // reading; etcd refusing its credentials or its role's rights is a leadership it can no longer prove.
-    const ended = readUntil<[event: 'lost' | 'resign-requested', detail: string]>(
-      this.client,
-      async () => {
-        const response = await this.client.kv.txn({compare: [], success: [{request_range: {key}}, {request_range: {key: resignKey}}]})
-        const revision = Number(response.header.revision)
-        const [own, resign] = response.responses.map((op) => op.response_range.kvs[0])
-        if (!own) return {revision, outcome: ['lost', 'the leader key was deleted']}
-        if (own.lease !== this.self.leaseId || Number(own.create_revision) !== this.self.createRevision)
-          return {revision, outcome: ['lost', 'the leader key was replaced']}
-        if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
-        return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
-      },
-      {signal: stop.signal, retry: (error) => !credentialsRefused(error)},
-    )
-    ended.then(
-      ([event, detail]) => this.end(event, detail),
-      (error) => {
-        const refused = credentialsRefused(error)
-        if (refused) this.end('lost', `it can no longer read its leadership: ${refused}`)
-      },
-    )
-    if (mayLoseAccess(this.client)) void this.checkAccess(stop.signal)
-  }
-
-  /**
-   * A holder whose role loses its read rights goes on hearing progress answers on its watch, but no
-   * events (etcd 3.4 and 3.5): a deleted key would go unseen. Only a call that needs the rights finds
-   * out, so where credentials are in use, a holder reads its key every PULSE_MS: serializable and
-   * keys only (the member answers from its own store, no quorum round). Only a refusal counts; what
-   * it found, perhaps behind, is the watch's and the reads' business.
-   */
-  private async checkAccess(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await pause(PULSE_MS, signal)
-      if (signal.aborted) return
-      try {
-        await this.client.kv.range({key: Buffer.from(this.self.key), serializable: true, keys_only: true})
-      } catch (error) {
-        const refused = credentialsRefused(error)
-        if (refused && !signal.aborted) return this.end('lost', `it can no longer read its leadership: ${refused}`)
-      }
-    }
-  }
-
-  /**
-   * Holds in a transaction only while this candidate leads: its key is its own and no candidate key is
-   * older. With several holders a transaction cannot count the keys ahead: it holds while the key is
-   * its own, which proves the candidate holds once a read (readStanding) has seen it hold.
-   */
-  leadsCompares(): ICompare[] {
-    if (this.holders > 1) return [this.ownKeyCompare()]
-    const candidates = candidatesRange(this.keys)
-    // A compare with a range end holds only if it holds for every key in the range (etcd 3.3+).
-    const nobodyAhead: ICompare & {range_end?: Buffer} = {
-      key: Buffer.from(candidates.key),
-      range_end: candidates.rangeEnd,
-      target: 'Create',
-      result: 'Greater',
-      create_revision: this.self.createRevision - 1,
-    }
-    return [this.ownKeyCompare(), nobodyAhead]
-  }
-
-  /** What says why leadsCompares() failed, read in the same transaction: this candidate's key, and the ones just ahead. */
-  standingReads(): IRequestOp[] {
-    return [{request_range: {key: Buffer.from(this.self.key)}}, {request_range: this.predecessorsRequest()}]
-  }
-
-  /**
-   * What standingReads() found at `revision` (the keys each read) means: the leadership is lost, or a
-   * candidate ahead must go first (watch them); undefined: this candidate holds.
-   */
-  readStanding(revision: number, [own, ahead]: IKeyValue[][]): Reading<'lost'> | undefined {
-    if (!own[0] || Number(own[0].create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
-    if (this.aheadOfTurn(ahead)) return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()}))}
-    return undefined
-  }
-
-  /** Holds while this candidate's key is still its own. */
-  ownKeyCompare(): ICompare {
-    return stillHeld(this.self)
-  }
-
-  /** Deletes this candidate's key (and what it says of the holders), in a transaction that ends its leadership along with something else. */
-  deleteOwnKeys(): IRequestOp[] {
-    const limit = this.holders > 1 ? [{request_delete_range: {key: Buffer.from(this.keys.holderLimit(this.holders, this.self.leaseId))}}] : []
-    return [{request_delete_range: {key: Buffer.from(this.self.key)}}, ...limit]
-  }
-
-  private end(event: 'lost' | 'resign-requested', detail: string): void {
-    this.ended ??= event === 'lost' ? detail : `resign requested by ${detail}`
-    this.emit(event, detail)
-  }
-
-  async stopWatching(): Promise<void> {
-    this.stopWatchingLeadership()
-  }
-}
-
 /** Waits until `key` is absent or, given `createRevision`, no longer the key created then. */
 async function waitUntilKeyGone(client: Etcd3, key: string, signal?: AbortSignal, createRevision?: number): Promise<void> {
   await readUntil(
@@ -406,33 +228,4 @@ function noKeyIn(range: KeyRange): ICompare {
     create_revision: 0,
   }
   return compare
-}
-
-/** Every candidate key of the election. */
-function candidatesRange(keys: ElectionKeys): KeyRange {
-  return {key: keys.candidates, rangeEnd: prefixEnd(keys.candidates)}
-}
-
-/** Every candidate of the election, oldest (the leader) first. */
-function queueRequest(keys: ElectionKeys, limit: number): IRangeRequest {
-  const {key, rangeEnd} = candidatesRange(keys)
-  return {key: Buffer.from(key), range_end: rangeEnd, sort_target: 'Create', sort_order: 'Ascend', limit}
-}
-
-/** Holds in a transaction while `candidate`'s key is the one it created (not deleted, nor made again). */
-function stillHeld(candidate: Candidate): ICompare {
-  return {key: Buffer.from(candidate.key), target: 'Create', result: 'Equal', create_revision: candidate.createRevision}
-}
-
-function sameCandidate(a: Candidate | undefined, b: Candidate | undefined): boolean {
-  return a?.key === b?.key && a?.createRevision === b?.createRevision && a?.value === b?.value
-}
-
-function toCandidate(kv: IKeyValue): Candidate {
-  return {
-    key: kv.key.toString(),
-    value: kv.value.toString(),
-    leaseId: kv.lease,
-    createRevision: Number(kv.create_revision),
-  }
 }

@@ -3,7 +3,7 @@
 // releases it, with the leadership unless borrowed, only once its command's whole job is dead; a
 // successor elect waits for both, so deleting a leader's key from outside never lets two runs overlap.
 import type {Etcd3, IKeyValue, IRequestOp, ITxnResponse} from 'etcd3'
-import type {Candidacy} from '../election/election.js'
+import type {Candidacy} from '../election/candidacy.js'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 import {type Reading, readUntil} from '../election/watch.js'
 import type {Session} from '../lease/session.js'

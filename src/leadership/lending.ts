@@ -2,7 +2,7 @@
 // protocol's own shape (a campaign of an earlier version may still be running after an upgrade, so the
 // wire names stay); these two are the only places a candidate becomes a grant and back.
 import type {Grant} from '../attach/protocol.js'
-import type {Candidate} from '../election/election.js'
+import type {Candidate} from '../election/candidate.js'
 
 export function grantOf(leader: Candidate): Grant {
   return {key: leader.key, revision: leader.createRevision, leaseId: leader.leaseId, value: leader.value}

@@ -3,7 +3,7 @@
 import {warnOfLeaseBugs} from '../cli/etcd-version.js'
 import {ExitCode} from '../contract/exit-codes.js'
 import {highlight, type Spinner, startSpinner} from '../cli/terminal.js'
-import {type Candidate, identity} from '../election/election.js'
+import {type Candidate, identity} from '../election/candidate.js'
 import type {CampaignEnd, CampaignEvents} from '../leadership/campaign.js'
 import type {ServiceNotifier} from '../systemd/notify.js'
 

@@ -1,6 +1,6 @@
 // src/jobs/running.ts: what the claim's transaction read decides whether a run may start.
 import {describe, expect, it} from 'vitest'
-import {Candidacy} from '../../src/election/election.js'
+import {Candidacy} from '../../src/election/candidacy.js'
 import {ElectionKeys} from '../../src/election/keys.js'
 import {claimReading} from '../../src/jobs/running.js'
 
