@@ -5,7 +5,7 @@ import {ExitCode} from '../contract/exit-codes.js'
 import type {MetricsFile} from '../report/metrics-file.js'
 import type {RunHooks} from '../report/hooks.js'
 import {describePause} from '../jobs/pause.js'
-import type {RunIfLeaderResult, Skip} from '../leadership/run-if-leader.js'
+import type {RunIfLeaderResult, Skip} from '../leadership/run-types.js'
 import {formatDuration} from '../time/duration.js'
 
 /** The run as its flags described it. */
