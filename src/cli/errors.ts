@@ -1,6 +1,7 @@
 // The one place errors become exit codes and the line a user reads: every command's catch, and the
 // hook for a command that does not exist, report through here.
-import {type ConnectionOptions, describeUnavailable, usesTls} from '../etcd/connection.js'
+import {type ConnectionOptions, usesTls} from '../etcd/connection.js'
+import {describeUnavailable} from '../etcd/errors.js'
 import {ElectError, ExitCode} from '../contract/exit-codes.js'
 import {closest} from './suggest.js'
 

@@ -1,6 +1,7 @@
 import {EventEmitter} from 'node:events'
 import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
-import {credentialsRefused, mayLoseAccess} from '../etcd/connection.js'
+import {mayLoseAccess} from '../etcd/connection.js'
+import {credentialsRefused} from '../etcd/errors.js'
 import {pause} from '../time/clock.js'
 import type {ElectionKeys} from './keys.js'
 import {type Candidate, candidatesRange, queueRequest, stillHeld} from './candidate.js'

@@ -1,5 +1,5 @@
 import type {Etcd3, ICompare, IKeyValue, IRequestOp} from 'etcd3'
-import {isLeaseGone} from '../etcd/connection.js'
+import {isLeaseGone} from '../etcd/errors.js'
 import {UsageError} from '../contract/exit-codes.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
 import type {Session} from '../lease/session.js'

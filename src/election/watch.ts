@@ -1,5 +1,6 @@
 import type {Etcd3, IWatchResponse} from 'etcd3'
-import {cancelStream, isTransient, openWatchStream, type WatchStream} from '../etcd/connection.js'
+import {cancelStream, openWatchStream, type WatchStream} from '../etcd/connection.js'
+import {isTransient} from '../etcd/errors.js'
 import {pause} from '../time/clock.js'
 
 /**

@@ -7,7 +7,7 @@ import type {Candidacy} from '../election/candidacy.js'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 import {type Reading, readUntil} from '../election/watch.js'
 import type {Session} from '../lease/session.js'
-import {isOutOfSpace, isTransient} from '../etcd/connection.js'
+import {isOutOfSpace, isTransient} from '../etcd/errors.js'
 import {discardRecord, type RunRecord, writeRecord} from './records.js'
 import {notPaused, pauseReads, pausesOf} from './pause.js'
 

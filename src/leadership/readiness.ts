@@ -6,16 +6,8 @@ import type {Etcd3} from 'etcd3'
 import {findLocalCampaign} from '../attach/attachment.js'
 import {checkPrivateDir, runtimeDir} from '../attach/runtime-dir.js'
 import {ElectionKeys, prefixEnd} from '../election/keys.js'
-import {
-  type ConnectionOptions,
-  cancelStream,
-  connect,
-  credentialsRefused,
-  describeUnavailable,
-  openWatchStream,
-  refusalOf,
-  usesTls,
-} from '../etcd/connection.js'
+import {type ConnectionOptions, cancelStream, connect, openWatchStream, usesTls} from '../etcd/connection.js'
+import {credentialsRefused, describeUnavailable, refusalOf} from '../etcd/errors.js'
 import {leaseBugsOf, serverVersion} from '../etcd/versions.js'
 import {Supervisor} from '../supervise/supervisor.js'
 import {monotonicMs} from '../time/clock.js'

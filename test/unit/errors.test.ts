@@ -2,7 +2,7 @@
 import {describe, expect, it} from 'vitest'
 import {failureOf} from '../../src/cli/errors.js'
 import {ElectError, UsageError} from '../../src/contract/exit-codes.js'
-import {EtcdUnavailableError} from '../../src/etcd/connection.js'
+import {EtcdUnavailableError} from '../../src/etcd/errors.js'
 
 describe('errors become exit codes', () => {
   const connection = {endpoints: ['127.0.0.1:2379'], dialTimeoutMs: 2000, commandTimeoutMs: 5000}
