@@ -1,4 +1,5 @@
-import type {Etcd3, ICompare, IKeyValue, IRequestOp} from 'etcd3'
+import type {Etcd3, ICompare, IKeyValue, IRequestOp, IResponseOp} from 'etcd3'
+import {TxnOps} from '../etcd/txn-ops.js'
 import {isLeaseGone} from '../etcd/errors.js'
 import {UsageError} from '../contract/exit-codes.js'
 import {ElectionKeys, prefixEnd} from './keys.js'
@@ -50,16 +51,21 @@ export class Election {
    * read-only transaction: etcd serves it without a raft proposal, so an invocation that skips writes
    * nothing. `full`: every place is held.
    */
-  async peek(
-    alsoRead: string[] = [],
-  ): Promise<{leader?: Candidate; holding: Candidate[]; full: boolean; found: Array<IKeyValue | undefined>; clusterId: string}> {
-    const response = await this.client.kv.txn({
-      compare: [],
-      success: [{request_range: queueRequest(this.keys, this.holders)}, ...alsoRead.map((key) => ({request_range: {key: Buffer.from(key)}}))],
-    })
-    const [queue, ...rest] = response.responses.map((op) => op.response_range.kvs)
-    const holding = queue.map(toCandidate)
-    return {leader: holding[0], holding, full: holding.length >= this.holders, found: rest.map((kvs) => kvs[0]), clusterId: String(response.header.cluster_id)}
+  async peek<N extends string = never>(
+    alsoRead = {} as Record<N, string[]>,
+  ): Promise<{leader?: Candidate; holding: Candidate[]; full: boolean; found: Record<N, Array<IKeyValue | undefined>>; clusterId: string}> {
+    const reads = new TxnOps<N | 'queue'>({
+      queue: [{request_range: queueRequest(this.keys, this.holders)}],
+      ...Object.fromEntries(Object.entries<string[]>(alsoRead).map(([name, keys]) => [name, keys.map((key) => ({request_range: {key: Buffer.from(key)}}))])),
+    } as Record<N | 'queue', IRequestOp[]>)
+    const response = await this.client.kv.txn({compare: [], success: reads.ops})
+    const {queue, ...rest} = reads.found(response.responses)
+    const holding = queue[0].map(toCandidate)
+    const found = Object.fromEntries(Object.entries<IKeyValue[][]>(rest).map(([name, kvs]) => [name, kvs.map((each) => each[0])])) as Record<
+      N,
+      Array<IKeyValue | undefined>
+    >
+    return {leader: holding[0], holding, full: holding.length >= this.holders, found, clusterId: String(response.header.cluster_id)}
   }
 
   /** How many hold the election, as its candidates say (--holders); 1 when none says more. */
@@ -87,42 +93,44 @@ export class Election {
     const first = {request_range: queueRequest(keys, holders)}
     const otherLimits = otherHolderLimits(keys, holders)
     // Without --holders a candidate says nothing (as etcdctl elect): one with it counts those that do.
-    const saysHolders: IRequestOp[] =
-      holders === 1
-        ? []
-        : [
-            {request_put: {key: Buffer.from(limitKey), value: Buffer.from(value), lease: session.leaseId}},
-            {request_range: {...queueRequest(keys, 0), count_only: true}},
-            {request_range: {key: Buffer.from(keys.holderLimits(holders)), range_end: prefixEnd(keys.holderLimits(holders)), count_only: true}},
-          ]
+    const says = holders > 1
+    const queued = new TxnOps({
+      put: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}],
+      limitPut: says ? [{request_put: {key: Buffer.from(limitKey), value: Buffer.from(value), lease: session.leaseId}}] : [],
+      candidates: says ? [{request_range: {...queueRequest(keys, 0), count_only: true}}] : [],
+      saying: says ? [{request_range: {key: Buffer.from(keys.holderLimits(holders)), range_end: prefixEnd(keys.holderLimits(holders)), count_only: true}}] : [],
+      first: [first],
+    })
+    const refused = new TxnOps({
+      own: [{request_range: {key: Buffer.from(key)}}],
+      otherLimits: otherLimits.map((range) => ({request_range: {key: Buffer.from(range.key), range_end: range.rangeEnd, limit: 1}})),
+      first: [first],
+    })
     const response = await client.kv.txn({
       compare: [{key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0}, ...otherLimits.map(noKeyIn)],
-      success: [{request_put: {key: Buffer.from(key), value: Buffer.from(value), lease: session.leaseId}}, ...saysHolders, first],
-      failure: [
-        {request_range: {key: Buffer.from(key)}},
-        ...otherLimits.map((range) => ({request_range: {key: Buffer.from(range.key), range_end: range.rangeEnd, limit: 1}})),
-        first,
-      ],
+      success: queued.ops,
+      failure: refused.ops,
     })
-    // Success: the put, then (with --holders) its limit key's put and the two counts; failure: its own
-    // key, the other limits. The first holders come last in both.
-    const ranges = response.responses.map((op) => op.response_range)
-    const queue = ranges[ranges.length - 1]
     let createRevision: number
+    let queue: IKeyValue[]
     if (response.succeeded) {
+      const answers = queued.answers(response.responses)
       createRevision = Number(response.header.revision)
-      const [candidates, saying] = ranges.slice(2, 4).map((range) => Number(range.count))
-      if (holders > 1 && candidates > saying) {
+      queue = answers.first[0].response_range.kvs
+      const count = (answer: IResponseOp[]) => Number(answer[0].response_range.count)
+      if (says && count(answers.candidates) > count(answers.saying)) {
         await client.kv.txn({compare: [], success: [{request_delete_range: {key: Buffer.from(key)}}, {request_delete_range: {key: Buffer.from(limitKey)}}]})
         throw new HoldersMismatch(1, holders)
       }
     } else {
-      const other = ranges.slice(1, -1).flatMap((range) => range.kvs)[0]
+      const found = refused.found(response.responses)
+      const other = found.otherLimits.flat()[0]
       if (other) throw new HoldersMismatch(holdersIn(keys, other.key), holders, other.value.toString())
-      createRevision = Number(ranges[0].kvs[0].create_revision)
+      createRevision = Number(found.own[0][0].create_revision)
+      queue = found.first[0]
     }
     const candidacy = new Candidacy(client, keys, {key, value, leaseId: session.leaseId, createRevision}, holders)
-    const holding = queue.kvs.map(toCandidate)
+    const holding = queue.map(toCandidate)
     if (!holding.some((candidate) => candidate.key === key)) candidacy.heldWhenQueued = holding
     return candidacy
   }

@@ -2,14 +2,15 @@
 // A run claims it in the same transaction that proves its candidate leads (Candidacy's proof), and
 // releases it, with the leadership unless borrowed, only once its command's whole job is dead; a
 // successor elect waits for both, so deleting a leader's key from outside never lets two runs overlap.
-import type {Etcd3, IKeyValue, IRequestOp, ITxnResponse} from 'etcd3'
+import type {Etcd3, IKeyValue, ITxnResponse} from 'etcd3'
 import type {Candidacy} from '../election/candidacy.js'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 import {type Reading, readUntil} from '../election/watch.js'
 import type {Session} from '../lease/session.js'
 import {isOutOfSpace, isTransient} from '../etcd/errors.js'
 import {discardRecord, type RunRecord, writeRecord} from './records.js'
-import {notPaused, pauseReads, pausesOf} from './pause.js'
+import {notPaused, pauseReads} from './pause.js'
+import {TxnOps} from '../etcd/txn-ops.js'
 
 export interface RunningJob {
   /** undefined: the election's own job (run-if-leader without --job). */
@@ -66,8 +67,11 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
   const {self, keys, holders} = candidacy
   const slots = keys.runningSlots(options.job)
   // What decides the claim, read alone or when the claim fails: the markers, the candidacy's standing, the pauses.
-  const markers: IRequestOp = {request_range: {key: Buffer.from(slots.key), range_end: slots.rangeEnd}}
-  const situation: IRequestOp[] = [markers, ...candidacy.standingReads(), ...pauseReads(keys, options.job)]
+  const situation = new TxnOps({
+    markers: [{request_range: {key: Buffer.from(slots.key), range_end: slots.rangeEnd}}],
+    standing: candidacy.standingReads(),
+    pauses: pauseReads(keys, options.job),
+  })
   const attempt = (slot: number) => {
     const marker = Buffer.from(keys.running(options.job, slot))
     const runningSince = {value: self.value, since: new Date().toISOString(), revision: self.createRevision}
@@ -77,17 +81,11 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
         {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
         ...writeRecord(keys, runSession.leaseId, options.job, options.record?.(), options.prune),
       ],
-      failure: situation,
+      failure: situation.ops,
     })
   }
   const decide = (response: ITxnResponse) =>
-    claimReading(
-      candidacy,
-      runSession.leaseId,
-      options,
-      Number(response.header.revision),
-      response.responses.map((op) => op.response_range.kvs),
-    )
+    claimReading(candidacy, runSession.leaseId, options, Number(response.header.revision), situation.found(response.responses))
   let first = true
   return readUntil<Claim>(
     client,
@@ -95,7 +93,7 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
       // One holder: claim at once (the claim's compares prove it leads). Several: only after a read saw it hold.
       let revision = 0
       const read = async () => {
-        const response = await client.kv.txn({compare: [], success: situation})
+        const response = await client.kv.txn({compare: [], success: situation.ops})
         revision = Number(response.header.revision)
         return decide(response)
       }
@@ -118,6 +116,13 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
   )
 }
 
+/** What the claim's transaction read, by name: the job's markers, the candidacy's standing, the job's pauses. */
+export interface ClaimSituation {
+  markers: IKeyValue[][]
+  standing: IKeyValue[][]
+  pauses: IKeyValue[][]
+}
+
 /**
  * What the claim's situation (the job's markers, the candidacy's standing reads, the job's pauses:
  * the keys each read found), read at `revision`, means for a run on lease `runLeaseId`; a slot: the
@@ -128,10 +133,11 @@ export function claimReading(
   runLeaseId: string,
   options: {job?: string; wait: boolean},
   revision: number,
-  [held, ...rest]: IKeyValue[][],
+  found: ClaimSituation,
 ): Reading<Claim> | {slot: number} {
-  const pauses = rest.splice(rest.length - pausesOf(candidacy.keys, options.job).length)
-  const standing = candidacy.readStanding(revision, rest)
+  const [held] = found.markers
+  const {pauses} = found
+  const standing = candidacy.readStanding(revision, found.standing)
   if (standing?.outcome === 'lost') return standing
   // A waiter too: a pause skips the runs that fired before it and still wait, not only later fires.
   if (pauses.some((kvs) => kvs.length > 0)) return {revision, outcome: 'paused'}

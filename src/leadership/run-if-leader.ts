@@ -53,11 +53,13 @@ async function readSituation(
   election: Election,
   options: RunIfLeaderOptions,
 ): Promise<Skip | {holding: Candidate[]; full: boolean; clusterId: string; slot?: SlotStanding}> {
-  const pauses = pausesOf(election.keys, options.job)
-  const {holding, full, found, clusterId} = await election.peek([...pauses, ...(options.slot ? slotMarkers(election.keys, options.slot, options.job) : [])])
-  const pause = firstPause(election.keys, found.slice(0, pauses.length))
+  const {holding, full, found, clusterId} = await election.peek({
+    pauses: pausesOf(election.keys, options.job),
+    slot: options.slot ? slotMarkers(election.keys, options.slot, options.job) : [],
+  })
+  const pause = firstPause(election.keys, found.pauses)
   if (pause) return {kind: 'skipped', because: 'paused', pause}
-  const slot = options.slot && slotStanding(options.slot, found.slice(pauses.length))
+  const slot = options.slot && slotStanding(options.slot, found.slot)
   if (slot && slot.done) return {kind: 'skipped', because: 'slot-done'}
   return {holding, full, clusterId, slot: slot || undefined}
 }

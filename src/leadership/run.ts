@@ -197,7 +197,7 @@ export class Run {
       return {
         kind: 'skipped',
         because: 'paused',
-        pause: firstPause(this.election.keys, (await this.election.peek(pausesOf(this.election.keys, options.job))).found),
+        pause: firstPause(this.election.keys, (await this.election.peek({pauses: pausesOf(this.election.keys, options.job)})).found.pauses),
       }
     if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
     const marker = claimed.claimed

@@ -13,8 +13,12 @@ describe("the claim's outcomes, from what its transaction read", () => {
   const ahead = kv(keys.candidate('99'), '99', 8)
   const marker = (lease: string) => kv(keys.running(), lease, 9)
   // What the claim read: the marker, the candidate's own key, the one ahead, then the pauses (each read's keys).
-  const decide = (found: unknown[], wait = false, job?: string, by = candidacy) =>
-    claimReading(by, '456', {wait, job}, 20, found.map((kv) => (Array.isArray(kv) ? kv : kv ? [kv] : [])) as never)
+  const decide = (found: unknown[], wait = false, job?: string, by = candidacy) => {
+    const reads = found.map((kv) => (Array.isArray(kv) ? kv : kv ? [kv] : [])) as never[][]
+    // The election's pause, and with a job the job's too, are the last reads.
+    const pauses = job === undefined ? 1 : 2
+    return claimReading(by, '456', {wait, job}, 20, {markers: reads.slice(0, 1), standing: reads.slice(1, -pauses), pauses: reads.slice(-pauses)})
+  }
   const paused = (job?: string) => kv(keys.pause(job), '0', 5)
 
   it("is lost once the candidate's key is gone or was made again", () => {
