@@ -1,6 +1,5 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, healthFlags, thisHost} from '../cli/base-command.js'
-import {after} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
 import {exitCodes, UsageError} from '../contract/exit-codes.js'
 import {SAFETY_MARGIN_MS} from '../lease/fence.js'
@@ -38,7 +37,6 @@ export default class Campaign extends BaseCommand {
     )
     // Listening before the first lease: a signal must end in a withdrawal, not in the default death.
     const stop = new AbortController()
-    const cancelTimeout = flags.timeout === undefined ? undefined : after(flags.timeout, () => stop.abort('timeout'))
     const service = ServiceNotifier.fromEnvironment((line) => this.say(line))
     const presenter = new CampaignPresenter({
       name,
@@ -46,7 +44,6 @@ export default class Campaign extends BaseCommand {
       json: flags.json,
       data: (line) => this.data(line),
       say: (line) => this.say(line),
-      onElected: () => cancelTimeout?.(),
       service,
     })
     const unlisten = onStopSignals((signal) => {
@@ -64,6 +61,7 @@ export default class Campaign extends BaseCommand {
             ttlMs: flags.ttl,
             callTimeoutMs: flags['command-timeout'],
             signal: stop.signal,
+            timeoutMs: flags.timeout,
             health:
               flags['health-cmd'] === undefined
                 ? undefined
@@ -75,7 +73,6 @@ export default class Campaign extends BaseCommand {
       return presenter.ended(end)
     } finally {
       presenter.close()
-      cancelTimeout?.()
       unlisten()
       await service?.settled()
     }

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration, thisHost} from '../cli/base-command.js'
-import {after} from '../time/clock.js'
-import {AbortedError} from '../election/watch.js'
 import {Election} from '../election/election.js'
-import {ElectError, ExitCode, exitCodes} from '../contract/exit-codes.js'
+import {resignLeader} from '../leadership/resign.js'
+import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 
 export default class Resign extends BaseCommand {
   static summary = 'Ask the leader of an election to step down'
@@ -31,54 +30,15 @@ export default class Resign extends BaseCommand {
     const name = this.electionName(args.name)
     const wanted = flags.value === undefined ? (flags.force ? undefined : thisHost()) : this.candidateValue(flags.value)
     const resignation = await this.withEtcd(this.connectionOptions(flags), (client) =>
-      resignLeader(new Election(client, this.electionPrefix(flags), name), name, {wanted, force: flags.force, timeoutMs: flags.timeout}),
+      resignLeader(new Election(client, this.electionPrefix(flags), name), name, {
+        wanted,
+        force: flags.force,
+        timeoutMs: flags.timeout,
+        by: `${thisHost()}:${process.pid}`,
+      }),
     )
     if (flags.json) this.data(resignation)
     else this.say(`${resignation.value} ${resignation.forced ? 'was removed as' : 'stepped down as'} leader of ${name}`)
     return ExitCode.ok
   }
-}
-
-/** Who stepped down, and whether its key had to be deleted for it. */
-interface Resignation {
-  name: string
-  value: string
-  key: string
-  revision: number
-  forced: boolean
-}
-
-/**
- * Asks the leader (the one whose value is `wanted`, or any) to step down and waits for its key to go;
- * with `force`, deletes the key of a leader that does not within the time-out.
- */
-async function resignLeader(
-  election: Election,
-  name: string,
-  {wanted, force, timeoutMs}: {wanted?: string; force: boolean; timeoutMs: number},
-): Promise<Resignation> {
-  // With --holders, any of the holders may be asked; without --value, the oldest (the leader).
-  const {candidates: holding} = await election.queue(await election.holdersSaid())
-  const leader = wanted === undefined ? holding[0] : holding.find((holder) => holder.value === wanted)
-  if (!leader) {
-    const who = holding.length === 0 ? 'nobody leads it' : `${holding.map((holder) => holder.value).join(', ')} ${holding.length === 1 ? 'leads' : 'hold'} it`
-    throw new ElectError(`nothing to resign: ${wanted ?? 'anyone'} does not lead ${name} (${who})`, ExitCode.nothingToResign)
-  }
-  const requested = await election.requestResign(leader, `${thisHost()}:${process.pid}`)
-  let forced = false
-  if (requested) {
-    const timeout = new AbortController()
-    const cancelTimeout = after(timeoutMs, () => timeout.abort('timeout'))
-    try {
-      await election.waitUntilGone(leader, timeout.signal)
-    } catch (error) {
-      if (!(error instanceof AbortedError)) throw error
-      if (!force) throw new ElectError(`${leader.value} did not step down from ${name} within --timeout`, ExitCode.timedOut)
-      await election.removeLeader(leader)
-      forced = true
-    } finally {
-      cancelTimeout()
-    }
-  }
-  return {name, value: leader.value, key: leader.key, revision: leader.createRevision, forced}
 }

@@ -2,15 +2,12 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand, duration} from '../cli/base-command.js'
 import {formatDuration} from '../time/duration.js'
 import {ElectionKeys} from '../election/keys.js'
-import {readRuns, type RunRecord} from '../jobs/records.js'
+import {type ReadRun, readRunsWithStaleness} from '../jobs/records.js'
 import {standingPauseLine, standingPauses} from '../jobs/pause.js'
-import type {Etcd3} from 'etcd3'
-import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
 import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 import {isInteractive} from '../cli/terminal.js'
 
 /** A record as shown: a run still marked running whose lease is gone ended without saying how. */
-type Shown = RunRecord & {stale?: true}
 
 export default class Runs extends BaseCommand {
   static summary = 'Show where and when the jobs of an election ran, and how each run ended'
@@ -37,7 +34,7 @@ With --succeeded-within, prints nothing and exits 0 if a run succeeded within th
     const job = flags.job === undefined ? null : this.electionName(flags.job, 'job name')
     const keys = new ElectionKeys(this.electionPrefix(flags), name)
     const [shown, allPauses] = await this.withEtcd(this.connectionOptions(flags), (client) =>
-      Promise.all([shownRuns(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0), standingPauses(client, keys)]),
+      Promise.all([readRunsWithStaleness(client, keys, job, flags['succeeded-within'] === undefined ? flags.limit : 0), standingPauses(client, keys)]),
     )
     const pauses = allPauses.filter((pause) => job === null || pause.job === undefined || pause.job === job).map((pause) => standingPauseLine(name, pause))
     if (flags['succeeded-within'] !== undefined) return this.verdict(shown, flags['succeeded-within'], job === null ? name : `job ${job} of ${name}`, pauses)
@@ -47,7 +44,7 @@ With --succeeded-within, prints nothing and exits 0 if a run succeeded within th
     return ExitCode.ok
   }
 
-  private verdict(records: Shown[], withinMs: number, what: string, pauses: string[]): number {
+  private verdict(records: ReadRun[], withinMs: number, what: string, pauses: string[]): number {
     const since = Date.now() - withinMs
     if (records.some((record) => record.outcome === 'succeeded' && Date.parse(record.endedAt!) >= since)) return ExitCode.ok
     const last = records[0]
@@ -77,18 +74,7 @@ With --succeeded-within, prints nothing and exits 0 if a run succeeded within th
   }
 }
 
-/** The job's records, newest first (at most `limit`, 0 for all), each running one whose lease is gone marked stale. */
-async function shownRuns(client: Etcd3, keys: ElectionKeys, job: string | null, limit: number): Promise<Shown[]> {
-  const records = await readRuns(client, keys, job, limit)
-  return Promise.all(
-    records.map(async (record) => {
-      if (record.outcome !== 'running') return record
-      return (await secondsLeft(client, leaseIdOfHex(record.lease))) < 0 ? {...record, stale: true as const} : record
-    }),
-  )
-}
-
-function columns(record: Shown): string[] {
+function columns(record: ReadRun): string[] {
   const outcome = record.stale ? 'end not recorded' : record.outcome
   const took = record.durationMs === null ? '-' : record.durationMs < 1000 ? `${record.durationMs}ms` : `${(record.durationMs / 1000).toFixed(1)}s`
   return [
@@ -103,7 +89,7 @@ function columns(record: Shown): string[] {
   ]
 }
 
-function describe(record: Shown): string {
+function describe(record: ReadRun): string {
   const where = `on ${record.value}`
   switch (record.outcome) {
     case 'running':

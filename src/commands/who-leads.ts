@@ -1,12 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
-import {type Candidate, identity} from '../election/candidate.js'
 import {Election} from '../election/election.js'
-import {secondsLeft} from '../lease/leases.js'
-import type {Etcd3} from 'etcd3'
-import {runningJobs} from '../jobs/running.js'
 import {standingPauseLine, standingPauses} from '../jobs/pause.js'
 import {onStopSignals} from '../leadership/signals.js'
+import {leadership, queueOf} from '../leadership/who-leads.js'
 import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
@@ -35,15 +32,10 @@ export default class WhoLeads extends BaseCommand {
       const election = new Election(client, this.electionPrefix(flags), name)
       if (flags.watch) return this.watch(election, name, flags.json)
       if (flags.candidates) {
-        const [{candidates}, holders] = await Promise.all([election.queue(), election.holdersSaid()])
-        if (flags.json)
-          this.data({
-            name,
-            holders,
-            candidates: await Promise.all(candidates.map(async (candidate, place) => ({...(await described(client, candidate)), holds: place < holders}))),
-          })
-        else for (const candidate of candidates) this.data(candidate.value)
-        return candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
+        const queue = await queueOf(client, election, name)
+        if (flags.json) this.data(queue)
+        else for (const candidate of queue.candidates) this.data(candidate.value)
+        return queue.candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }
       const leader = await election.leader()
       if (flags.json) this.data(await leadership(client, election, name, leader))
@@ -70,25 +62,5 @@ export default class WhoLeads extends BaseCommand {
       unlisten()
     }
     return ExitCode.ok
-  }
-}
-
-/** A candidate as --json shows it: its value, key, lease, create revision and the seconds its lease has left. */
-async function described(client: Etcd3, candidate: Candidate) {
-  return {value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)}
-}
-
-/** The election as --json shows it: the leader, the holders with --holders, the jobs running under it, and the pauses that stand. */
-async function leadership(client: Etcd3, election: Election, name: string, leader: Candidate | undefined) {
-  const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
-  const pauses = (await standingPauses(client, election.keys)).map(({job, ...pause}) => ({job: job ?? null, ...pause}))
-  const holders = await election.holdersSaid()
-  const holding = holders === 1 ? [] : (await election.queue(holders)).candidates
-  return {
-    name,
-    leader: leader ? await described(client, leader) : null,
-    ...(holders === 1 ? {} : {holders, holding: await Promise.all(holding.map((holder) => described(client, holder)))}),
-    jobs,
-    pauses,
   }
 }

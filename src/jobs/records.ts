@@ -1,6 +1,7 @@
 import type {Etcd3, IRangeRequest, IRequestOp} from 'etcd3'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 import {monotonicMs} from '../time/clock.js'
+import {leaseIdOfHex, secondsLeft} from '../lease/leases.js'
 
 export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'lost' | 'interrupted' | 'timed-out'
 
@@ -94,4 +95,22 @@ export async function recordsBeyond(client: Etcd3, keys: ElectionKeys, job: stri
 function recordsInOrder(keys: ElectionKeys, job: string | null | undefined, order: 'Ascend' | 'Descend'): IRangeRequest {
   const prefix = keys.runRecords(job)
   return {key: Buffer.from(prefix), range_end: prefixEnd(prefix), sort_target: 'Create', sort_order: order}
+}
+
+/** A record as read back: a `running` one may be stale (see readRunsWithStaleness). */
+export type ReadRun = RunRecord & {stale?: true}
+
+/**
+ * The job's records, newest first (at most `limit`, 0 for all). A record still `running` whose run
+ * lease is gone is stale: its run ended without recording how (its elect killed, cut off from etcd,
+ * or refused the write), and its guard stopped it before that lease could expire.
+ */
+export async function readRunsWithStaleness(client: Etcd3, keys: ElectionKeys, job: string | null, limit: number): Promise<ReadRun[]> {
+  const records = await readRuns(client, keys, job, limit)
+  return Promise.all(
+    records.map(async (record) => {
+      if (record.outcome !== 'running') return record
+      return (await secondsLeft(client, leaseIdOfHex(record.lease))) < 0 ? {...record, stale: true as const} : record
+    }),
+  )
 }

@@ -10,6 +10,7 @@ import {Session} from '../lease/session.js'
 import {serverVersion} from '../etcd/versions.js'
 import {attachedJobsEndWithinMs, fenceLeadMs} from '../lease/fence.js'
 import {grantOf} from './lending.js'
+import {after} from '../time/clock.js'
 
 export interface CampaignOptions {
   prefix: string
@@ -17,8 +18,10 @@ export interface CampaignOptions {
   value: string
   ttlMs: number
   callTimeoutMs: number
-  /** Aborted with 'timeout' (--timeout while waiting) or a signal name (step down). */
+  /** Aborted with a signal's name: step down (or, still waiting, withdraw). */
   signal: AbortSignal
+  /** --timeout: give up (timed-out) if not elected within this long. */
+  timeoutMs?: number
   /** --health-cmd: queue only while it passes; step down once it has failed that many times in a row. */
   health?: HealthOptions
 }
@@ -48,6 +51,9 @@ export interface CampaignEvents {
 type TermEnd = CampaignEnd | Sick
 type Sick = {kind: 'sick'; reason: string; wasLeading: boolean}
 
+/** What the terms of a campaign run with: its signal stops it for a signal or --timeout, and `elected` ends the --timeout. */
+type Running = Omit<CampaignOptions, 'timeoutMs'> & {elected: () => void}
+
 /** How a campaign ends that its own signal stopped before it led: --timeout, or a signal. */
 function stoppedBeforeLeading(signal: AbortSignal): CampaignEnd {
   return signal.reason === 'timeout' ? {kind: 'timed-out'} : {kind: 'resigned', reason: String(signal.reason)}
@@ -62,7 +68,22 @@ type Host = Pick<AttachHost, 'longestGraceMs' | 'lead' | 'renewed' | 'endLeaders
  * health check, a campaign whose check keeps failing leaves the queue (or steps down) and queues
  * again, with a new lease, once it passes; the host stays, so this machine's jobs keep asking it.
  */
-export async function runCampaign(client: Etcd3, options: CampaignOptions, events: CampaignEvents): Promise<CampaignEnd> {
+export async function runCampaign(client: Etcd3, {timeoutMs, ...options}: CampaignOptions, events: CampaignEvents): Promise<CampaignEnd> {
+  // --timeout bounds the wait to be elected, and no longer once elected.
+  const stop = new AbortController()
+  const forward = () => stop.abort(options.signal.reason)
+  if (options.signal.aborted) forward()
+  else options.signal.addEventListener('abort', forward, {once: true})
+  const cancelTimeout = timeoutMs === undefined ? undefined : after(timeoutMs, () => stop.abort('timeout'))
+  try {
+    return await campaignUntilItEnds(client, {...options, signal: stop.signal, elected: () => cancelTimeout?.()}, events)
+  } finally {
+    cancelTimeout?.()
+    options.signal.removeEventListener('abort', forward)
+  }
+}
+
+async function campaignUntilItEnds(client: Etcd3, options: Running, events: CampaignEvents): Promise<CampaignEnd> {
   const election = new Election(client, options.prefix, options.name)
   const {clusterId} = await election.peek()
   const dir = runtimeDir()
@@ -117,7 +138,7 @@ async function term(
   client: Etcd3,
   election: Election,
   host: Host,
-  options: CampaignOptions,
+  options: Running,
   sick: AbortSignal,
   events: CampaignEvents,
   started: (session: Session) => void,
@@ -154,6 +175,7 @@ async function term(
     const leading = session
     leading.on('renewed', (validUntil: number) => host.renewed(validUntil))
     host.lead(grantOf(self), leading.validUntil)
+    options.elected()
     await events.elected(self)
     // Told once a term leads, never waited for.
     void serverVersion(client).then((version) => {

@@ -13,8 +13,6 @@ export interface CampaignPresenterOptions {
   json: boolean
   data: (line: string | object) => void
   say: (line: string) => void
-  /** Called once elected: --timeout no longer applies. */
-  onElected: () => void
   service?: ServiceNotifier
 }
 
@@ -36,7 +34,6 @@ export class CampaignPresenter implements CampaignEvents {
   async elected(): Promise<void> {
     const {name, value, json, service} = this.options
     this.spinner?.stop()
-    this.options.onElected()
     service?.status(`leading ${name} since ${new Date().toISOString()}`)
     if (json) this.event('elected', this.self)
     else this.options.data(`elected: ${await highlight(value)} leads ${name} (revision ${this.self!.revision})`)
