@@ -26,13 +26,17 @@ export interface ClaimOptions {
   job?: string
   wait: boolean
   signal?: AbortSignal
-  /** The run's record as of now (the claim), written with the claim, and the older records it replaces. */
-  record?: () => RunRecord
+  /** The run's record as of now, written with each claim tried (and given back with the claim that took). */
+  startRecord?: () => RunRecord
+  /** The older records the claim deletes as it writes this run's. */
   prune?: string[]
 }
 
-/** What claimRunning found: the job is ours to run (under this marker), another run of it holds it, it is paused, or the leadership is gone. */
-export type Claim = {claimed: string} | 'busy' | 'paused' | 'lost'
+/**
+ * What claimRunning found: the job is ours to run (under this marker, with the record the claim
+ * wrote), another run of it holds it, it is paused, or the leadership is gone.
+ */
+export type Claim = {claimed: string; record?: RunRecord} | 'busy' | 'paused' | 'lost'
 
 /** The jobs whose commands run now, by their running markers. */
 export async function runningJobs(client: Etcd3, keys: ElectionKeys): Promise<RunningJob[]> {
@@ -72,14 +76,17 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
     standing: candidacy.standingReads(),
     pauses: pauseReads(keys, options.job),
   })
+  // The record the last claim tried wrote: a claim whose answer was lost, found again, wrote it.
+  let written: RunRecord | undefined
   const attempt = (slot: number) => {
+    written = options.startRecord?.()
     const marker = Buffer.from(keys.running(options.job, slot))
     const runningSince = {value: self.value, since: new Date().toISOString(), revision: self.createRevision}
     return client.kv.txn({
       compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...candidacy.leadsCompares(), ...notPaused(keys, options.job)],
       success: [
         {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
-        ...writeRecord(keys, runSession.leaseId, options.job, options.record?.(), options.prune),
+        ...writeRecord(keys, runSession.leaseId, options.job, written, options.prune),
       ],
       failure: situation.ops,
     })
@@ -87,7 +94,7 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
   const decide = (response: ITxnResponse) =>
     claimReading(candidacy, runSession.leaseId, options, Number(response.header.revision), situation.found(response.responses))
   let first = true
-  return readUntil<Claim>(
+  const claim = await readUntil<Claim>(
     client,
     async (changed) => {
       // One holder: claim at once (the claim's compares prove it leads). Several: only after a read saw it hold.
@@ -114,6 +121,7 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
     // wait goes on waiting, and claims once etcd takes writes again.
     {signal: options.signal, retry: (error) => isTransient(error) || (options.wait && isOutOfSpace(error))},
   )
+  return typeof claim === 'object' ? {...claim, record: written} : claim
 }
 
 /** What the claim's transaction read, by name: the job's markers, the candidacy's standing, the job's pauses. */

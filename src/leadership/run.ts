@@ -189,9 +189,8 @@ export class Run {
     const prepared = this.prepare()
     const [runLease, prune] = await Promise.all([prepared.runLease, prepared.prune])
     const {self} = candidacy
-    let record!: RunRecord
-    const recordNow = () => (record = starting({job: options.job ?? null, value: self.value, rev: self.createRevision, lease: leaseHex(runLease.leaseId)}))
-    const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, record: recordNow, prune})
+    const startRecord = () => starting({job: options.job ?? null, value: self.value, rev: self.createRevision, lease: leaseHex(runLease.leaseId)})
+    const claimed = await claimRunning(client, candidacy, runLease, {job: options.job, wait: options.waitMs > 0, signal, startRecord, prune})
     if (claimed === 'busy') return {kind: 'skipped', because: 'job-running'}
     if (claimed === 'paused')
       return {
@@ -200,7 +199,7 @@ export class Run {
         pause: firstPause(this.election.keys, (await this.election.peek({pauses: pausesOf(this.election.keys, options.job)})).found.pauses),
       }
     if (claimed === 'lost') return {kind: 'lost-before-start', reason: 'the leadership ended before the job could be claimed'}
-    const marker = claimed.claimed
+    const {claimed: marker, record} = claimed
     // From here a command relies on both leases: each must be certainly valid, or it never starts.
     await Promise.all([runLease.fence(), ownLeaderLease?.fence()])
     const lost = leaderLease.lost ?? runLease.lost
@@ -209,7 +208,8 @@ export class Run {
       await release(client, candidacy, runLease, {job: options.job, marker, ownLeadership: false, record: 'discard'}).catch(() => undefined)
       return {kind: 'lost-before-start', reason: lost}
     }
-    return {kind: 'won', candidacy, leaderLease, runLease, marker, record}
+    // startRecord was given: the claim wrote a record.
+    return {kind: 'won', candidacy, leaderLease, runLease, marker, record: record!}
   }
 
   /** A lease for this run, kept for the release. */
