@@ -1,6 +1,7 @@
-// The rooms of src/ and the one direction their imports run: the commands, then the two use cases
-// (leadership/), then the concepts they combine, then etcd. A room knows nothing of a room above it:
-// the election protocol nothing of terminals, the supervisor nothing of etcd keys.
+// The rooms of src/ and the one direction their imports run: the commands, then what they show
+// (output/), then the use cases (leadership/), then the concepts they combine, then etcd; the
+// contract (exit codes) below them all. A room knows nothing of a room above it: the election
+// protocol nothing of terminals, the supervisor nothing of etcd keys.
 import {readdirSync, readFileSync} from 'node:fs'
 import {dirname, join, relative} from 'node:path'
 import ts from 'typescript'
