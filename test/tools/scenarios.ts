@@ -1,4 +1,4 @@
-// Fault scenarios against real etcd processes, shared by test/faults/faults.test.ts (one randomized trial
+// Fault scenarios against real etcd processes, shared by test/faults/fault-trials.ts (one randomized trial
 // each) and the chaos runner (many). In each trial a holder runs a recorder under run-if-leader, a
 // rival waits with --wait forever (and, where the scenario says so, a campaign queues behind it), a
 // fault hits, and the verdict says whether the two commands ever overlapped, by how much they
