@@ -3,7 +3,21 @@
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, groupAlive, raftIndex, readEvents, recorder, startElect, tempDir, uniqueName, useOwnCluster, waitFor} from '../harness/cli.js'
+import {
+  cleanup,
+  elect,
+  etcdctl,
+  groupAlive,
+  raftIndex,
+  jsonLines,
+  readEvents,
+  recorder,
+  startElect,
+  tempDir,
+  uniqueName,
+  useOwnCluster,
+  waitFor,
+} from '../harness/cli.js'
 import {sleep, witnessOf} from '../harness/processes.js'
 
 // An etcd of this file's own: a sick server's skip is checked by the raft index not moving.
@@ -22,16 +36,7 @@ interface CampaignEvent {
 function startCampaign(name: string, value: string, flags: string[]) {
   const env = {ELECT_RUNTIME_DIR: tempDir()}
   const child = startElect(['campaign', name, '--value', value, '--json', ...flags], {env})
-  const events: CampaignEvent[] = []
-  child.stdout.on('data', (chunk: Buffer) =>
-    events.push(
-      ...chunk
-        .toString()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line)),
-    ),
-  )
+  const events = jsonLines<CampaignEvent>(child)
   return {child, events, env, saw: (event: string, count = 1) => waitFor(() => events.filter((seen) => seen.event === event).length >= count, 20_000)}
 }
 

@@ -38,6 +38,9 @@ async function twoHolders(name: string) {
   return {dir, finish, holders}
 }
 
+/** A third server that waits with --wait forever to hold an election of two holders. */
+const thirdWaiting = (name: string) => ['run-if-leader', name, '--holders', '2', '--value', 'web-3', '--wait', 'forever', '--']
+
 describe('run-if-leader --holders', () => {
   it('runs the two oldest at once; a third waits, and starts as soon as either ahead of it ends, never as a third', async () => {
     const name = uniqueName('holders')
@@ -51,18 +54,7 @@ describe('run-if-leader --holders', () => {
     expect(first.revision).not.toBe(second.revision)
     expect([starts(log('web-1')), starts(log('web-2'))].map(([start]) => witnessOf(start))).toEqual(['free', 'free'])
 
-    const third = startElect([
-      'run-if-leader',
-      name,
-      '--holders',
-      '2',
-      '--value',
-      'web-3',
-      '--wait',
-      'forever',
-      '--',
-      ...recorder(log('web-3'), 60, false, finish('web-3'), 'take', 2),
-    ])
+    const third = startElect([...thirdWaiting(name), ...recorder(log('web-3'), 60, false, finish('web-3'), 'take', 2)])
     expect(await queued(name, 3)).toBe(true)
     const shown = await queue(name)
     expect(shown).toMatchObject({
@@ -125,18 +117,7 @@ describe('run-if-leader --holders', () => {
       ['--holders', '2', '--value', 'web-2'],
       recorder(join(dir, 'web-2'), 60, false, finish, 'take', 2),
     )
-    const waiter = startElect([
-      'run-if-leader',
-      name,
-      '--holders',
-      '2',
-      '--value',
-      'web-3',
-      '--wait',
-      'forever',
-      '--',
-      ...recorder(join(dir, 'web-3'), 60, false, finish, 'take', 2),
-    ])
+    const waiter = startElect([...thirdWaiting(name), ...recorder(join(dir, 'web-3'), 60, false, finish, 'take', 2)])
     expect(await queued(name, 3)).toBe(true)
 
     const [web1] = (await queue(name)).candidates

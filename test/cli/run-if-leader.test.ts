@@ -42,6 +42,12 @@ function trapping(log: string, traps: Record<string, string>): string[] {
 
 const leaderLease = async (name: string) => JSON.parse((await elect(['who-leads', name, '--json'])).stdout).leader.lease as string
 
+/** The candidate keys of an election, as etcdctl lists them. */
+const candidateKeys = (name: string) =>
+  etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
+    .split('\n')
+    .filter(Boolean)
+
 describe('run-if-leader', () => {
   it('runs the command with the ELECT_* variables and passes its exit status through', async () => {
     const name = uniqueName('status')
@@ -301,14 +307,7 @@ describe('run-if-leader', () => {
     const name = uniqueName('long-wait')
     await startHolder(name, join(tempDir(), 'events'))
     const waiter = startElect(argv(name))
-    expect(
-      await waitFor(
-        () =>
-          etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
-            .split('\n')
-            .filter(Boolean).length === 2,
-      ),
-    ).toBe(true)
+    expect(await waitFor(() => candidateKeys(name).length === 2)).toBe(true)
     // A timer past 2^31-1 ms fires after 1 ms: such a wait would have ended long before this.
     await sleep(1500)
     expect(waiter.exitCode).toBe(null)
@@ -321,14 +320,7 @@ describe('run-if-leader', () => {
     const name = uniqueName('waiter-lost')
     await startHolder(name, join(tempDir(), 'holder'))
     const waiter = startElect(['run-if-leader', name, '--wait', 'forever', '--', 'true'])
-    expect(
-      await waitFor(
-        () =>
-          etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only'])
-            .split('\n')
-            .filter(Boolean).length === 2,
-      ),
-    ).toBe(true)
+    expect(await waitFor(() => candidateKeys(name).length === 2)).toBe(true)
     const waiterKey = etcdctl(['get', '--prefix', `elect/${name}/`, '--keys-only', '--sort-by=CREATE'])
       .split('\n')
       .filter(Boolean)[1]

@@ -11,6 +11,7 @@ import {
   groupAlive,
   readEvents,
   recorder,
+  jsonLines,
   startElect,
   startHolder,
   tempDir,
@@ -45,16 +46,7 @@ interface CampaignEvent {
 /** Starts `campaign --json` on a machine and waits for its first event (elected or waiting). */
 async function startCampaign(name: string, on: Machine, value: string, extra: string[] = []) {
   const child = startElect(['campaign', name, '--value', value, '--json', ...extra], on)
-  const events: CampaignEvent[] = []
-  child.stdout.on('data', (chunk: Buffer) =>
-    events.push(
-      ...chunk
-        .toString()
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line)),
-    ),
-  )
+  const events = jsonLines<CampaignEvent>(child)
   expect(await waitFor(() => events.length > 0, 10_000)).toBe(true)
   return {child, events, elected: () => events.find((event) => event.event === 'elected')}
 }

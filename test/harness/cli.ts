@@ -192,6 +192,21 @@ export function raftIndex(): number {
   return Number(/"raftIndex":(\d+)/.exec(etcdctl(['endpoint', 'status', '-w', 'json']))![1])
 }
 
+/** What a `--json` elect prints, one object a line, as it comes: the array fills while the process runs. */
+export function jsonLines<T>(child: {stdout: NodeJS.ReadableStream | null}): T[] {
+  const lines: T[] = []
+  child.stdout?.on('data', (chunk: Buffer) =>
+    lines.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as T),
+    ),
+  )
+  return lines
+}
+
 /** Starts `etcdctl` as a long-running process (elect, watch), ended by cleanup(). */
 export function startEtcdctl(args: string[], endpoints = defaultEndpoints()) {
   const child = execa(inject('etcdctl'), [`--endpoints=${endpoints.join(',')}`, ...args], {
