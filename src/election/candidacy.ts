@@ -7,6 +7,16 @@ import type {ElectionKeys} from './keys.js'
 import {type Candidate, candidatesRange, queueRequest, stillHeld} from './candidate.js'
 import {PULSE_MS, type Reading, readUntil} from './watch.js'
 
+/** See Candidacy.holdingProof(). */
+export interface HoldingProof {
+  /** Hold while the candidate holds. */
+  compares: ICompare[]
+  /** Its own key, and the candidates just ahead of it: read in the failure branch. */
+  reads: IRequestOp[]
+  /** What `reads` found at `revision` means: lost, or candidates ahead to watch; undefined: it holds. */
+  judge(revision: number, found: IKeyValue[][]): Reading<'lost'> | undefined
+}
+
 /**
  * A candidate's place in the queue, from enqueue until its session ends. Once it leads, it watches
  * its own key and its resign-request key: 'lost' (reason) fires when the key is deleted or replaced,
@@ -114,11 +124,20 @@ export class Candidacy extends EventEmitter {
   }
 
   /**
+   * What a transaction carries to act only while this candidate holds, as etcd's Go package offers
+   * Mutex.IsOwner(): the compares, the reads (for the failure branch) that say why they failed, and
+   * what those reads mean.
+   */
+  holdingProof(): HoldingProof {
+    return {compares: this.leadsCompares(), reads: this.standingReads(), judge: (revision, found) => this.readStanding(revision, found)}
+  }
+
+  /**
    * Holds in a transaction only while this candidate leads: its key is its own and no candidate key is
    * older. With several holders a transaction cannot count the keys ahead: it holds while the key is
    * its own, which proves the candidate holds once a read (readStanding) has seen it hold.
    */
-  leadsCompares(): ICompare[] {
+  private leadsCompares(): ICompare[] {
     if (this.holders > 1) return [this.ownKeyCompare()]
     const candidates = candidatesRange(this.keys)
     // A compare with a range end holds only if it holds for every key in the range (etcd 3.3+).
@@ -133,7 +152,7 @@ export class Candidacy extends EventEmitter {
   }
 
   /** What says why leadsCompares() failed, read in the same transaction: this candidate's key, and the ones just ahead. */
-  standingReads(): IRequestOp[] {
+  private standingReads(): IRequestOp[] {
     return [{request_range: {key: Buffer.from(this.self.key)}}, {request_range: this.predecessorsRequest()}]
   }
 
@@ -141,7 +160,7 @@ export class Candidacy extends EventEmitter {
    * What standingReads() found at `revision` (the keys each read) means: the leadership is lost, or a
    * candidate ahead must go first (watch them); undefined: this candidate holds.
    */
-  readStanding(revision: number, [own, ahead]: IKeyValue[][]): Reading<'lost'> | undefined {
+  private readStanding(revision: number, [own, ahead]: IKeyValue[][]): Reading<'lost'> | undefined {
     if (!own[0] || Number(own[0].create_revision) !== this.self.createRevision) return {revision, outcome: 'lost'}
     if (this.aheadOfTurn(ahead)) return {revision, watch: ahead.map((kv) => ({key: kv.key.toString()}))}
     return undefined

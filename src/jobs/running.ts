@@ -71,9 +71,10 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
   const {self, keys, holders} = candidacy
   const slots = keys.runningSlots(options.job)
   // What decides the claim, read alone or when the claim fails: the markers, the candidacy's standing, the pauses.
+  const proof = candidacy.holdingProof()
   const situation = new TxnOps({
     markers: [{request_range: {key: Buffer.from(slots.key), range_end: slots.rangeEnd}}],
-    standing: candidacy.standingReads(),
+    standing: proof.reads,
     pauses: pauseReads(keys, options.job),
   })
   // The record the last claim tried wrote: a claim whose answer was lost, found again, wrote it.
@@ -83,7 +84,7 @@ export async function claimRunning(client: Etcd3, candidacy: Candidacy, runSessi
     const marker = Buffer.from(keys.running(options.job, slot))
     const runningSince = {value: self.value, since: new Date().toISOString(), revision: self.createRevision}
     return client.kv.txn({
-      compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...candidacy.leadsCompares(), ...notPaused(keys, options.job)],
+      compare: [{key: marker, target: 'Create', result: 'Equal', create_revision: 0}, ...proof.compares, ...notPaused(keys, options.job)],
       success: [
         {request_put: {key: marker, value: Buffer.from(JSON.stringify(runningSince)), lease: runSession.leaseId}},
         ...writeRecord(keys, runSession.leaseId, options.job, written, options.prune),
@@ -145,7 +146,7 @@ export function claimReading(
 ): Reading<Claim> | {slot: number} {
   const [held] = found.markers
   const {pauses} = found
-  const standing = candidacy.readStanding(revision, found.standing)
+  const standing = candidacy.holdingProof().judge(revision, found.standing)
   if (standing?.outcome === 'lost') return standing
   // A waiter too: a pause skips the runs that fired before it and still wait, not only later fires.
   if (pauses.some((kvs) => kvs.length > 0)) return {revision, outcome: 'paused'}
