@@ -52,9 +52,11 @@ describe('run records', () => {
     expect(timedOut.durationMs).toBeGreaterThanOrEqual(2000)
     for (const record of [first, second, third, last, timedOut]) {
       expect(record.job).toBeNull()
-      // The duration is the monotonic clock's, the timestamps the wall clock's (milliseconds, each
-      // rounded): without a step between them they agree to a few ms (test/faults/clocks.test.ts steps it).
-      expect(Math.abs(Date.parse(record.endedAt!) - Date.parse(record.startedAt) - record.durationMs!)).toBeLessThanOrEqual(5)
+      // The duration is the monotonic clock's, the timestamps the wall clock's: without a step between
+      // them they agree but for rounding and for the moments between reading one clock and the other,
+      // which a busy machine stretches (6 ms once in CI). 100 ms still tells a duration in other units
+      // or from another start (test/faults/clocks.test.ts steps the wall clock by an hour).
+      expect(Math.abs(Date.parse(record.endedAt!) - Date.parse(record.startedAt) - record.durationMs!)).toBeLessThanOrEqual(100)
     }
     // Each ran under a leadership of its own: the fencing tokens grow.
     expect(first.rev < second.rev && second.rev < third.rev && third.rev < last.rev && last.rev < timedOut.rev).toBe(true)
