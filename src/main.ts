@@ -10,6 +10,7 @@ import AutocompleteCreate from '../node_modules/@oclif/plugin-autocomplete/lib/c
 import AutocompleteScript from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js'
 import Campaign from './commands/campaign.js'
 import CheckReady from './commands/check.js'
+import Holds from './commands/holds.js'
 import Pause from './commands/pause.js'
 import Resign from './commands/resign.js'
 import Resume from './commands/resume.js'
@@ -23,6 +24,7 @@ import {ElectHelp} from './cli/help.js'
 export const COMMANDS = {
   campaign: Campaign,
   check: CheckReady,
+  holds: Holds,
   pause: Pause,
   resign: Resign,
   resume: Resume,

@@ -10,6 +10,8 @@ export const ExitCode = {
   noSuccess: 3,
   /** check: a check of this server (not of etcd) failed. */
   notReady: 3,
+  /** holds: the leadership a job runs under no longer holds. */
+  noLongerHolds: 3,
   unavailable: 69,
   lost: 75,
   timedOut: 124,
@@ -27,7 +29,7 @@ export const EXIT_CODES_HELP: ExitCodeTexts = {
   0: 'success; for run-if-leader also a skip (another leads, the slot ran, a pause)',
   1: 'unexpected error',
   2: 'usage error',
-  3: 'the answer is no: no such leader (who-leads), nothing to resign (resign), no run succeeded within --succeeded-within (runs), a check failed (check)',
+  3: 'the answer is no: no such leader (who-leads), nothing to resign (resign), no run succeeded within --succeeded-within (runs), a check failed (check), the leadership no longer holds (holds)',
   69: 'etcd unreachable or full (alarm NOSPACE), credentials or TLS refused',
   75: 'leadership lost while the command ran (it was stopped), or the lease lost while waiting',
   124: '--wait/--timeout ran out before leadership was won; resign not acknowledged in time',

@@ -6,7 +6,7 @@ import {cleanup, elect, tempDir} from '../harness/cli.js'
 
 afterEach(cleanup)
 
-const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs', 'pause', 'resume', 'check']
+const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs', 'pause', 'resume', 'check', 'holds']
 
 describe('help', () => {
   it('elect help lists the commands with what each does', async () => {
