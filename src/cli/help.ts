@@ -31,7 +31,7 @@ class ElectCommandHelp extends CommandHelp {
       },
       {
         header: 'EXIT CODES',
-        generate: (_data: unknown, header: string) => ({header, body: exitCodeList((this.command as {exitCodes?: ExitCodeTexts}).exitCodes ?? {})}),
+        generate: (_data: unknown, header: string) => ({header, body: Object.entries((this.command as {exitCodes?: ExitCodeTexts}).exitCodes ?? {})}),
       },
       section('EXAMPLES'),
     ]
@@ -71,10 +71,6 @@ class ElectCommandHelp extends CommandHelp {
   }
 }
 
-function exitCodeList(texts: ExitCodeTexts): Array<[string, string]> {
-  return Object.entries(texts).map(([code, text]) => [code, text])
-}
-
 /** The root help adds what every command shares: the connection flags, the configuration files, the exit codes. */
 export class ElectHelp extends Help {
   protected CommandHelpClass = ElectCommandHelp
@@ -101,7 +97,7 @@ export class ElectHelp extends Help {
       ),
     )
     this.log('')
-    this.log(this.section('EXIT CODES (every command)', exitCodeList(EXIT_CODES_HELP)))
+    this.log(this.section('EXIT CODES (every command)', Object.entries(EXIT_CODES_HELP)))
     this.log('')
   }
 }

@@ -14,8 +14,10 @@ export interface HealthOptions {
   failures: number
 }
 
-/** A check that could not be run at all the first time (sh: not found, permission denied): a mistake of the flags, not sickness. */
-/** A usage error by the contract (exit 2): --health-cmd names what sh cannot run. */
+/**
+ * A check that could not be run at all the first time (sh: not found, permission denied): a mistake
+ * of the flags, not sickness, and so a usage error by the contract (exit 2).
+ */
 export class UnrunnableHealthCheck extends UsageError {}
 
 /**

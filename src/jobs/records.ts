@@ -73,7 +73,7 @@ export function discardRecord(keys: ElectionKeys, leaseId: string, job?: string)
 }
 
 /** Records of `job` (null: every job), newest first by when etcd stored their first version. */
-export async function readRuns(client: Etcd3, keys: ElectionKeys, job: string | null | undefined, limit: number): Promise<RunRecord[]> {
+async function readRuns(client: Etcd3, keys: ElectionKeys, job: string | null | undefined, limit: number): Promise<RunRecord[]> {
   const response = await client.kv.range({...recordsInOrder(keys, job, 'Descend'), limit})
   return response.kvs.flatMap((kv) => {
     try {
