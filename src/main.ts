@@ -10,12 +10,15 @@ import AutocompleteCreate from '../node_modules/@oclif/plugin-autocomplete/lib/c
 import AutocompleteScript from '../node_modules/@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js'
 import Campaign from './commands/campaign.js'
 import CheckReady from './commands/check.js'
+import Del from './commands/del.js'
 import Holds from './commands/holds.js'
 import Pause from './commands/pause.js'
+import Put from './commands/put.js'
 import Resign from './commands/resign.js'
 import Resume from './commands/resume.js'
 import RunIfLeader from './commands/run-if-leader.js'
 import Runs from './commands/runs.js'
+import Txn from './commands/txn.js'
 import WhoLeads from './commands/who-leads.js'
 import commandNotFound from './cli/command-not-found.js'
 import {ElectHelp} from './cli/help.js'
@@ -24,12 +27,15 @@ import {ElectHelp} from './cli/help.js'
 export const COMMANDS = {
   campaign: Campaign,
   check: CheckReady,
+  del: Del,
   holds: Holds,
   pause: Pause,
+  put: Put,
   resign: Resign,
   resume: Resume,
   'run-if-leader': RunIfLeader,
   runs: Runs,
+  txn: Txn,
   'who-leads': WhoLeads,
   ...helpCommands,
   autocomplete: Autocomplete,

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {ExitCode, exitCodes, UsageError} from '../contract/exit-codes.js'
-import {noLongerHolds} from '../leadership/holds.js'
+import {jobLeadership, noLongerHolds} from '../leadership/fencing.js'
 
 export default class Holds extends BaseCommand {
   static summary = 'Say whether the leadership a job runs under still holds'
@@ -18,15 +18,16 @@ export default class Holds extends BaseCommand {
 
   protected async execute(): Promise<number> {
     const {flags} = await this.parse(Holds)
-    const key = flags['leader-key'] ?? process.env.ELECT_KEY
-    const rev = flags.rev ?? (process.env.ELECT_REV === undefined ? undefined : Number(process.env.ELECT_REV))
-    if (!key || rev === undefined || !Number.isInteger(rev) || rev < 1)
+    const job = jobLeadership(process.env)
+    const key = flags['leader-key'] ?? job?.key
+    const createRevision = flags.rev ?? job?.createRevision
+    if (!key || createRevision === undefined)
       throw new UsageError(
         'elect holds checks the leadership a job runs under: run it inside run-if-leader (ELECT_KEY and ELECT_REV set), or give --leader-key and --rev',
       )
-    const gone = await this.withEtcd(this.connectionOptions(flags), (client) => noLongerHolds(client, key, rev))
+    const gone = await this.withEtcd(this.connectionOptions(flags), (client) => noLongerHolds(client, {key, createRevision}))
     if (!gone) return ExitCode.ok
-    this.say(`the leadership at ${key} (token ${rev}) no longer holds: ${gone}`)
+    this.say(`the leadership at ${key} (token ${createRevision}) no longer holds: ${gone}`)
     return ExitCode.noLongerHolds
   }
 }

@@ -15,6 +15,11 @@ export function validateName(name: string, what = 'election name'): void {
 }
 
 export class ElectionKeys {
+  /** Whether `key` is one elect keeps for some election under `prefix`: its candidates and everything beside them. */
+  static isElectionKey(prefix: string, key: string): boolean {
+    return key.startsWith(prefix) && /^[A-Za-z0-9._-]{1,128}[/:]/.test(key.slice(prefix.length))
+  }
+
   constructor(
     readonly prefix: string,
     readonly name: string,

@@ -29,6 +29,8 @@ export interface ElectOptions {
   inject?: {deafWatch?: boolean; clockOffsetMs?: number; nodeWarning?: boolean; random?: number}
   /** What runs elect, as in a crontab: `['timeout', '-s', 'KILL', '300']` runs `timeout -s KILL 300 elect ...`. */
   wrap?: string[]
+  /** What elect reads on its stdin (default: nothing, as under cron). */
+  input?: string
 }
 
 const injectDir = join(dirname(fileURLToPath(import.meta.url)), 'inject')
@@ -106,7 +108,7 @@ export async function elect(args: string[], options: ElectOptions = {}) {
       reject: false,
       env: electEnv(options),
       timeout: options.timeoutMs ?? 20_000,
-      stdin: 'ignore',
+      ...(options.input === undefined ? {stdin: 'ignore'} : {input: options.input}),
     }),
   )
 }

@@ -39,3 +39,15 @@ describe('key layout', () => {
     expect(new ElectionKeys('', 'n').candidate('16')).toBe('n/10')
   })
 })
+
+describe("elect's own key space, which put, del and txn refuse", () => {
+  const keys = new ElectionKeys('elect/', 'nightly')
+  it('holds every key of every election under the prefix: candidates, markers, records, limits', () => {
+    const ours = [keys.candidate('255'), keys.running('rotate', 2), keys.resignRequest('255'), keys.holderLimit(3, '255'), 'elect/other:runs/x']
+    expect(ours.filter((key) => !ElectionKeys.isElectionKey('elect/', key))).toEqual([])
+  })
+  it("leaves a job's own data alone, under the prefix or not", () => {
+    const theirs = ['reports/nightly', 'elect/', 'elect/nightly', 'elect/has space/x', 'electorate/nightly/x']
+    expect(theirs.filter((key) => ElectionKeys.isElectionKey('elect/', key))).toEqual([])
+  })
+})
