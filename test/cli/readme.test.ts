@@ -5,7 +5,7 @@ import {describe, expect, it} from 'vitest'
 import {elect} from '../harness/cli.js'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs', 'pause', 'resume', 'check', 'holds'] as const
+const COMMANDS = ['campaign', 'run-if-leader', 'who-leads', 'resign', 'runs', 'pause', 'resume', 'check', 'holds', 'put', 'del', 'txn'] as const
 
 function examples(command: string): string[][] {
   const pattern = new RegExp(`\\belect ${command}\\b([^\\n#|\`]*)`, 'g')

@@ -20,7 +20,8 @@ export function describeFaults(share: number, shares: number): void {
         expect(verdict.problems, context).toEqual([])
         expect(verdict.overlap, context).toBe(false)
         expect(verdict.falseKill, context).toBe(false)
-        expect(verdict.provenApartBy, context).toBeDefined()
+        // A whole holder frozen overlaps its rival by design: its writes are judged (overlap) instead.
+        if (!SCENARIOS[name].judgedByWrites) expect(verdict.provenApartBy, context).toBeDefined()
       },
       90_000,
     )

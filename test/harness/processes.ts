@@ -4,6 +4,7 @@ import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export {environOf, groupAlive, listProcesses, signalGroup} from '../../src/supervise/process-group.js'
+import {listProcesses} from '../../src/supervise/process-group.js'
 
 /** The clone's top directory. */
 export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -97,4 +98,42 @@ export function readEvents(file: string): Array<{event: string; at: number; extr
       const [event, at, ...extra] = line.split(' ')
       return {event, at: Number(at), extra: extra.join(' ')}
     })
+}
+
+/**
+ * Stops a process and everything it started, the root first so that it sees none of it, as a paused VM
+ * stops a whole holder: elect, its guard and the job. Returns their pids, for thaw().
+ */
+export function freezeTree(root: number): number[] {
+  const stopped = new Set<number>()
+  const tried = new Set<number>()
+  const stop = (pid: number) => {
+    tried.add(pid)
+    try {
+      process.kill(pid, 'SIGSTOP')
+      stopped.add(pid)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  stop(root)
+  // Three passes: a child forked while its parent was being stopped is found on the next one.
+  for (let pass = 0; pass < 3; pass++) {
+    const all = listProcesses()
+    for (let found = 1; found > 0;) {
+      found = 0
+      for (const {pid, ppid} of all) if (stopped.has(ppid) && !tried.has(pid)) (stop(pid), found++)
+    }
+  }
+  return [...stopped]
+}
+
+export function thaw(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGCONT')
+    } catch {
+      // gone
+    }
+  }
 }

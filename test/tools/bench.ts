@@ -9,7 +9,7 @@ import {startCluster} from '../harness/etcd.js'
 import {etcdCounters} from '../harness/etcd-metrics.js'
 import {TcpProxy} from '../harness/proxy.js'
 import {RELEASE_NODE} from '../build/node-runtime.js'
-import {electProcess, listProcesses, projectRoot, readEvents, sleep, waitFor} from '../harness/processes.js'
+import {electProcess, freezeTree, listProcesses, projectRoot, readEvents, sleep, thaw, waitFor} from '../harness/processes.js'
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15)
 const HANDOVERS = Number(process.env.BENCH_HANDOVERS ?? 30)
@@ -190,6 +190,44 @@ try {
       (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}3`, log]],
     )
     rows.push(['crash failover at TTL 3 s', `${ms(median(electFailover))} vs ${ms(median(ctlFailover))}`, 'target: within TTL + 0.5 s'])
+  }
+
+  if (wanted('frozen')) {
+    // A whole holder (elect, the guard, the job) frozen past its lease, as a paused VM is, then resumed:
+    // how long its job runs on after the SIGCONT. etcdctl lock, frozen the same way, never stops it.
+    const runsOnAfterResume = async (holderArgs: (name: string, log: string) => [string, string[]]) => {
+      const results: number[] = []
+      for (let trial = 0; trial < 5; trial++) {
+        const name = fresh('frozen')
+        const log = join(dir, `${name}.log`)
+        const holderProcess = spawnQuiet(...holderArgs(name, log))
+        await waitFor(() => readEvents(log).length === 1, 10_000)
+        const jobPid = Number(readEvents(log)[0].extra)
+        const pids = freezeTree(holderProcess.pid!)
+        await waitFor(() => keysUnder(`elect/${name}/`) === 0, 20_000)
+        const resumedAt = performance.now()
+        thaw(pids)
+        const stopped = await waitFor(() => !listProcesses().some((each) => each.pid === jobPid && each.alive), 3000, 2)
+        results.push(stopped ? performance.now() - resumedAt : Number.POSITIVE_INFINITY)
+        for (const pid of [jobPid, holderProcess.pid!]) {
+          try {
+            process.kill(pid, 'SIGKILL')
+          } catch {
+            // already gone
+          }
+        }
+      }
+      return results
+    }
+    const job = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
+    const electRunsOn = await runsOnAfterResume((name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', job, log))
+    const ctlRunsOn = await runsOnAfterResume((name, log) => [etcdctl, ['lock', '--ttl', '3', `elect/${name}`, '--', 'sh', '-c', job, log]])
+    const worst = (values: number[]) => (Number.isFinite(Math.max(...values)) ? ms(Math.max(...values)) : 'never stopped')
+    rows.push([
+      'a whole holder frozen past its lease: its job runs on after SIGCONT (5 times): median, max',
+      `${ms(median(electRunsOn))}, ${worst(electRunsOn)} vs ${Number.isFinite(median(ctlRunsOn)) ? ms(median(ctlRunsOn)) : 'never stopped'}`,
+      'only fencing closes it',
+    ])
   }
 
   if (wanted('fleet')) {

@@ -15,6 +15,8 @@
 // nothing, so that every handover rests on their once-a-second reads: the worst case of the bound.
 // --holders N runs each trial with N holders (the faulted one and N - 1 companions) and an elect
 // rival, in the scenarios without a campaign: never N + 1 at once, by the witness and by etcd's markers.
+// The whole holder frozen past its lease is judged by its writes (an overlap is a write etcd applied
+// after its key was gone); --unfenced-writer makes them without --fenced, to see that verdict fail.
 import {parseArgs} from 'node:util'
 import {allowsHolders, HANDOVER_BOUND_MS, randomTrial, runTrial, SCENARIOS, SHAPES, type Trial, type Verdict} from './scenarios.js'
 
@@ -29,6 +31,7 @@ const {values} = parseArgs({
     rival: {type: 'string'},
     shape: {type: 'string'},
     holders: {type: 'string'},
+    'unfenced-writer': {type: 'boolean', default: false},
   },
 })
 const holders = values.holders === undefined ? undefined : Number(values.holders)
@@ -54,9 +57,11 @@ for (const name of names) {
     if (values.rival) trial.rival = values.rival as Trial['rival']
     if (values.shape) trial.shape = values.shape as Trial['shape']
     if (holders !== undefined) Object.assign(trial, {holders, rival: 'elect'})
-    const verdict = await runTrial(name, trial, {holder: values.holder as 'elect' | 'etcdctl', deafWatches: values['deaf-watches']}).catch(
-      (error: Error) => ({problems: [error.message], overlap: false, falseKill: false, trial}) as unknown as Verdict,
-    )
+    const verdict = await runTrial(name, trial, {
+      holder: values.holder as 'elect' | 'etcdctl',
+      deafWatches: values['deaf-watches'],
+      unfencedWriter: values['unfenced-writer'],
+    }).catch((error: Error) => ({problems: [error.message], overlap: false, falseKill: false, trial}) as unknown as Verdict)
     verdicts.push(verdict)
     const margin =
       verdict.marginMs === undefined ? (verdict.provenApartBy === 'lock' ? "below the polls' resolution (apart by the lock)" : '-') : `${verdict.marginMs} ms`
@@ -66,6 +71,7 @@ for (const name of names) {
       verdict.fenceSlackMs !== undefined && `fence slack ${verdict.fenceSlackMs} ms`,
       verdict.handoverMs !== undefined && `handover ${verdict.handoverMs} ms`,
       verdict.campaignMs !== undefined && `campaign ${verdict.campaignMs} ms`,
+      verdict.staleWrites !== undefined && `stale writes applied ${verdict.staleWrites}, refused ${verdict.refusedWrites}`,
     ].filter(Boolean)
     process.stderr.write(
       `${name} #${index + 1} ${JSON.stringify(trial)}: ${status}, margin ${margin}${timings.length ? `, ${timings.join(', ')}` : ''}${verdict.problems.length ? `: ${verdict.problems.join('; ')}` : ''}\n`,

@@ -16,7 +16,20 @@ import {type Cluster, startCluster} from '../harness/etcd.js'
 import {byMark, Observer} from '../harness/observer.js'
 import {fakeClock} from '../harness/faketime.js'
 import {TcpProxy} from '../harness/proxy.js'
-import {electProcess, environOf, listProcesses, readEvents, recorder, signalGroup, sleep, waitFor, withWitness, witnessOf} from '../harness/processes.js'
+import {
+  electProcess,
+  environOf,
+  freezeTree,
+  listProcesses,
+  readEvents,
+  recorder,
+  signalGroup,
+  sleep,
+  thaw,
+  waitFor,
+  withWitness,
+  witnessOf,
+} from '../harness/processes.js'
 
 /**
  * How soon after the holder's end a queued waiter's command must start, and a queued campaign must
@@ -64,7 +77,7 @@ export function cannotRunHere(scenario: Scenario): string | undefined {
 
 /** Whether a scenario can run with several holders: a campaign holds alone, and only elect agrees on N. */
 export function allowsHolders(scenario: Scenario): boolean {
-  return !scenario.campaign && !scenario.standing
+  return !scenario.campaign && !scenario.standing && !scenario.judgedByWrites
 }
 
 /** Ways a job leaves the command's process group (see test/faults/whole-job.test.ts), each around `argv`. */
@@ -115,6 +128,8 @@ export interface TrialOptions {
   handoverBoundMs?: number
   /** The rival's and the campaign's watches hear nothing: every handover rests on their reads. */
   deafWatches?: boolean
+  /** Where the holder's job writes (see Scenario.judgedByWrites), without --fenced: a stand-in that lacks fencing. */
+  unfencedWriter?: boolean
 }
 
 interface Context {
@@ -129,6 +144,8 @@ interface Context {
   etcdctl(args: string[]): Promise<string>
   /** The holder's wall clock, where the scenario gives it one to step. */
   clock?: ReturnType<typeof fakeClock>
+  /** Whether the rival's command has started. */
+  rivalStarted(): boolean
 }
 
 export interface Scenario {
@@ -169,6 +186,13 @@ export interface Scenario {
   auth?: boolean
   /** The holder's wall clock is libfaketime's (Context.clock), for the fault to step. */
   holderClock?: boolean
+  /**
+   * The fault stops the holder's whole job with it, so their processes overlap by design: what must
+   * not is their writes. The holder's job writes to etcd with elect put --fenced in a loop, the rival
+   * once as it starts; the verdict's overlap is a write of the holder's that etcd applied after its
+   * leader key was gone.
+   */
+  judgedByWrites?: boolean
   /** What else must hold of the trial once it is over: problems, if any. */
   afterwards?(context: Context & {holderStderr: string}): Promise<string[]>
   /**
@@ -367,6 +391,23 @@ Object.assign(SCENARIOS, {
         ? []
         : [`the holder did not say its role was revoked: ${holderStderr}`],
   },
+  // Elect, the guard and the job frozen together past the lease (a paused VM), resumed once the rival
+  // has led and written: the job runs on a moment after it wakes, and its writes are refused.
+  'the whole holder frozen past its lease': {
+    members: 1,
+    loses: true,
+    holderExit: 75,
+    judgedByWrites: true,
+    fault: async ({holder, holderKey, etcdctl, rivalStarted}) => {
+      const pids = freezeTree(holder.pid!)
+      try {
+        await waitFor(async () => (await etcdctl(['get', holderKey, '--keys-only'])).trim() === '', 60_000, 100)
+        await waitFor(rivalStarted, 30_000)
+      } finally {
+        thaw(pids)
+      }
+    },
+  },
   'the wall clock stepped': {
     // An NTP step, forward or back, of up to an hour.
     members: 1,
@@ -382,6 +423,23 @@ Object.assign(SCENARIOS, {
     },
   },
 } satisfies Record<string, Scenario>)
+
+/**
+ * How many of the holder's writes (witness/<name>/holder-<n>) etcd applied after its leader key was
+ * gone: read at each write's revision, newest first, until one found the key as the job had it (a key
+ * once gone never comes back with its create revision, so every older write was made while it held).
+ */
+async function staleWritesOf(etcdctl: Context['etcdctl'], name: string, holderKey: string, holderRevision: number): Promise<number> {
+  type Kvs = {kvs?: Array<{mod_revision: number; create_revision: number}>}
+  const written = (JSON.parse(await etcdctl(['get', '--prefix', `witness/${name}/holder-`, '-w', 'json'])) as Kvs).kvs ?? []
+  let stale = 0
+  for (const revision of written.map((kv) => Number(kv.mod_revision)).sort((a, b) => b - a)) {
+    const [held] = (JSON.parse(await etcdctl(['get', holderKey, '--rev', String(revision), '-w', 'json'])) as Kvs).kvs ?? []
+    if (held && Number(held.create_revision) === holderRevision) break
+    stale++
+  }
+  return stale
+}
 
 /** The holder's run record, as etcd has it. */
 async function holderRecord(etcdctl: Context['etcdctl'], name: string): Promise<{outcome: string; durationMs: number | null} | undefined> {
@@ -467,6 +525,9 @@ export interface Verdict {
   provenApartBy?: 'polls' | 'lock'
   /** A holder that should have kept leading did not run its full length or exit 0. */
   falseKill: boolean
+  /** Scenario.judgedByWrites: the holder's writes etcd applied after its leader key was gone, and those it refused. */
+  staleWrites?: number
+  refusedWrites?: number
   /** A strict lower bound of the time between the holder's death and the rival's first instant, where the polls showed one. */
   marginMs?: number
   /** The earliest moment the server could expire the holder's lease, less the holder's death (a lower bound). */
@@ -503,7 +564,8 @@ export function randomTrial(scenario: Scenario, random = Math.random): Trial {
   const ttlS = defaults ? 10 : Math.round(scenario.loses ? between(4, 6) : between(8, 10))
   const [low, high] = scenario.faultForTtls?.map((ttls) => ttls * ttlS) ?? scenario.faultForSeconds ?? [0, 0]
   const minWindowS = scenario.loses ? 2.5 : 6
-  const foreignRivals = !scenario.keyTakenFromOutside && !scenario.standing && !scenario.compacts
+  // A rival that is not elect has no token to write with.
+  const foreignRivals = !scenario.keyTakenFromOutside && !scenario.standing && !scenario.compacts && !scenario.judgedByWrites
   return {
     ttlS,
     killGraceS: defaults ? 3 : Math.round(between(0.5, Math.min(2, ttlS - 1 - minWindowS)) * 10) / 10,
@@ -591,7 +653,21 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
     // A stepped clock is elect's to meet: the recorder's timestamps, which the verdict reads, stay true.
     const unfaked = scenario.holderClock ? ['-u', 'LD_PRELOAD'] : []
-    const holderCommand = ['env', ...unfaked, holderMark, ...withWitness(holderLog, SHAPES[trial.shape](holderRecorder, holderLog), holders)]
+    const [electFile, electArgs] = electProcess()
+    const elect = [electFile, ...electArgs].join(' ') // word-split by sh: a checkout's paths hold no spaces
+    const fenced = options.unfencedWriter ? '' : '--fenced'
+    // The holder's writer goes on as long as its job does; with ignoreTerm, through its kill grace.
+    const holderWrites = (argv: string[]) =>
+      scenario.judgedByWrites
+        ? [
+            'sh',
+            '-c',
+            `(${trial.ignoreTerm ? "trap '' TERM; " : ''}n=0; while :; do n=$((n + 1)); ${elect} put ${fenced} witness/${name}/holder-$n "$ELECT_REV" 2>/dev/null; echo $? >> ${join(dir, 'holder-writes')}; done) & exec "$@"`,
+            'writer',
+            ...argv,
+          ]
+        : argv
+    const holderCommand = ['env', ...unfaked, holderMark, ...withWitness(holderLog, holderWrites(SHAPES[trial.shape](holderRecorder, holderLog)), holders)]
     if (trial.shape === 'another cgroup') {
       if (process.getuid?.() !== 0 || !cgroup2Mount()) throw new Error('a job that moves to another cgroup needs root and cgroup2')
       mkdirSync((movedTo = foreignCgroup(holderLog)))
@@ -646,7 +722,20 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     }
 
     const rivalLog = join(dir, 'rival')
-    const rivalCommand = ['env', rivalMark, ...recorder(rivalLog, 0.3, false, undefined, 'take', holders)]
+    const rivalRecorder = recorder(rivalLog, 0.3, false, undefined, 'take', holders)
+    const rivalCommand = [
+      'env',
+      rivalMark,
+      ...(scenario.judgedByWrites
+        ? [
+            'sh',
+            '-c',
+            `${elect} put ${fenced} witness/${name}/rival "$ELECT_REV"; echo $? > ${join(dir, 'rival-write')}; exec "$@"`,
+            'writer',
+            ...rivalRecorder,
+          ]
+        : rivalRecorder),
+    ]
     // etcdctl takes its user from the environment too, so that the shell of the `etcdctl elect` rival needs no flag.
     const etcdctlRival = (file: string, args: string[]) =>
       execa(file, args, {reject: false, stdin: 'ignore', env: {ETCDCTL_API: '3', ...(scenario.auth && {ETCDCTL_USER: 'rival:rival-pw'})}, timeout: 120_000})
@@ -727,7 +816,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const beforeFault = aliveAtFault
       ? ''
       : `; its log: ${readFileSync(holderLog, 'utf8').trim().replaceAll('\n', ' | ')}; elect ${holder.exitCode === null ? 'still running' : `had exited ${holder.exitCode}`}`
-    const context: Context = {cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl, clock}
+    const rivalStarted = () => readEvents(rivalLog).some((event) => event.event === 'start')
+    const context: Context = {cluster, trial, name, holder: leadingCampaign ?? holder, holderLease, holderKey, proxy, etcdctl, clock, rivalStarted}
     await scenario.fault(context)
     const faultEndedAt = Date.now()
     if (!scenario.loses && !scenario.atHandover) {
@@ -805,7 +895,19 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     // every trial's margin above 1 s).
     const promisedMarginMs = SAFETY_MARGIN_MS + (trial.ignoreTerm ? 0 : trial.killGraceS * 1000)
     const fenceSlackMs = expiryMarginMs === undefined ? undefined : expiryMarginMs - promisedMarginMs
-    if (electHolder) {
+    // A job frozen with its holder outlives its lease by design: its writes are judged instead.
+    const judgedByWrites = scenario.judgedByWrites === true
+    let staleWrites: number | undefined
+    let refusedWrites: number | undefined
+    if (judgedByWrites) {
+      staleWrites = await staleWritesOf(etcdctl, name, holderKey, holderRevision)
+      refusedWrites = (existsSync(join(dir, 'holder-writes')) ? readFileSync(join(dir, 'holder-writes'), 'utf8') : '')
+        .split('\n')
+        .filter((status) => status === '3').length
+      const rivalWrite = existsSync(join(dir, 'rival-write')) ? readFileSync(join(dir, 'rival-write'), 'utf8').trim() : 'none'
+      if (rivalWrite !== '0') problems.push(`the rival's write exited ${rivalWrite}`)
+    }
+    if (electHolder && !judgedByWrites) {
       if (!Number.isFinite(validUntil)) problems.push("no validity of the holder's lease was traced")
       else if (observer.holderSeenAliveAt !== undefined && observer.holderSeenAliveAt > validUntil)
         problems.push(`the holder's job was alive ${observer.holderSeenAliveAt - validUntil} ms after its lease could have expired`)
@@ -817,7 +919,8 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     }
     // The ordering check: no key went while a process of its job lived (a candidate that is not elect
     // starts the moment it goes). Where the fault takes the key from outside, it goes first by design.
-    const orderingViolated = !scenario.keyTakenFromOutside && keyDeletedSeenAt !== undefined && (observer.holderSeenAliveAt ?? 0) > keyDeletedSeenAt
+    const orderingViolated =
+      !scenario.keyTakenFromOutside && !judgedByWrites && keyDeletedSeenAt !== undefined && (observer.holderSeenAliveAt ?? 0) > keyDeletedSeenAt
     if (orderingViolated)
       problems.push(`the holder's key was deleted while its job lived: seen alive ${observer.holderSeenAliveAt! - keyDeletedSeenAt!} ms after`)
 
@@ -847,12 +950,13 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const pollMargin = observer.marginMs
     const rivalWitness = rivalStart && witnessOf(rivalStart)
     const provenApartBy = pollMargin !== undefined && pollMargin >= 0 ? 'polls' : rivalWitness === 'free' ? 'lock' : undefined
-    const overlap =
-      orderingViolated ||
-      tooManyMarkers ||
-      observer.overlapSeen ||
-      (rivalStart !== undefined && rivalWitness !== 'free') ||
-      (observer.rivalSeenAt !== undefined && !provenApartBy)
+    const overlap = judgedByWrites
+      ? staleWrites! > 0
+      : orderingViolated ||
+        tooManyMarkers ||
+        observer.overlapSeen ||
+        (rivalStart !== undefined && rivalWitness !== 'free') ||
+        (observer.rivalSeenAt !== undefined && !provenApartBy)
     const marginMs = provenApartBy === 'polls' ? pollMargin : undefined
     // A holder that keeps leading must run its full length (only then does the recorder write "end") and exit 0.
     const falseKill = !scenario.loses && (holderExit !== 0 || !holderEnd)
@@ -860,12 +964,14 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
       scenario: scenarioName,
       trial,
       overlap,
-      provenApartBy,
+      provenApartBy: judgedByWrites ? undefined : provenApartBy,
       falseKill,
+      staleWrites,
+      refusedWrites,
       marginMs,
-      expiryMarginMs,
-      fenceSlackMs,
-      handoverMs,
+      expiryMarginMs: judgedByWrites ? undefined : expiryMarginMs,
+      fenceSlackMs: judgedByWrites ? undefined : fenceSlackMs,
+      handoverMs: judgedByWrites ? undefined : handoverMs,
       campaignMs,
       holderExit,
       rivalExit,
