@@ -50,7 +50,12 @@ export async function startPostgres(): Promise<Postgres> {
   const env = {PGHOST: '127.0.0.1', PGPORT: String(port), PGUSER: 'postgres', PGDATABASE: 'postgres'}
   const psql = join(bin, 'psql')
   const sql = (statements: string) =>
-    execFileSync(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {input: statements, env: {...process.env, ...env}, encoding: 'utf8', stdio: 'pipe'}).trim()
+    execFileSync(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1'], {
+      input: statements,
+      env: {...process.env, ...env},
+      encoding: 'utf8',
+      stdio: 'pipe',
+    }).trim()
   const stop = async () => {
     server.kill('SIGINT') // a fast shutdown
     await waitFor(() => server.exitCode !== null || server.signalCode !== null, 10_000)

@@ -220,7 +220,9 @@ try {
       return results
     }
     const job = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
-    const electRunsOn = await runsOnAfterResume((name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', job, log))
+    const electRunsOn = await runsOnAfterResume((name, log) =>
+      electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', job, log),
+    )
     const ctlRunsOn = await runsOnAfterResume((name, log) => [etcdctl, ['lock', '--ttl', '3', `elect/${name}`, '--', 'sh', '-c', job, log]])
     const worst = (values: number[]) => (Number.isFinite(Math.max(...values)) ? ms(Math.max(...values)) : 'never stopped')
     rows.push([
