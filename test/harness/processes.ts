@@ -122,7 +122,11 @@ export function freezeTree(root: number): number[] {
     const all = listProcesses()
     for (let found = 1; found > 0;) {
       found = 0
-      for (const {pid, ppid} of all) if (stopped.has(ppid) && !tried.has(pid)) (stop(pid), found++)
+      for (const {pid, ppid} of all) {
+        if (!stopped.has(ppid) || tried.has(pid)) continue
+        stop(pid)
+        found++
+      }
     }
   }
   return [...stopped]
