@@ -152,8 +152,9 @@ export abstract class BaseCommand extends Command {
   protected givenEnvironment: NodeJS.ProcessEnv = process.env
 
   /** The connection the flags, the environment and the configuration files describe, kept so that a failure of etcd is reported as one. */
-  protected connectionOptions(flags: ConnectionFlags): ConnectionOptions {
+  protected connectionOptions(flags: ConnectionFlags & {prefix?: string}): ConnectionOptions {
     this.connection = connectionOptionsFrom(flags, this.configuration?.merged() ?? process.env)
+    handDownConnectionFlags(flags)
     return this.connection
   }
 
@@ -214,6 +215,25 @@ export abstract class BaseCommand extends Command {
   protected say(message: string): void {
     process.stderr.write(`elect: ${message}\n`)
   }
+}
+
+/**
+ * The connection flags given, as the variables that stand for them, for what elect starts (a job, a
+ * hook, a health check): so that `elect put --fenced` or `elect holds` in a job reaches the etcd its
+ * leadership lives in, as the configuration files' settings already do. A password stays out, as
+ * the files' does: a job's elect reads it from its file.
+ */
+function handDownConnectionFlags(flags: ConnectionFlags & {prefix?: string}): void {
+  const given: Record<string, string | undefined> = {
+    ELECT_ENDPOINTS: flags.endpoints,
+    ELECT_CACERT: flags.cacert,
+    ELECT_CERT: flags.cert,
+    ELECT_KEY_FILE: flags.key,
+    ELECT_USER: flags.user?.includes(':') ? undefined : flags.user,
+    ELECT_PASSWORD_FILE: flags['password-file'],
+    ELECT_PREFIX: flags.prefix,
+  }
+  for (const [name, value] of Object.entries(given)) if (value !== undefined) process.env[name] = value
 }
 
 export function thisHost(): string {

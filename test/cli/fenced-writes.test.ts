@@ -8,6 +8,7 @@ import {electProcess} from '../harness/processes.js'
 
 afterEach(cleanup)
 
+const etcdctlEndpoints = () => JSON.parse(etcdctl(['member', 'list', '-w', 'json'])).members.flatMap((member: {clientURLs: string[]}) => member.clientURLs).join(',')
 const valueOf = (key: string) => etcdctl(['get', key, '--print-value-only']).replace(/\n$/, '')
 
 /**
@@ -100,6 +101,19 @@ it("fences an attached job with its campaign's leadership, and one of several ho
   expect((await elect(['put', '--fenced', `${data}/a/one`, 'stale'], first.asTheJob)).exitCode).toBe(3)
   expect((await elect(['put', '--fenced', `${data}/b/one`, 'fresh'], second.asTheJob)).exitCode).toBe(0)
   await second.end()
+})
+
+it('reaches, from a job, the etcd that run-if-leader was pointed at by its flags alone', async () => {
+  const name = uniqueName('fenced-flags')
+  const data = `fenced-data/${name}`
+  // etcd where nothing listens, unless the flags' endpoints reach the job's elect.
+  const onlyFlags = {env: {ELECT_ENDPOINTS: '127.0.0.1:9', ETCDCTL_ENDPOINTS: undefined}}
+  const endpoints = etcdctlEndpoints()
+  const job = await jobThatWrote(name, tempDir(), writes(data), ['--endpoints', endpoints, '--prefix', 'fenced-flags/'], onlyFlags)
+  expect(job.statuses).toBe('put=0\ntxn=0\n')
+  expect(job.key.startsWith(`fenced-flags/${name}/`)).toBe(true)
+  expect(valueOf(`${data}/one`)).toBe('first')
+  await job.end()
 })
 
 it("refuses --fenced outside a job, elect's own keys and a malformed txn, in one line with exit 2; writes unfenced otherwise", async () => {
