@@ -8,7 +8,10 @@ import {electProcess} from '../harness/processes.js'
 
 afterEach(cleanup)
 
-const etcdctlEndpoints = () => JSON.parse(etcdctl(['member', 'list', '-w', 'json'])).members.flatMap((member: {clientURLs: string[]}) => member.clientURLs).join(',')
+const etcdctlEndpoints = () =>
+  JSON.parse(etcdctl(['member', 'list', '-w', 'json']))
+    .members.flatMap((member: {clientURLs: string[]}) => member.clientURLs)
+    .join(',')
 const valueOf = (key: string) => etcdctl(['get', key, '--print-value-only']).replace(/\n$/, '')
 
 /**
