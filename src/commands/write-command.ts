@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 import {ExitCode, UsageError} from '../contract/exit-codes.js'
 import {ElectionKeys} from '../election/keys.js'
-import {electionKeySpace, jobLeadership, type Write, write, writeFenced} from '../leadership/fencing.js'
+import {jobLeadership, type Write, write, writeFenced} from '../leadership/fencing.js'
 import {BaseCommand} from '../cli/base-command.js'
 import type {ConnectionFlags} from '../cli/connection-flags.js'
 
@@ -15,10 +15,10 @@ export abstract class WriteCommand extends BaseCommand {
     const fence = jobLeadership(process.env)
     if (flags.fenced && !fence)
       throw new UsageError(`--fenced writes only while the leadership a job runs under holds: run it inside run-if-leader (ELECT_KEY and ELECT_REV set)`)
-    const reserved = fence ? electionKeySpace(fence.key) : []
     for (const key of writes.map((each) => ('put' in each ? each.put : each.del))) {
       if (key === '') throw new UsageError('a key is one or more characters')
-      if (ElectionKeys.isElectionKey(this.electionPrefix(flags), key) || reserved.some((space) => key.startsWith(space)))
+      // Any election's under the prefix, and the job's own whatever the prefix: a forged candidate, record or marker.
+      if (ElectionKeys.isElectionKey(this.electionPrefix(flags), key) || (fence && ElectionKeys.isKeyOfElectionOf(fence.key, key)))
         throw new UsageError(`${key} is one of elect's own keys (an election's candidates, records and markers): write elsewhere`)
     }
     const connection = this.connectionOptions(flags)

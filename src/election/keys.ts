@@ -6,7 +6,10 @@ import {leaseHex} from '../lease/leases.js'
 /** Between a job's running marker and the number of its slot (below every name character). */
 const SLOT_MARK = '#'
 
-const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/
+const NAME = '[A-Za-z0-9._-]{1,128}'
+const NAME_PATTERN = new RegExp(`^${NAME}$`)
+/** What follows the prefix in every key of an election: its name, then '/' (a candidate) or ':' (everything beside). */
+const AFTER_PREFIX = new RegExp(`^${NAME}[/:]`)
 
 export function validateName(name: string, what = 'election name'): void {
   if (!NAME_PATTERN.test(name)) {
@@ -17,7 +20,13 @@ export function validateName(name: string, what = 'election name'): void {
 export class ElectionKeys {
   /** Whether `key` is one elect keeps for some election under `prefix`: its candidates and everything beside them. */
   static isElectionKey(prefix: string, key: string): boolean {
-    return key.startsWith(prefix) && /^[A-Za-z0-9._-]{1,128}[/:]/.test(key.slice(prefix.length))
+    return key.startsWith(prefix) && AFTER_PREFIX.test(key.slice(prefix.length))
+  }
+
+  /** Whether `key` belongs to the election of the candidate key `candidateKey`: `<prefix><name>/` or `<prefix><name>:`. */
+  static isKeyOfElectionOf(candidateKey: string, key: string): boolean {
+    const candidates = candidateKey.slice(0, candidateKey.lastIndexOf('/') + 1)
+    return key.startsWith(candidates) || key.startsWith(`${candidates.slice(0, -1)}:`)
   }
 
   constructor(

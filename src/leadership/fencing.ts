@@ -21,15 +21,6 @@ export function jobLeadership(env: NodeJS.ProcessEnv): JobLeadership | undefined
 }
 
 /**
- * The keys of the election a leader key belongs to (`<prefix><name>/` and `<prefix><name>:`): a
- * fenced write there could forge a candidate, a record or a running marker.
- */
-export function electionKeySpace(leaderKey: string): string[] {
-  const candidates = leaderKey.slice(0, leaderKey.lastIndexOf('/') + 1)
-  return [candidates, `${candidates.slice(0, -1)}:`]
-}
-
-/**
  * What became of the leader key made at `createRevision`: undefined while it is still that key. A
  * linearizable read: what a quorum holds now, not what one member last heard.
  */

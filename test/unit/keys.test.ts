@@ -46,6 +46,11 @@ describe("elect's own key space, which put, del and txn refuse", () => {
     const ours = [keys.candidate('255'), keys.running('rotate', 2), keys.resignRequest('255'), keys.holderLimit(3, '255'), 'elect/other:runs/x']
     expect(ours.filter((key) => !ElectionKeys.isElectionKey('elect/', key))).toEqual([])
   })
+  it("holds every key of a job's own election, whatever its prefix", () => {
+    const candidate = new ElectionKeys('custom-', 'nightly').candidate('255')
+    expect(['custom-nightly/ff', 'custom-nightly:running', 'custom-nightly/other'].filter((key) => !ElectionKeys.isKeyOfElectionOf(candidate, key))).toEqual([])
+    expect(['custom-nightly', 'custom-nightlyx:running', 'reports/nightly'].filter((key) => ElectionKeys.isKeyOfElectionOf(candidate, key))).toEqual([])
+  })
   it("leaves a job's own data alone, under the prefix or not", () => {
     const theirs = ['reports/nightly', 'elect/', 'elect/nightly', 'elect/has space/x', 'electorate/nightly/x']
     expect(theirs.filter((key) => ElectionKeys.isElectionKey('elect/', key))).toEqual([])
