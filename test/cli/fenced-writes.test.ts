@@ -3,15 +3,11 @@
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, expect, it} from 'vitest'
-import {cleanup, elect, etcdctl, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
-import {electProcess} from '../harness/processes.js'
+import {cleanup, defaultEndpoints, elect, etcdctl, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
+import {electCommandLine} from '../harness/processes.js'
 
 afterEach(cleanup)
 
-const etcdctlEndpoints = () =>
-  JSON.parse(etcdctl(['member', 'list', '-w', 'json']))
-    .members.flatMap((member: {clientURLs: string[]}) => member.clientURLs)
-    .join(',')
 const valueOf = (key: string) => etcdctl(['get', key, '--print-value-only']).replace(/\n$/, '')
 
 /**
@@ -19,12 +15,10 @@ const valueOf = (key: string) => etcdctl(['get', key, '--print-value-only']).rep
  * each write's status, and runs until the test lets it end.
  */
 function fencedJob(dir: string, script: string): string[] {
-  // Word-split by the shell: the paths of a checkout hold no spaces.
-  const [file, args] = electProcess()
   return [
     'sh',
     '-c',
-    `ELECT="${[file, ...args].join(' ')}"; echo "$ELECT_KEY $ELECT_REV" > ${dir}/token; { ${script}; } > ${dir}/statuses 2>&1; touch ${dir}/written; while [ ! -e ${dir}/finish ]; do sleep 0.05; done`,
+    `ELECT="${electCommandLine()}"; echo "$ELECT_KEY $ELECT_REV" > ${dir}/token; { ${script}; } > ${dir}/statuses 2>&1; touch ${dir}/written; while [ ! -e ${dir}/finish ]; do sleep 0.05; done`,
   ]
 }
 
@@ -111,7 +105,7 @@ it('reaches, from a job, the etcd that run-if-leader was pointed at by its flags
   const data = `fenced-data/${name}`
   // etcd where nothing listens, unless the flags' endpoints reach the job's elect.
   const onlyFlags = {env: {ELECT_ENDPOINTS: '127.0.0.1:9', ETCDCTL_ENDPOINTS: undefined}}
-  const endpoints = etcdctlEndpoints()
+  const endpoints = defaultEndpoints().join(',')
   const job = await jobThatWrote(name, tempDir(), writes(data), ['--endpoints', endpoints, '--prefix', 'fenced-flags/'], onlyFlags)
   expect(job.statuses).toBe('put=0\ntxn=0\n')
   expect(job.key.startsWith(`fenced-flags/${name}/`)).toBe(true)

@@ -9,7 +9,7 @@ import {createServer, type Server} from 'node:http'
 import {dirname, join} from 'node:path'
 import {afterAll, afterEach, beforeAll, expect, it} from 'vitest'
 import {cleanup, etcdctl, startElect, tempDir, trackGroup, uniqueName, waitFor} from '../harness/cli.js'
-import {electProcess, freezeTree, thaw} from '../harness/processes.js'
+import {electCommandLine, freezeTree, thaw} from '../harness/processes.js'
 import {type Postgres, startPostgres} from '../harness/postgres.js'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -81,11 +81,10 @@ afterEach(async () => {
  * after it has read the API's ETag (as a job reads before it works) and before it writes.
  */
 function job(dir: string, shared: string, server: string, until?: string): string {
-  const [file, args] = electProcess()
   const url = `http://127.0.0.1:${(api.server.address() as {port: number}).port}`
   const step = (command: string, status: string) => `{\n${command}\n} 2> ${dir}/${status}.err\necho $? > ${dir}/${status}`
   return [
-    `elect() { ${[file, ...args].join(' ')} "$@"; }`,
+    `elect() { ${electCommandLine()} "$@"; }`,
     `cd ${dir} && echo $$ > pid && echo "$ELECT_REV" > token && echo ${server} > report.json`,
     readmeCommand('etag=$(curl').replaceAll('https://api.example', url),
     until ? `trap '' TERM; touch ${dir}/waiting; while [ ! -e ${until} ]; do sleep 0.05; done` : '',

@@ -55,7 +55,8 @@ export function useOwnCluster(): () => Cluster {
   return () => cluster!
 }
 
-const defaultEndpoints = () => fileEndpoints ?? inject('etcdEndpoints')
+/** The etcd this test file talks to: its own cluster (useOwnCluster) or the suite's. */
+export const defaultEndpoints = () => fileEndpoints ?? inject('etcdEndpoints')
 
 // Runtime directories live under one root per test file, made on first use and removed after the
 // file, whether or not its tests call cleanup(); each is only a path until a campaign creates it.

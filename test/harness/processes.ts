@@ -17,6 +17,12 @@ export function electProcess(...args: string[]): [string, string[]] {
   return /\.c?js$/.test(electBin) ? ['node', [electBin, ...args]] : [electBin, args]
 }
 
+/** elect as one line of shell, word-split by sh (a checkout's paths hold no spaces): for a job that runs elect itself. */
+export function electCommandLine(): string {
+  const [file, args] = electProcess()
+  return [file, ...args].join(' ')
+}
+
 /**
  * Polls until `check` holds, at most `timeoutMs`; returns whether it did. 20 s by default: a check
  * that spawns elect or etcdctl takes a second or more a round on a busy machine.

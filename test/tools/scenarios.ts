@@ -17,6 +17,7 @@ import {byMark, Observer} from '../harness/observer.js'
 import {fakeClock} from '../harness/faketime.js'
 import {TcpProxy} from '../harness/proxy.js'
 import {
+  electCommandLine,
   electProcess,
   environOf,
   freezeTree,
@@ -653,8 +654,7 @@ export async function runTrial(scenarioName: string, trial: Trial, options: Tria
     const holderRecorder = recorder(holderLog, holderRunS, trial.ignoreTerm, scenario.loses ? undefined : finishFile, 'inherited')
     // A stepped clock is elect's to meet: the recorder's timestamps, which the verdict reads, stay true.
     const unfaked = scenario.holderClock ? ['-u', 'LD_PRELOAD'] : []
-    const [electFile, electArgs] = electProcess()
-    const elect = [electFile, ...electArgs].join(' ') // word-split by sh: a checkout's paths hold no spaces
+    const elect = electCommandLine()
     const fenced = options.unfencedWriter ? '' : '--fenced'
     // The holder's writer goes on as long as its job does; with ignoreTerm, through its kill grace.
     const holderWrites = (argv: string[]) =>
