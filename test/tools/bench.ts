@@ -70,6 +70,29 @@ async function leaderElsewhere(name: string) {
   return campaign
 }
 
+/** A job for a holder: records "start <ns> <pid>" in the log it is given (its $0), then sleeps. */
+const recordsItsStart = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
+
+/** Starts a holder (`args` of a fresh name and its log) and waits until its job has recorded its start. */
+async function startedHolder(label: string, args: (name: string, log: string) => [string, string[]]) {
+  const name = fresh(label)
+  const log = join(dir, `${name}.log`)
+  const holder = spawnQuiet(...args(name, log))
+  await waitFor(() => readEvents(log).length === 1, 10_000)
+  return {name, log, holder}
+}
+
+/** SIGKILL to each of `pids` still there: what a measurement leaves behind (etcdctl leaves its command running). */
+function killAll(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+}
+
 try {
   if (wanted('startup')) {
     // Start-up: a leader is in place, so who-leads answers and run-if-leader skips. Each one-shot
@@ -185,35 +208,26 @@ try {
     const failover = async (holderArgs: (name: string, log: string) => [string, string[]], waiterArgs: (name: string, log: string) => [string, string[]]) => {
       const results: number[] = []
       for (let trial = 0; trial < 3; trial++) {
-        const name = fresh('failover')
-        const log = join(dir, `${name}.log`)
-        const holderProcess = spawnQuiet(...holderArgs(name, log))
-        await waitFor(() => readEvents(log).length === 1, 10_000)
+        const {name, log, holder} = await startedHolder('failover', holderArgs)
         spawnQuiet(...waiterArgs(name, log))
         await sleep(500)
         const killedAt = Date.now()
-        holderProcess.kill('SIGKILL')
+        holder.kill('SIGKILL')
         await waitFor(() => readEvents(log).length === 2, 20_000)
         results.push(readEvents(log)[1].at / 1e6 - killedAt)
         // etcdctl leaves its command running when killed: end both commands, by the pids they recorded.
-        for (const event of readEvents(log)) {
-          try {
-            process.kill(Number(event.extra), 'SIGKILL')
-          } catch {
-            // already gone
-          }
-        }
+        killAll(readEvents(log).map((event) => Number(event.extra)))
       }
       return results
     }
-    const started = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
     const electFailover = await failover(
-      (name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${started}0`, log),
-      (name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${started}1`, log),
+      (name, log) => electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', `${recordsItsStart}0`, log),
+      (name, log) =>
+        electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--wait', 'forever', '--', 'sh', '-c', `${recordsItsStart}1`, log),
     )
     const ctlFailover = await failover(
-      (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}2`, log]],
-      (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${started}3`, log]],
+      (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${recordsItsStart}2`, log]],
+      (name, log) => [etcdctl, ['lock', '--ttl', '3', name, '--', 'sh', '-c', `${recordsItsStart}3`, log]],
     )
     rows.push(['crash failover at TTL 3 s', `${ms(median(electFailover))} vs ${ms(median(ctlFailover))}`, 'target: within TTL + 0.5 s'])
   }
@@ -224,32 +238,22 @@ try {
     const runsOnAfterResume = async (holderArgs: (name: string, log: string) => [string, string[]]) => {
       const results: number[] = []
       for (let trial = 0; trial < 5; trial++) {
-        const name = fresh('frozen')
-        const log = join(dir, `${name}.log`)
-        const holderProcess = spawnQuiet(...holderArgs(name, log))
-        await waitFor(() => readEvents(log).length === 1, 10_000)
+        const {name, log, holder} = await startedHolder('frozen', holderArgs)
         const jobPid = Number(readEvents(log)[0].extra)
-        const pids = freezeTree(holderProcess.pid!)
+        const pids = freezeTree(holder.pid!)
         await waitFor(() => keysUnder(`elect/${name}/`) === 0, 20_000)
         const resumedAt = performance.now()
         thaw(pids)
         const stopped = await waitFor(() => !listProcesses().some((each) => each.pid === jobPid && each.alive), 3000, 2)
         results.push(stopped ? performance.now() - resumedAt : Number.POSITIVE_INFINITY)
-        for (const pid of [jobPid, holderProcess.pid!]) {
-          try {
-            process.kill(pid, 'SIGKILL')
-          } catch {
-            // already gone
-          }
-        }
+        killAll([jobPid, holder.pid!])
       }
       return results
     }
-    const job = 'echo "start $(date +%s%N) $$" >> "$0"; exec sleep 31'
     const electRunsOn = await runsOnAfterResume((name, log) =>
-      electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', job, log),
+      electProcess('run-if-leader', name, '--ttl', '3s', '--kill-grace', '1s', '--', 'sh', '-c', recordsItsStart, log),
     )
-    const ctlRunsOn = await runsOnAfterResume((name, log) => [etcdctl, ['lock', '--ttl', '3', `elect/${name}`, '--', 'sh', '-c', job, log]])
+    const ctlRunsOn = await runsOnAfterResume((name, log) => [etcdctl, ['lock', '--ttl', '3', `elect/${name}`, '--', 'sh', '-c', recordsItsStart, log]])
     const worst = (values: number[]) => (Number.isFinite(Math.max(...values)) ? ms(Math.max(...values)) : 'never stopped')
     rows.push([
       'a whole holder frozen past its lease: its job runs on after SIGCONT (5 times): median, max',
