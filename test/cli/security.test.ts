@@ -4,11 +4,11 @@ import {join} from 'node:path'
 import {execaSync} from 'execa'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {cleanup, elect, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
-import {type Cluster, startCluster} from '../harness/etcd.js'
+import {type Cluster, enableAuth, ROOT_PASSWORD, startCluster} from '../harness/etcd.js'
 import {type Certificates, makeCertificates} from '../harness/tls.js'
 
 const PASSWORD = 'pw-Zq8!never-print-me'
-const ROOT = 'root:root-pw'
+const ROOT = `root:${ROOT_PASSWORD}`
 let certs: Certificates
 let tlsServer: Cluster
 let mutualTlsServer: Cluster
@@ -18,15 +18,7 @@ let authServer: Cluster
 /** etcd with auth on, short-lived tokens, and a user `alice` whose role grants only the elect/ prefix. */
 async function startAuthServer(): Promise<Cluster> {
   const cluster = await startCluster(1, {extraArgs: ['--auth-token-ttl', '2']})
-  for (const args of [
-    ['user', 'add', ROOT],
-    ['role', 'add', 'elect-rw'],
-    ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'],
-    ['user', 'add', `alice:${PASSWORD}`],
-    ['user', 'grant-role', 'alice', 'elect-rw'],
-    ['auth', 'enable'],
-  ])
-    cluster.etcdctl(args)
+  enableAuth(cluster, {alice: PASSWORD})
   return cluster
 }
 

@@ -319,3 +319,25 @@ export async function waitHealthy(
   }
   throw new Error(`etcd did not become healthy within ${timeoutMs} ms`)
 }
+
+/** etcd's root user's password on a cluster enableAuth() set up. */
+export const ROOT_PASSWORD = 'root-pw'
+
+/**
+ * Turns auth on: root, a role elect-rw that grants the elect/ prefix and nothing else, and `users`
+ * (name: password) with that role. `tlsFlags`: etcdctl's for a server that wants a client certificate.
+ */
+export function enableAuth(cluster: Cluster, users: Record<string, string>, tlsFlags: string[] = []): void {
+  for (const args of [
+    ['user', 'add', `root:${ROOT_PASSWORD}`],
+    ['user', 'grant-role', 'root', 'root'],
+    ['role', 'add', 'elect-rw'],
+    ['role', 'grant-permission', 'elect-rw', '--prefix=true', 'readwrite', 'elect/'],
+    ...Object.entries(users).flatMap(([name, password]) => [
+      ['user', 'add', `${name}:${password}`],
+      ['user', 'grant-role', name, 'elect-rw'],
+    ]),
+    ['auth', 'enable'],
+  ])
+    cluster.etcdctl([...tlsFlags, ...args])
+}
