@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {Election} from '../election/election.js'
-import {standingPauseLine, standingPauses} from '../jobs/pause.js'
+import {standingPauseLine} from '../jobs/pause.js'
 import {onStopSignals} from '../leadership/signals.js'
-import {leadership, queueOf} from '../leadership/who-leads.js'
+import {leaderAndPauses, leadership, queueOf} from '../leadership/who-leads.js'
 import {ExitCode, exitCodes} from '../contract/exit-codes.js'
 
 export default class WhoLeads extends BaseCommand {
@@ -37,13 +37,13 @@ export default class WhoLeads extends BaseCommand {
         else for (const candidate of queue.candidates) this.data(candidate.value)
         return queue.candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }
-      const leader = await election.leader()
+      const {leader, pauses} = await leaderAndPauses(client, election)
       if (flags.json) this.data(await leadership(client, election, name, leader))
       if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader
       if (!flags.json) {
         if (leader) this.data(leader.value)
         else this.say(`nobody leads ${name}`)
-        for (const pause of await standingPauses(client, election.keys)) this.say(standingPauseLine(name, pause))
+        for (const pause of pauses) this.say(standingPauseLine(name, pause))
       }
       return leader ? ExitCode.ok : ExitCode.noLeader
     })

@@ -1,7 +1,7 @@
 // A pause: while its key stands, every run of the election (or of one job) skips, on every server.
 // A fire finds it in the read it makes anyway (Election.peek); the claim of a job's running marker
 // compares it too, so no command starts once a pause is written, not even a waiter's whose turn came.
-import type {Etcd3, ICompare, IKeyValue, IRequestOp} from 'etcd3'
+import type {Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp} from 'etcd3'
 import {type ElectionKeys, prefixEnd} from '../election/keys.js'
 
 export interface Pause {
@@ -79,8 +79,17 @@ export async function resume(client: Etcd3, keys: ElectionKeys, job?: string): P
 
 /** Every pause that stands in the election: its own first, then its jobs'. */
 export async function standingPauses(client: Etcd3, keys: ElectionKeys): Promise<Pause[]> {
-  const response = await client.kv.range({key: Buffer.from(keys.pauses), range_end: prefixEnd(keys.pauses), sort_target: 'Key', sort_order: 'Ascend'})
-  return response.kvs.flatMap((kv) => pauseIn(keys, kv) ?? [])
+  return standingPausesIn(keys, (await client.kv.range(standingPausesRequest(keys))).kvs)
+}
+
+/** The read of standingPauses, for a transaction that reads more. */
+export function standingPausesRequest(keys: ElectionKeys): IRangeRequest {
+  return {key: Buffer.from(keys.pauses), range_end: prefixEnd(keys.pauses), sort_target: 'Key', sort_order: 'Ascend'}
+}
+
+/** The pauses that standingPausesRequest found. */
+export function standingPausesIn(keys: ElectionKeys, kvs: IKeyValue[]): Pause[] {
+  return kvs.flatMap((kv) => pauseIn(keys, kv) ?? [])
 }
 
 /** "<name> is paused by ...", or "job <job> is ...": a standing pause, as who-leads and runs show it. */

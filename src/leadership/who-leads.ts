@@ -1,11 +1,19 @@
 // elect who-leads: an election's leadership as --json shows it, read from etcd in one place: the
 // leader, the holders, the queue, the jobs running under it and the pauses that stand.
 import type {Etcd3} from 'etcd3'
-import {type Candidate, identity} from '../election/candidate.js'
+import {type Candidate, identity, queueRequest, toCandidate} from '../election/candidate.js'
 import type {Election} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import {runningJobs} from '../jobs/running.js'
-import {standingPauses} from '../jobs/pause.js'
+import {type Pause, standingPauses, standingPausesIn, standingPausesRequest} from '../jobs/pause.js'
+import {TxnOps} from '../etcd/txn-ops.js'
+
+/** The leader and the pauses that stand, as who-leads prints them: one read-only transaction, so one round trip to etcd. */
+export async function leaderAndPauses(client: Etcd3, election: Election): Promise<{leader?: Candidate; pauses: Pause[]}> {
+  const reads = new TxnOps({queue: [{request_range: queueRequest(election.keys, 1)}], pauses: [{request_range: standingPausesRequest(election.keys)}]})
+  const {queue, pauses} = reads.found((await client.kv.txn({compare: [], success: reads.ops, failure: []})).responses)
+  return {leader: queue[0].map(toCandidate)[0], pauses: standingPausesIn(election.keys, pauses[0])}
+}
 
 /** A candidate as --json shows it: its value, key, lease, create revision and the seconds its lease has left. */
 export async function described(client: Etcd3, candidate: Candidate) {
