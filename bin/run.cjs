@@ -5,7 +5,7 @@
 const {mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {homedir} = require('node:os')
-const {dirname, join} = require('node:path')
+const {basename, dirname, join} = require('node:path')
 const {pathToFileURL} = require('node:url')
 const vm = require('node:vm')
 
@@ -13,20 +13,20 @@ const vm = require('node:vm')
 // on every TLS connection; deprecation notices are for elect's developers, not its users.
 process.noDeprecation = true
 
-const bundle = join(__dirname, '../dist/elect.cjs')
-const buildCache = `${bundle}.codecache`
+const dist = join(__dirname, '../dist')
 
 /**
- * Where this user keeps V8's code for the bundle on a Node other than the build's (whose code V8
+ * Where this user keeps V8's code for a bundle on a Node other than the build's (whose code V8
  * rejects): one file per bundle, Node and V8 options, the last one written.
  */
-function userCache() {
+function userCache(bundle) {
   const {size, mtimeMs} = statSync(bundle)
   const options = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`
   let hash = 0
   for (let index = 0; index < options.length; index++) hash = (hash * 31 + options.charCodeAt(index)) >>> 0
   const dir = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'elect')
-  return {dir, file: join(dir, `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}-${hash.toString(36)}`)}
+  const prefix = `${basename(bundle, '.cjs')}-${process.version}-${process.arch}-`
+  return {dir, prefix, file: join(dir, `${prefix}${size}-${Math.trunc(mtimeMs)}-${hash.toString(36)}`)}
 }
 
 function readOrNothing(file) {
@@ -45,16 +45,17 @@ function readOrNothing(file) {
  * the bundle loads, not the functions a command then calls. A rejected cache only costs the
  * compile it would have saved.
  */
-function loadBundle() {
-  const cache = userCache()
-  const cachedData = readOrNothing(cache.file) ?? readOrNothing(buildCache)
+function loadBundle(name) {
+  const bundle = join(dist, name)
+  const cache = userCache(bundle)
+  const cachedData = readOrNothing(cache.file) ?? readOrNothing(`${bundle}.codecache`)
   // The bundle makes no import(): a script compiled from cached data would have no loader for it.
   const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), {filename: bundle, cachedData})
   const module = new Module(bundle)
   module.filename = bundle
   script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle))
   module.loaded = true
-  return {elect: module.exports, script, cache}
+  return {exports: module.exports, script, cache, buildCache: `${bundle}.codecache`}
 }
 
 /** Writes the code of everything the command ran; a cache that cannot be written is only slower. */
@@ -67,32 +68,56 @@ function saveCode(script, file) {
   }
 }
 
-/** The user's cache for this Node, in place of the one for an older bundle. */
-function saveUserCode(script, {dir, file}) {
+/** The user's cache of a bundle for this Node, in place of the one for an older bundle. */
+function saveUserCode(script, {dir, prefix, file}) {
   try {
     mkdirSync(dir, {recursive: true, mode: 0o700})
-    const sameNode = `code-${process.version}-${process.arch}-`
-    for (const name of readdirSync(dir)) if (name.startsWith(sameNode) && join(dir, name) !== file) rmSync(join(dir, name), {force: true})
+    // code-*: one bundle's caches, as they were named before there were two.
+    for (const name of readdirSync(dir))
+      if ((name.startsWith(prefix) || name.startsWith('code-')) && join(dir, name) !== file) rmSync(join(dir, name), {force: true})
   } catch {
     return
   }
   saveCode(script, file)
 }
 
-// oclif checks the running Node against its own package's engines when it loads: npm already did
-// that for elect's at install, and the bundle has no package of oclif's to read.
-process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
-const {elect, script, cache} = loadBundle()
-// Not for the command's environment.
-delete process.env.OCLIF_DISABLE_ENGINE_WARNING
-elect.run(pathToFileURL(__filename).href).then(() => {
+/** Keeps the code a bundle ran for the next start (see loadBundle). */
+function keepCode({script, cache, buildCache}) {
   if (process.env.ELECT_BUILD_CODE_CACHE) {
-    // The build runs one command with this set, to leave the code of everything it ran compiled.
+    // The build runs a command of each bundle with this set, to leave the code of everything it ran compiled.
     saveCode(script, buildCache)
   } else if (script.cachedDataRejected !== false) {
     saveUserCode(script, cache)
   }
-  // etcd3 leaves gRPC channels and timers behind even after close(); every command has released what
-  // it holds by now, so exit instead of waiting for them to wind down.
-  process.exit()
-})
+}
+
+/** The whole command line on oclif: help, completion, usage errors and the commands that stand. */
+function runOnOclif() {
+  // oclif checks the running Node against its own package's engines when it loads: npm already did
+  // that for elect's at install, and the bundle has no package of oclif's to read.
+  process.env.OCLIF_DISABLE_ENGINE_WARNING = '1'
+  const loaded = loadBundle('elect.cjs')
+  // Not for the command's environment.
+  delete process.env.OCLIF_DISABLE_ENGINE_WARNING
+  loaded.exports.run(pathToFileURL(__filename).href).then(() => {
+    keepCode(loaded)
+    // etcd3 leaves gRPC channels and timers behind even after close(); every command has released what
+    // it holds by now, so exit instead of waiting for them to wind down.
+    process.exit()
+  })
+}
+
+// The commands a cron line or a script's loop runs once, on a bundle without oclif and gRPC
+// (src/lean.ts names the same); it hands back to oclif whatever it does not take. ELECT_LEAN=0 runs
+// everything on oclif, to tell the two apart.
+const LEAN_COMMANDS = new Set(['--version', 'pause', 'resume', 'runs', 'who-leads'])
+if (LEAN_COMMANDS.has(process.argv[2]) && process.env.ELECT_LEAN !== '0') {
+  const lean = loadBundle('lean.cjs')
+  lean.exports.run(process.argv.slice(2)).then((code) => {
+    if (code === undefined) return runOnOclif()
+    keepCode(lean)
+    process.exit(code)
+  })
+} else {
+  runOnOclif()
+}

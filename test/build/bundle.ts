@@ -116,8 +116,21 @@ function guardScriptInline(): Plugin {
   }
 }
 
-/** Bundles `entry` into `outfile`; `constants` are names the code declares and the build defines. */
-export async function bundle(entry: string, outfile: string, constants: Record<string, string> = {}): Promise<void> {
+/** Modules by name in place of the packages of the same name: `{'etcd3': '/abs/path/gateway.ts'}` (the names alone, not their files). */
+function substitutes(modules: Record<string, string>): Plugin {
+  return {
+    name: 'substitutes',
+    setup(bundle) {
+      for (const [name, path] of Object.entries(modules)) bundle.onResolve({filter: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`)}, () => ({path}))
+    },
+  }
+}
+
+/**
+ * Bundles `entry` into `outfile`; `constants` are names the code declares and the build defines;
+ * `modules` stand in for packages (the lean start-up's, see src/lean.ts).
+ */
+export async function bundle(entry: string, outfile: string, constants: Record<string, string> = {}, modules: Record<string, string> = {}): Promise<void> {
   await build({
     entryPoints: [entry],
     outfile,
@@ -134,7 +147,18 @@ export async function bundle(entry: string, outfile: string, constants: Record<s
     define: {'import.meta.url': 'bundleUrl', ...constants},
     // `module` itself is shadowed inside each bundled CommonJS module.
     banner: {js: 'const electBundle = module, bundleUrl = require("node:url").pathToFileURL(__filename).href;'},
-    plugins: [etcdServices(), oclifLoadsTheBundle(), plainCommandSort(), quickIPv6Check(), guardScriptInline()],
+    plugins: [substitutes(modules), etcdServices(), oclifLoadsTheBundle(), plainCommandSort(), quickIPv6Check(), guardScriptInline()],
     logLevel: 'warning',
   })
+}
+
+/** The lean start-up's bundle (src/lean.ts): the same commands on a small parser and etcd's JSON gateway, in place of oclif and etcd3. */
+export async function bundleLean(outfile: string): Promise<void> {
+  const {version} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {version: string}
+  await bundle(
+    join(projectRoot, 'src/lean.ts'),
+    outfile,
+    {ELECT_VERSION: JSON.stringify(version)},
+    {'@oclif/core': join(projectRoot, 'src/cli/lean-oclif.ts'), etcd3: join(projectRoot, 'src/etcd/gateway.ts')},
+  )
 }

@@ -6,7 +6,7 @@ import {createHash} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
 import {basename, join} from 'node:path'
-import {bundle} from './bundle.js'
+import {bundle, bundleLean} from './bundle.js'
 import {debianPackage, manPage} from './deb.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
 import {projectRoot} from '../harness/processes.js'
@@ -20,26 +20,30 @@ rmSync(release, {recursive: true, force: true})
 mkdirSync(work, {recursive: true})
 
 const {name, version, description, oclif, bin} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'))
-const bundled = join(work, 'elect.cjs')
-await bundle(join(projectRoot, 'src/sea.ts'), bundled, {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
+await bundle(join(projectRoot, 'src/sea.ts'), join(work, 'elect.cjs'), {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
+await bundleLean(join(work, 'lean.cjs'))
 
 // The blob is made by a Node of the release's version on this machine, which also runs one command
 // to leave V8's compiled code of it (test/build/sea-main.cjs). That code only fits this machine's architecture:
 // an executable for another one goes without.
 const builder = nodeRuntime(RELEASE_NODE, arch())
 const loader = join(projectRoot, 'test/build/sea-main.cjs')
-const codeCache = join(work, 'elect.cjs.codecache')
-// A who-leads against a port where nothing listens: it fails (69), having run oclif, the command and etcd3.
-spawnSync(builder, [loader, 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
-  env: {...process.env, ELECT_SEA_BUNDLE: bundled, ELECT_SEA_CODE_CACHE: codeCache},
-  stdio: 'ignore',
-})
-if (!existsSync(codeCache)) throw new Error(`${loader} left no compiled code at ${codeCache}`)
+// A who-leads against a port where nothing listens, on each bundle: it fails (69), having run oclif,
+// the command and etcd3; the lean parser, the command and the gateway.
+for (const lean of ['0', '1'])
+  spawnSync(builder, [loader, 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
+    env: {...process.env, ELECT_SEA_BUILD_DIR: work, ELECT_LEAN: lean},
+    stdio: 'ignore',
+  })
+const BUNDLES = ['elect.cjs', 'lean.cjs']
+for (const bundled of BUNDLES) if (!existsSync(join(work, `${bundled}.codecache`))) throw new Error(`${loader} left no compiled code of ${bundled} in ${work}`)
 for (const target of ARCHES) {
   const blob = join(work, `${target}.blob`)
   const config = join(work, `${target}.json`)
   const useCodeCache = target === arch()
-  const assets = {'elect.cjs': bundled, ...(useCodeCache ? {'elect.cjs.codecache': codeCache} : {})}
+  const assets = Object.fromEntries(
+    BUNDLES.flatMap((bundled) => [[bundled, join(work, bundled)], ...(useCodeCache ? [[`${bundled}.codecache`, join(work, `${bundled}.codecache`)]] : [])]),
+  )
   writeFileSync(config, JSON.stringify({main: loader, output: blob, disableExperimentalSEAWarning: true, assets}))
   execFileSync(builder, ['--experimental-sea-config', config], {stdio: 'pipe'})
 

@@ -1,38 +1,64 @@
-// The main script of the single executables (npm run dist): runs the bundle (src/sea.ts) that the
-// executable carries, with V8's compiled code for it where the build could make it (the build's own
-// architecture). Node's own code cache for a single executable holds only the code that runs as the
+// The main script of the single executables (npm run dist): runs the bundles that the executable
+// carries (src/lean.ts's for the one-shot commands, src/sea.ts's for the rest), with V8's compiled
+// code for each where the build could make it (the build's own architecture). Node's own code cache for a single executable holds only the code that runs as the
 // script loads, not the functions a command then calls (test/README.md's Performance section has the cost).
 // It repeats bin/run.cjs's few lines of loading on purpose: a single executable's main script can
 // require only Node's built-in modules, so a loader shared with bin/run.cjs would have to be inlined
 // by the build, and neither file would then read as what runs.
 const {readFileSync, renameSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
-const {dirname} = require('node:path')
+const {dirname, join} = require('node:path')
 const sea = require('node:sea')
 const vm = require('node:vm')
 
-// The build runs this file with plain Node on the bundle (ELECT_SEA_BUNDLE), to write the compiled
-// code of one command to ELECT_SEA_CODE_CACHE.
+// The build runs this file with plain Node on the bundles in ELECT_SEA_BUILD_DIR, to write the
+// compiled code of one command of each beside them.
 const building = !sea.isSea()
-const source = building ? readFileSync(process.env.ELECT_SEA_BUNDLE, 'utf8') : sea.getAsset('elect.cjs', 'utf8')
-let cachedData
-if (!building) {
-  try {
-    cachedData = Buffer.from(sea.getAsset('elect.cjs.codecache'))
-  } catch {
-    // an executable for another architecture than the build's: compile
+
+/** Runs the bundle `name` (elect.cjs, lean.cjs) that the executable carries, with its compiled code if it has it. */
+function load(name) {
+  const source = building ? readFileSync(join(process.env.ELECT_SEA_BUILD_DIR, name), 'utf8') : sea.getAsset(name, 'utf8')
+  let cachedData
+  if (!building) {
+    try {
+      cachedData = Buffer.from(sea.getAsset(`${name}.codecache`))
+    } catch {
+      // an executable for another architecture than the build's: compile
+    }
   }
+  // The bundle makes no import(): a script compiled from cached data would have no loader for it.
+  const script = new vm.Script(Module.wrap(source), {filename: name, cachedData})
+  const bundle = {exports: {}}
+  // The bundle's file is the executable, as oclif's loader is to see it (test/build/bundle.ts).
+  script.runInThisContext()(bundle.exports, require, bundle, process.execPath, dirname(process.execPath))
+  return {exports: bundle.exports, script, name}
 }
-// The bundle makes no import(): a script compiled from cached data would have no loader for it.
-const script = new vm.Script(Module.wrap(source), {filename: 'elect.cjs', cachedData})
-const bundle = {exports: {}}
-// The bundle's file is the executable, as oclif's loader is to see it (test/build/bundle.ts).
-script.runInThisContext()(bundle.exports, require, bundle, process.execPath, dirname(process.execPath))
-bundle.exports.main().then(() => {
-  if (building) {
-    writeFileSync(`${process.env.ELECT_SEA_CODE_CACHE}.tmp`, script.createCachedData())
-    renameSync(`${process.env.ELECT_SEA_CODE_CACHE}.tmp`, process.env.ELECT_SEA_CODE_CACHE)
-  }
-  // As in bin/run.cjs: etcd3 leaves gRPC channels and timers behind even after close().
-  process.exit()
-})
+
+function keepCode({script, name}) {
+  if (!building) return
+  const file = join(process.env.ELECT_SEA_BUILD_DIR, `${name}.codecache`)
+  writeFileSync(`${file}.tmp`, script.createCachedData())
+  renameSync(`${file}.tmp`, file)
+}
+
+function runOnOclif() {
+  const elect = load('elect.cjs')
+  elect.exports.main().then(() => {
+    keepCode(elect)
+    // As in bin/run.cjs: etcd3 leaves gRPC channels and timers behind even after close().
+    process.exit()
+  })
+}
+
+// As in bin/run.cjs, which names the same commands.
+const LEAN_COMMANDS = new Set(['--version', 'pause', 'resume', 'runs', 'who-leads'])
+if (LEAN_COMMANDS.has(process.argv[2]) && process.env.ELECT_LEAN !== '0') {
+  const lean = load('lean.cjs')
+  lean.exports.run(process.argv.slice(2)).then((code) => {
+    if (code === undefined) return runOnOclif()
+    keepCode(lean)
+    process.exit(code)
+  })
+} else {
+  runOnOclif()
+}

@@ -27,6 +27,7 @@ describe('the bundle', () => {
       'node_modules/@oclif/core/lib/module-loader.js': 3,
       'node_modules/lilconfig/src/index.js': 1,
     })
+    expect(readFileSync(join(root, 'dist/lean.cjs'), 'utf8')).not.toMatch(/[^\w.$"]import\(/)
   })
 })
 
@@ -39,7 +40,12 @@ describe('the npm package', () => {
     expect(paths).toContain('bin/run.cjs')
     expect(paths).toContain('.oclif.manifest.json')
     // The guard's script is inlined in the bundle; the single executables' build leaves no file in it.
-    expect(paths.filter((path) => path.startsWith('dist/')).sort()).toEqual(['dist/elect.cjs', 'dist/elect.cjs.codecache'])
+    expect(paths.filter((path) => path.startsWith('dist/')).sort()).toEqual([
+      'dist/elect.cjs',
+      'dist/elect.cjs.codecache',
+      'dist/lean.cjs',
+      'dist/lean.cjs.codecache',
+    ])
     expect(paths.filter((path) => !/^(bin\/run\.cjs|dist\/|\.oclif\.manifest\.json$|package\.json$|README\.md$)/.test(path))).toEqual([])
 
     const prefix = tempDir()
@@ -59,29 +65,39 @@ describe('the npm package', () => {
     expect([nobody.exitCode, nobody.stderr]).toEqual([3, `elect: nobody leads ${name}`])
   }, 300_000)
 
-  it("on a Node the build did not make code for, leaves V8's code in the user's cache and uses it", async () => {
+  it("on a Node the build did not make code for, leaves V8's code of each bundle in the user's cache and uses it", async () => {
     // The package without the build's code, as a Node of another version finds it.
     const packageDir = tempDir()
-    for (const file of ['bin/run.cjs', 'dist/elect.cjs', 'package.json', '.oclif.manifest.json']) {
+    for (const file of ['bin/run.cjs', 'dist/elect.cjs', 'dist/lean.cjs', 'package.json', '.oclif.manifest.json']) {
       mkdirSync(dirname(join(packageDir, file)), {recursive: true})
       copyFileSync(join(root, file), join(packageDir, file))
     }
     const cacheHome = tempDir()
-    const env = {ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), XDG_CACHE_HOME: cacheHome}
-    const whoLeads = () => execa(process.execPath, [join(packageDir, 'bin/run.cjs'), 'who-leads', uniqueName('cached')], {env, reject: false})
-    const cached = () => readdirSync(join(cacheHome, 'elect')).filter((name) => name.startsWith(`code-${process.version}-`))
-    expect((await whoLeads()).exitCode).toBe(3)
-    expect(cached()).toHaveLength(1)
-    const file = join(cacheHome, 'elect', cached()[0])
-    const written = statSync(file).mtimeMs
-    // Accepted by V8: not written again.
-    expect((await whoLeads()).exitCode).toBe(3)
-    expect(statSync(file).mtimeMs).toBe(written)
-    // Rejected (not V8's): replaced by good code after the run, which still works.
-    writeFileSync(file, 'not code')
-    expect((await whoLeads()).exitCode).toBe(3)
-    expect(readFileSync(file).length).toBeGreaterThan(100_000)
-    expect(cached()).toHaveLength(1)
+    mkdirSync(join(cacheHome, 'elect'))
+    // What a version of elect with one bundle left.
+    writeFileSync(join(cacheHome, 'elect', `code-${process.version}-${process.arch}-1-2-3`), 'old code')
+    // who-leads starts on the lean bundle; with ELECT_LEAN=0, on oclif's.
+    for (const [bundle, lean] of [
+      ['lean', '1'],
+      ['elect', '0'],
+    ]) {
+      const env = {ELECT_ENDPOINTS: inject('etcdEndpoints').join(','), XDG_CACHE_HOME: cacheHome, ELECT_LEAN: lean}
+      const whoLeads = () => execa(process.execPath, [join(packageDir, 'bin/run.cjs'), 'who-leads', uniqueName('cached')], {env, reject: false})
+      const cached = () => readdirSync(join(cacheHome, 'elect')).filter((name) => name.startsWith(`${bundle}-${process.version}-`))
+      expect((await whoLeads()).exitCode).toBe(3)
+      expect(cached()).toHaveLength(1)
+      const file = join(cacheHome, 'elect', cached()[0])
+      const written = statSync(file).mtimeMs
+      // Accepted by V8: not written again.
+      expect((await whoLeads()).exitCode).toBe(3)
+      expect(statSync(file).mtimeMs).toBe(written)
+      // Rejected (not V8's): replaced by good code after the run, which still works.
+      writeFileSync(file, 'not code')
+      expect((await whoLeads()).exitCode).toBe(3)
+      expect(readFileSync(file).length).toBeGreaterThan(10_000)
+      expect(cached()).toHaveLength(1)
+    }
+    expect(readdirSync(join(cacheHome, 'elect')).filter((name) => name.startsWith('code-'))).toEqual([])
   })
 })
 
