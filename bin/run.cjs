@@ -107,12 +107,21 @@ function runOnOclif() {
   })
 }
 
-// The commands a cron line or a script's loop runs once, on a bundle without oclif and gRPC
-// (src/lean.ts names the same); it hands back to oclif whatever it does not take. ELECT_LEAN=0 runs
-// everything on oclif, to tell the two apart.
-const LEAN_COMMANDS = new Set(['--version', 'pause', 'resume', 'runs', 'who-leads'])
-if (LEAN_COMMANDS.has(process.argv[2]) && process.env.ELECT_LEAN !== '0') {
-  const lean = loadBundle('lean.cjs')
+// The commands of cron lines and scripts' loops start without oclif: the one-shot ones on a bundle
+// without gRPC either (src/lean.ts), run-if-leader on one with etcd3, whose streams a run needs
+// (src/lean-run.ts). Each names the same commands; each hands back to oclif what it does not take.
+// ELECT_LEAN=0 runs everything on oclif, to tell them apart.
+const LEAN_BUNDLES = {
+  '--version': 'lean.cjs',
+  pause: 'lean.cjs',
+  resume: 'lean.cjs',
+  runs: 'lean.cjs',
+  'who-leads': 'lean.cjs',
+  'run-if-leader': 'lean-run.cjs',
+}
+const leanBundle = Object.hasOwn(LEAN_BUNDLES, process.argv[2]) && process.env.ELECT_LEAN !== '0' ? LEAN_BUNDLES[process.argv[2]] : undefined
+if (leanBundle) {
+  const lean = loadBundle(leanBundle)
   lean.exports.run(process.argv.slice(2)).then((code) => {
     if (code === undefined) return runOnOclif()
     keepCode(lean)

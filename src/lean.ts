@@ -5,8 +5,7 @@
 // does not take (help, a usage error, a stream), it hands back before doing anything, and bin/run.cjs
 // runs the whole command line on oclif (src/main.ts).
 import {arch, release} from 'node:os'
-import {NotLean} from './cli/lean-oclif.js'
-import {NeedsGrpc} from './etcd/gateway.js'
+import {runWithoutOclif} from './cli/lean-start.js'
 import Pause from './commands/pause.js'
 import Resume from './commands/resume.js'
 import Runs from './commands/runs.js'
@@ -14,7 +13,7 @@ import WhoLeads from './commands/who-leads.js'
 
 declare const ELECT_VERSION: string
 
-/** The commands the lean path runs; bin/run.cjs names the same (a unit test holds the two together). */
+/** The commands this bundle runs; bin/run.cjs names the same (a unit test holds them together). */
 export const LEAN_COMMANDS = {pause: Pause, resume: Resume, runs: Runs, 'who-leads': WhoLeads}
 
 /** Flags whose command holds a stream open, which the gateway does not serve (see NeedsGrpc): declined before the command starts, as it prints before it watches. */
@@ -24,23 +23,8 @@ const STREAMING_FLAGS: Record<string, string[]> = {'who-leads': ['--watch']}
 export async function run(argv: string[]): Promise<number | undefined> {
   const [id, ...rest] = argv
   if (id === '--version') return version()
-  const Command = LEAN_COMMANDS[id as keyof typeof LEAN_COMMANDS]
-  if (!Command || STREAMING_FLAGS[id]?.some((flag) => rest.includes(flag))) return undefined
-  const environment = {...process.env}
-  const command = new Command(rest, undefined as never)
-  command.id = id
-  try {
-    return await command.run()
-  } catch (error) {
-    if (error instanceof NotLean || error instanceof NeedsGrpc) {
-      // As elect was given it: the command may have applied its configuration files' settings.
-      for (const name of Object.keys(process.env)) if (!(name in environment)) delete process.env[name]
-      Object.assign(process.env, environment)
-      return undefined
-    }
-    await command.catch(error as Error)
-    return Number(process.exitCode ?? 1)
-  }
+  if (STREAMING_FLAGS[id]?.some((flag) => rest.includes(flag))) return undefined
+  return runWithoutOclif(LEAN_COMMANDS, argv)
 }
 
 /** oclif's --version line (its config's userAgent); on WSL, which oclif names as a platform of its own, oclif says it. */

@@ -22,6 +22,7 @@ import Txn from './commands/txn.js'
 import WhoLeads from './commands/who-leads.js'
 import commandNotFound from './cli/command-not-found.js'
 import {ElectHelp} from './cli/help.js'
+import {hideNodeWarnings} from './cli/errors.js'
 
 // help and autocomplete are bundled too, rather than loaded as plugins from node_modules at every start.
 export const COMMANDS = {
@@ -49,9 +50,7 @@ export {commandNotFound, ElectHelp}
  * unless `loadOptions` gives the package.json itself, as the single executable does.
  */
 export async function run(dir: string, loadOptions?: LoadOptions): Promise<void> {
-  // Node's own warnings (a timer it had to adjust, an API it deprecates) are about elect's code, which
-  // a user cannot act on, and each would be a line in every cron mail: shown with ELECT_DEBUG alone.
-  if (!process.env.ELECT_DEBUG) process.removeAllListeners('warning')
+  hideNodeWarnings()
   // Always the bundle: with NODE_ENV=development or test, oclif would otherwise look for the
   // TypeScript sources (which an installed package does not have) and warn.
   settings.enableAutoTranspile = false

@@ -70,3 +70,11 @@ function oneLine(message: string): string {
     .replace(/^Parsing (--\S+)\s+(\1\b)?/, (_parsing, flag: string, namedAgain?: string) => (namedAgain ? flag : `${flag}: `))
     .replace(/\s+/g, ' ')
 }
+
+/**
+ * Node's own warnings (a timer it had to adjust, an API it deprecates) are about elect's code, which
+ * a user cannot act on, and each would be a line in every cron mail: shown with ELECT_DEBUG alone.
+ */
+export function hideNodeWarnings(): void {
+  if (!process.env.ELECT_DEBUG) process.removeAllListeners('warning')
+}

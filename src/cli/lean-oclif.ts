@@ -64,13 +64,12 @@ export abstract class Command {
 
   abstract run(): Promise<unknown>
 
-  protected async parse(command: CommandClass): Promise<{args: Record<string, string>; flags: Record<string, unknown>; argv: string[]}> {
-    if (command.strict === false) throw new NotLean()
+  protected async parse(command: CommandClass, argv = this.argv): Promise<{args: Record<string, string>; flags: Record<string, unknown>; argv: string[]}> {
     const definitions: Record<string, FlagOptions> = {...command.baseFlags, ...command.flags}
     const given = new Map<string, string | true>()
     const positional: string[] = []
-    for (let index = 0; index < this.argv.length; index++) {
-      const word = this.argv[index]
+    for (let index = 0; index < argv.length; index++) {
+      const word = argv[index]
       if (!word.startsWith('-') || word === '-') {
         positional.push(word)
         continue
@@ -83,13 +82,17 @@ export abstract class Command {
         given.set(name, true)
         continue
       }
-      const value = inline ?? this.argv[++index]
+      const value = inline ?? argv[++index]
       // oclif reads a value that starts with a dash as a flag, not as this one's value.
       if (value === undefined || value === '' || (inline === undefined && value.startsWith('-'))) throw new NotLean()
       given.set(name, value)
     }
     const argNames = Object.keys(command.args ?? {})
-    if (positional.length > argNames.length || argNames.some((name, place) => command.args![name].required && positional[place] === undefined))
+    // Words beyond the arguments: a usage error, unless the command takes them (strict: false), as oclif does.
+    if (
+      (command.strict !== false && positional.length > argNames.length) ||
+      argNames.some((name, place) => command.args![name].required && positional[place] === undefined)
+    )
       throw new NotLean()
     const flags: Record<string, unknown> = {}
     for (const [name, flag] of Object.entries(definitions)) {

@@ -4,21 +4,17 @@
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {bundle, bundleLean} from './bundle.js'
+import {bundle, bundleLean, BUNDLES, CODE_CACHE_RUNS} from './bundle.js'
 import {projectRoot} from '../harness/processes.js'
 
 const dist = join(projectRoot, 'dist')
 rmSync(dist, {recursive: true, force: true})
 mkdirSync(dist)
-await bundle(join(projectRoot, 'src/main.ts'), join(dist, 'elect.cjs'))
-// The one-shot commands without oclif and gRPC (src/lean.ts).
-await bundleLean(join(dist, 'lean.cjs'))
+await bundle(join(projectRoot, 'src/main.ts'), join(dist, BUNDLES.elect))
+// The commands of cron lines and scripts without oclif (src/lean.ts, src/lean-run.ts).
+await bundleLean('lean', join(dist, BUNDLES.lean))
+await bundleLean('lean-run', join(dist, BUNDLES['lean-run']))
 
-// V8's code for what a command runs, for Nodes without a compile cache of their own (bin/run.cjs): a
-// who-leads against a port where nothing listens, on each bundle: oclif, the command and etcd3; the
-// lean parser, the command and the gateway.
-for (const lean of ['0', '1'])
-  spawnSync(process.execPath, [join(projectRoot, 'bin/run.cjs'), 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
-    env: {...process.env, ELECT_BUILD_CODE_CACHE: '1', ELECT_LEAN: lean},
-    stdio: 'ignore',
-  })
+// V8's code for what a command runs, for Nodes without a compile cache of their own (bin/run.cjs).
+for (const {argv, env} of CODE_CACHE_RUNS)
+  spawnSync(process.execPath, [join(projectRoot, 'bin/run.cjs'), ...argv], {env: {...process.env, ELECT_BUILD_CODE_CACHE: '1', ...env}, stdio: 'ignore'})

@@ -152,13 +152,26 @@ export async function bundle(entry: string, outfile: string, constants: Record<s
   })
 }
 
-/** The lean start-up's bundle (src/lean.ts): the same commands on a small parser and etcd's JSON gateway, in place of oclif and etcd3. */
-export async function bundleLean(outfile: string): Promise<void> {
+/**
+ * A lean start-up's bundle: `entry`'s commands on a small parser in place of oclif and, for the
+ * one-shot ones (src/lean.ts), etcd's JSON gateway in place of etcd3 (src/README.md, "Two start-ups").
+ */
+export async function bundleLean(entry: 'lean' | 'lean-run', outfile: string): Promise<void> {
   const {version} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {version: string}
-  await bundle(
-    join(projectRoot, 'src/lean.ts'),
-    outfile,
-    {ELECT_VERSION: JSON.stringify(version)},
-    {'@oclif/core': join(projectRoot, 'src/cli/lean-oclif.ts'), etcd3: join(projectRoot, 'src/etcd/gateway.ts')},
-  )
+  const modules: Record<string, string> = {'@oclif/core': join(projectRoot, 'src/cli/lean-oclif.ts')}
+  if (entry === 'lean') modules.etcd3 = join(projectRoot, 'src/etcd/gateway.ts')
+  await bundle(join(projectRoot, `src/${entry}.ts`), outfile, {ELECT_VERSION: JSON.stringify(version)}, modules)
 }
+
+/** The bundles a start-up chooses from (bin/run.cjs), by the entry each is built from. */
+export const BUNDLES = {elect: 'elect.cjs', lean: 'lean.cjs', 'lean-run': 'lean-run.cjs'} as const
+
+/** A command line of each bundle for the build to run once against a port where nothing listens, leaving V8's code of what it ran. */
+export const CODE_CACHE_RUNS: Array<{argv: string[]; env: Record<string, string>}> = [
+  // oclif, the command and etcd3
+  {argv: ['who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], env: {ELECT_LEAN: '0'}},
+  // the small parser, the command and the gateway
+  {argv: ['who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], env: {}},
+  // the small parser, run-if-leader and etcd3
+  {argv: ['run-if-leader', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms', '--', 'true'], env: {}},
+]

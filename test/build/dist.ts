@@ -6,7 +6,7 @@ import {createHash} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
 import {basename, join} from 'node:path'
-import {bundle, bundleLean} from './bundle.js'
+import {bundle, bundleLean, BUNDLES, CODE_CACHE_RUNS} from './bundle.js'
 import {debianPackage, manPage} from './deb.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
 import {projectRoot} from '../harness/processes.js'
@@ -20,29 +20,27 @@ rmSync(release, {recursive: true, force: true})
 mkdirSync(work, {recursive: true})
 
 const {name, version, description, oclif, bin} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'))
-await bundle(join(projectRoot, 'src/sea.ts'), join(work, 'elect.cjs'), {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
-await bundleLean(join(work, 'lean.cjs'))
+await bundle(join(projectRoot, 'src/sea.ts'), join(work, BUNDLES.elect), {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
+await bundleLean('lean', join(work, BUNDLES.lean))
+await bundleLean('lean-run', join(work, BUNDLES['lean-run']))
 
 // The blob is made by a Node of the release's version on this machine, which also runs one command
 // to leave V8's compiled code of it (test/build/sea-main.cjs). That code only fits this machine's architecture:
 // an executable for another one goes without.
 const builder = nodeRuntime(RELEASE_NODE, arch())
 const loader = join(projectRoot, 'test/build/sea-main.cjs')
-// A who-leads against a port where nothing listens, on each bundle: it fails (69), having run oclif,
-// the command and etcd3; the lean parser, the command and the gateway.
-for (const lean of ['0', '1'])
-  spawnSync(builder, [loader, 'who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], {
-    env: {...process.env, ELECT_SEA_BUILD_DIR: work, ELECT_LEAN: lean},
-    stdio: 'ignore',
-  })
-const BUNDLES = ['elect.cjs', 'lean.cjs']
-for (const bundled of BUNDLES) if (!existsSync(join(work, `${bundled}.codecache`))) throw new Error(`${loader} left no compiled code of ${bundled} in ${work}`)
+for (const {argv, env} of CODE_CACHE_RUNS) spawnSync(builder, [loader, ...argv], {env: {...process.env, ELECT_SEA_BUILD_DIR: work, ...env}, stdio: 'ignore'})
+for (const bundled of Object.values(BUNDLES))
+  if (!existsSync(join(work, `${bundled}.codecache`))) throw new Error(`${loader} left no compiled code of ${bundled} in ${work}`)
 for (const target of ARCHES) {
   const blob = join(work, `${target}.blob`)
   const config = join(work, `${target}.json`)
   const useCodeCache = target === arch()
   const assets = Object.fromEntries(
-    BUNDLES.flatMap((bundled) => [[bundled, join(work, bundled)], ...(useCodeCache ? [[`${bundled}.codecache`, join(work, `${bundled}.codecache`)]] : [])]),
+    Object.values(BUNDLES).flatMap((bundled) => [
+      [bundled, join(work, bundled)],
+      ...(useCodeCache ? [[`${bundled}.codecache`, join(work, `${bundled}.codecache`)]] : []),
+    ]),
   )
   writeFileSync(config, JSON.stringify({main: loader, output: blob, disableExperimentalSEAWarning: true, assets}))
   execFileSync(builder, ['--experimental-sea-config', config], {stdio: 'pipe'})

@@ -1,5 +1,5 @@
 // The main script of the single executables (npm run dist): runs the bundles that the executable
-// carries (src/lean.ts's for the one-shot commands, src/sea.ts's for the rest), with V8's compiled
+// carries (src/lean.ts's, src/lean-run.ts's, and src/sea.ts's for the rest), with V8's compiled
 // code for each where the build could make it (the build's own architecture). Node's own code cache for a single executable holds only the code that runs as the
 // script loads, not the functions a command then calls (test/README.md's Performance section has the cost).
 // It repeats bin/run.cjs's few lines of loading on purpose: a single executable's main script can
@@ -50,10 +50,18 @@ function runOnOclif() {
   })
 }
 
-// As in bin/run.cjs, which names the same commands.
-const LEAN_COMMANDS = new Set(['--version', 'pause', 'resume', 'runs', 'who-leads'])
-if (LEAN_COMMANDS.has(process.argv[2]) && process.env.ELECT_LEAN !== '0') {
-  const lean = load('lean.cjs')
+// As in bin/run.cjs, which names the same commands and bundles.
+const LEAN_BUNDLES = {
+  '--version': 'lean.cjs',
+  pause: 'lean.cjs',
+  resume: 'lean.cjs',
+  runs: 'lean.cjs',
+  'who-leads': 'lean.cjs',
+  'run-if-leader': 'lean-run.cjs',
+}
+const leanBundle = Object.hasOwn(LEAN_BUNDLES, process.argv[2]) && process.env.ELECT_LEAN !== '0' ? LEAN_BUNDLES[process.argv[2]] : undefined
+if (leanBundle) {
+  const lean = load(leanBundle)
   lean.exports.run(process.argv.slice(2)).then((code) => {
     if (code === undefined) return runOnOclif()
     keepCode(lean)

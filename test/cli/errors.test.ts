@@ -163,6 +163,10 @@ describe("Node's own warnings", () => {
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toBe('out')
     expect(result.stderr).toBe('err')
+    // Each start-up, the one-shot commands' too (src/README.md, "Two start-ups").
+    const name = uniqueName('warn')
+    const oneShot = await elect(['who-leads', name], {inject: {nodeWarning: true}})
+    expect([oneShot.exitCode, oneShot.stderr]).toEqual([3, `elect: nobody leads ${name}`])
   })
 
   it('are shown with ELECT_DEBUG (so the injected one is real)', async () => {

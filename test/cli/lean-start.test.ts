@@ -5,7 +5,7 @@ import {copyFileSync, mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import {join} from 'node:path'
 import {execa} from 'execa'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, inject, it} from 'vitest'
 import {cleanup, defaultEndpoints, elect, type ElectOptions, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
 import {type Cluster, enableAuth, startCluster} from '../harness/etcd.js'
 import {electBin, projectRoot} from '../harness/processes.js'
@@ -47,14 +47,15 @@ const seen = ({exitCode, stdout, stderr}: {exitCode?: number; stdout: string; st
   return {exitCode, stdout: steady(stdout), stderr: steady(stderr)}
 }
 
-/** The same command line on the lean path and on oclif (ELECT_LEAN=0): what each says. */
-async function bothWays(args: string[], options: ElectOptions = {}) {
-  const [lean, oclif] = await Promise.all([elect(args, options), elect(args, {...options, env: {...options.env, ELECT_LEAN: '0'}})])
+/** The same command line on the lean path and on oclif (ELECT_LEAN=0): what each says; `inTurn` for a line that changes what the next finds. */
+async function bothWays(args: string[], options: ElectOptions = {}, inTurn = false) {
+  const onOclif = () => elect(args, {...options, env: {...options.env, ELECT_LEAN: '0'}})
+  const [lean, oclif] = inTurn ? [await elect(args, options), await onOclif()] : await Promise.all([elect(args, options), onOclif()])
   return {lean: seen(lean), oclif: seen(oclif)}
 }
 
-async function expectSame(args: string[], options: ElectOptions = {}) {
-  const {lean, oclif} = await bothWays(args, options)
+async function expectSame(args: string[], options: ElectOptions = {}, inTurn = false) {
+  const {lean, oclif} = await bothWays(args, options, inTurn)
   expect(lean, args.join(' ')).toEqual(oclif)
   return lean
 }
@@ -140,6 +141,41 @@ describe('the lean start-up', () => {
     expect(watcher.exitCode).toBe(null)
   })
 
+  it('runs run-if-leader as oclif does: its skips, its runs and every usage error it or oclif finds', async () => {
+    const name = uniqueName('lean-run')
+    // Another server's campaign: a runtime directory of its own.
+    const campaign = startElect(['campaign', name, '--value', 'elsewhere'], {env: {ELECT_RUNTIME_DIR: tempDir()}})
+    expect(await waitFor(async () => (await elect(['who-leads', name])).stdout === 'elsewhere')).toBe(true)
+    const free = uniqueName('lean-run-free')
+    for (const args of [
+      ['run-if-leader', name, '--', 'echo', 'ran'],
+      ['run-if-leader', name, '--skip-exit-code', '3', '--', 'echo', 'ran'],
+      ['run-if-leader', name, '--once-per', '1h', '--job', 'rotate', '--', 'true'],
+      ['run-if-leader', name],
+      ['run-if-leader', name, '--'],
+      ['run-if-leader', name, 'stray', '--', 'true'],
+      ['run-if-leader', '--', 'true'],
+      ['run-if-leader', name, '--ttl', '2s', '--', 'true'],
+      ['run-if-leader', name, '--ttl', 'soon', '--', 'true'],
+      ['run-if-leader', name, '--once-per', '1m', '--jitter', '2m', '--', 'true'],
+      ['run-if-leader', name, '--kill-signal', 'SIGNOPE', '--', 'true'],
+      ['run-if-leader', name, '--skip-exit-code', '256', '--', 'true'],
+      ['run-if-leader', name, '--on-skip', '', '--', 'true'],
+      ['run-if-leader', name, '--wait', 'a bit', '--', 'true'],
+      ['run-if-leader', name, '--holders', '0', '--', 'true'],
+      ['run-if-leader', name, '--verbos', '--', 'true'],
+      ['run-if-leader', name, '-h'],
+    ])
+      await expectSame(args)
+    // A run of its own, each way in turn: what the job printed, its exit status, elect's lines.
+    for (const args of [
+      ['run-if-leader', free, '--', 'sh', '-c', 'echo "$ELECT_NAME ran"; exit 3'],
+      ['run-if-leader', free, '--job', 'j', '--on-success', 'echo done >&2', '--', 'echo', 'ok'],
+    ])
+      await expectSame(args, {}, true)
+    campaign.kill('SIGTERM')
+  })
+
   it('says what oclif says when etcd cannot be used: nothing listens, nothing answers, TLS refused or missing', async () => {
     const tls = tlsServer.endpoints
     for (const [args, options] of [
@@ -181,23 +217,38 @@ describe('the lean start-up', () => {
     expect(resumed.stderr).toMatch(new RegExp(`^elect: resumed ${name} \\(it was paused by \\S+ at \\S+\\)$`))
   })
 
-  // The npm install's entry alone: a single executable carries both bundles in itself.
-  it.skipIf(!/\.c?js$/.test(electBin))('runs on its own bundle: no oclif, no gRPC, not the rest of elect', async () => {
+  // The npm install's entry alone: a single executable carries its bundles in itself.
+  it.skipIf(!/\.c?js$/.test(electBin))('runs on its own bundles: no oclif, and no gRPC but for run-if-leader', async () => {
     const install = tempDir()
     mkdirSync(join(install, 'bin'))
     mkdirSync(join(install, 'dist'))
     copyFileSync(join(projectRoot, 'bin/run.cjs'), join(install, 'bin/run.cjs'))
-    for (const file of ['lean.cjs', 'lean.cjs.codecache']) copyFileSync(join(projectRoot, 'dist', file), join(install, 'dist', file))
+    for (const file of ['lean.cjs', 'lean.cjs.codecache', 'lean-run.cjs', 'lean-run.cjs.codecache'])
+      copyFileSync(join(projectRoot, 'dist', file), join(install, 'dist', file))
     const name = uniqueName('lean-alone')
     const run = (...args: string[]) => runAt(defaultEndpoints(), ...args)
     const runAt = (endpoints: string[], ...args: string[]) =>
-      execa('node', [join(install, 'bin/run.cjs'), ...args], {reject: false, env: {ELECT_ENDPOINTS: endpoints.join(','), XDG_CACHE_HOME: install}})
+      execa('node', [join(install, 'bin/run.cjs'), ...args], {
+        reject: false,
+        env: {
+          ELECT_ENDPOINTS: endpoints.join(','),
+          XDG_CACHE_HOME: install,
+          ELECT_RUNTIME_DIR: join(install, 'run'),
+          ELECT_ACCEPT_ETCD_VERSION: inject('etcdVersion'),
+        },
+      })
     expect((await run('pause', name, '--reason', 'alone')).exitCode).toBe(0)
     const leads = await run('who-leads', name)
     expect([leads.exitCode, leads.stdout]).toEqual([3, ''])
     expect(leads.stderr).toMatch(new RegExp(`^elect: nobody leads ${name}\nelect: ${name} is paused by \\S+ at \\S+: alone$`))
     expect((await run('runs', name, '--json')).exitCode).toBe(0)
     expect((await run('resume', name)).exitCode).toBe(0)
+    const ran = await run('run-if-leader', name, '--', 'sh', '-c', 'echo "$ELECT_NAME"')
+    expect([ran.exitCode, ran.stdout, ran.stderr]).toEqual([0, name, ''])
+    expect((await run('pause', name, '--reason', 'alone')).exitCode).toBe(0)
+    const skipped = await run('run-if-leader', name, '--', 'sh', '-c', 'echo "$ELECT_NAME"')
+    // A paused election's fire skips in silence.
+    expect([skipped.exitCode, skipped.stdout, skipped.stderr]).toEqual([0, '', ''])
     // TLS and auth are its own too; a client certificate is not (see etcd/gateway.ts).
     const overTls = await runAt(tlsServer.endpoints, 'who-leads', name, '--cacert', certs.ca)
     expect([overTls.exitCode, overTls.stderr]).toEqual([3, `elect: nobody leads ${name}`])

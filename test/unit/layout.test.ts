@@ -32,7 +32,7 @@ const MAY_IMPORT: Record<string, string[]> = {
 /** The contract (exit codes, the errors that carry them) is the ground floor: any room may name it (a lost run's record says 75). */
 const ANY_ROOM_MAY_IMPORT = ['contract']
 /** The entry points the build bundles, which put the rooms together. */
-const ENTRY_POINTS = ['main.ts', 'sea.ts', 'lean.ts']
+const ENTRY_POINTS = ['main.ts', 'sea.ts', 'lean.ts', 'lean-run.ts']
 
 function sourceFiles(dir = src): string[] {
   return readdirSync(dir, {withFileTypes: true}).flatMap((entry) =>
