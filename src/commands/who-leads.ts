@@ -37,8 +37,9 @@ export default class WhoLeads extends BaseCommand {
         else for (const candidate of queue.candidates) this.data(candidate.value)
         return queue.candidates.length > 0 ? ExitCode.ok : ExitCode.noLeader
       }
-      const {leader, pauses} = await leaderAndPauses(client, election)
-      if (flags.json) this.data(await leadership(client, election, name, leader))
+      const read = await leaderAndPauses(client, election)
+      const {leader, pauses} = read
+      if (flags.json) this.data(await leadership(client, election, name, read))
       if (flags.is !== undefined) return leader?.value === flags.is ? ExitCode.ok : ExitCode.noLeader
       if (!flags.json) {
         if (leader) this.data(leader.value)

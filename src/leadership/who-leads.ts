@@ -5,7 +5,7 @@ import {type Candidate, identity, queueRequest, toCandidate} from '../election/c
 import type {Election} from '../election/election.js'
 import {secondsLeft} from '../lease/leases.js'
 import {runningJobs} from '../jobs/running.js'
-import {type Pause, standingPauses, standingPausesIn, standingPausesRequest} from '../jobs/pause.js'
+import {type Pause, standingPausesIn, standingPausesRequest} from '../jobs/pause.js'
 import {TxnOps} from '../etcd/txn-ops.js'
 
 /** The leader and the pauses that stand, as who-leads prints them: one read-only transaction, so one round trip to etcd. */
@@ -20,10 +20,10 @@ export async function described(client: Etcd3, candidate: Candidate) {
   return {value: candidate.value, ...identity(candidate), ttl: await secondsLeft(client, candidate.leaseId)}
 }
 
-/** The election as --json shows it: the leader, the holders with --holders, the jobs running under it, and the pauses that stand. */
-export async function leadership(client: Etcd3, election: Election, name: string, leader: Candidate | undefined) {
+/** The election as --json shows it: the leader, the holders with --holders, the jobs running under it, and the pauses that stand (as leaderAndPauses read them). */
+export async function leadership(client: Etcd3, election: Election, name: string, {leader, pauses: standing}: {leader?: Candidate; pauses: Pause[]}) {
   const jobs = (await runningJobs(client, election.keys)).map(({job, since, value, revision}) => ({job: job ?? null, since, value, revision}))
-  const pauses = (await standingPauses(client, election.keys)).map(({job, ...pause}) => ({job: job ?? null, ...pause}))
+  const pauses = standing.map(({job, ...pause}) => ({job: job ?? null, ...pause}))
   const holders = await election.holdersSaid()
   const holding = holders === 1 ? [] : (await election.queue(holders)).candidates
   return {
