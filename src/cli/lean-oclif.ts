@@ -23,14 +23,15 @@ interface FlagOptions {
 // What makes oclif check a flag further than its value: left to oclif.
 const OCLIF_ONLY = ['char', 'multiple', 'allowNo', 'exclusive', 'dependsOn', 'relationships', 'required', 'env', 'combinable', 'exactlyOne', 'deprecated']
 
-function custom<T>(defaults: FlagOptions = {}) {
-  return (options: FlagOptions = {}): FlagOptions & {__value?: T} => ({type: 'option', ...defaults, ...options})
+// The commands are type-checked against @oclif/core itself: this module's types need only hold what it reads.
+function custom(defaults: FlagOptions = {}) {
+  return (options: FlagOptions = {}): FlagOptions => ({type: 'option', ...defaults, ...options})
 }
 
 export const Flags = {
   custom,
   boolean: (options: FlagOptions = {}): FlagOptions => ({...options, type: 'boolean'}),
-  string: custom<string>(),
+  string: custom(),
   integer: (options: FlagOptions = {}): FlagOptions => ({
     ...options,
     type: 'option',

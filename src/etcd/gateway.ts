@@ -20,20 +20,15 @@ type Json = Record<string, unknown>
  */
 export class NeedsGrpc extends Error {}
 type Policy = {execute<T>(fn: () => Promise<T>): Promise<T>}
+/** A policy where etcd3 was given none: the call, once. */
+const CALL_THROUGH: Policy = {execute: (fn) => fn()}
 type CallOptions = {deadline?: number | Date}
 
 /** gRPC's status names by code, as grpc-js writes them ahead of a message ("14 UNAVAILABLE: ..."). */
-const STATUS = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED'].concat([
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-])
+const STATUS = (
+  'OK CANCELLED UNKNOWN INVALID_ARGUMENT DEADLINE_EXCEEDED NOT_FOUND ALREADY_EXISTS PERMISSION_DENIED RESOURCE_EXHAUSTED ' +
+  'FAILED_PRECONDITION ABORTED OUT_OF_RANGE UNIMPLEMENTED INTERNAL UNAVAILABLE DATA_LOSS UNAUTHENTICATED'
+).split(' ')
 
 /** What etcd3 throws for the same failure (castGrpcError reads the code and etcd's message). */
 function grpcError(code: number, message: string): Error {
@@ -88,16 +83,13 @@ export class GatewayClient {
   constructor(private readonly options: IOptions) {
     if (options.credentials?.certChain) throw new NeedsGrpc()
     const hosts = typeof options.hosts === 'string' ? [options.hosts] : (options.hosts ?? ['127.0.0.1:2379'])
-    const secure = Boolean(options.credentials) || hosts.some((host) => host.startsWith('https://'))
-    const pass: Policy = {execute: (fn) => fn()}
+    // connect() names every endpoint https:// when it uses TLS (usesTls): a bare one is plain.
     this.hosts = hosts.map((host) => ({
-      url: new URL(host.includes('://') ? host : `${secure ? 'https' : 'http'}://${host}`),
-      policy: (options.faultHandling?.host?.(host) as Policy | undefined) ?? pass,
+      url: new URL(host.includes('://') ? host : `http://${host}`),
+      policy: (options.faultHandling?.host?.(host) as Policy | undefined) ?? CALL_THROUGH,
     }))
     const {credentials} = options
-    this.connections = new Http1Pool(
-      secure ? {ca: credentials?.rootCertificate ?? undefined, cert: credentials?.certChain, key: credentials?.privateKey} : undefined,
-    )
+    this.connections = new Http1Pool(credentials && {ca: credentials.rootCertificate ?? undefined, cert: credentials.certChain, key: credentials.privateKey})
   }
 
   readonly kv = {
@@ -151,7 +143,7 @@ export class GatewayClient {
   }
 
   private async call<T>(service: string, method: string, path: string, request: Json, answer: (r: Json) => T, options?: CallOptions): Promise<T> {
-    const global = (this.options.faultHandling?.global as Policy | undefined) ?? {execute: (fn) => fn()}
+    const global = (this.options.faultHandling?.global as Policy | undefined) ?? CALL_THROUGH
     const deadline = () => {
       const factory = this.options.defaultCallOptions
       const defaults = typeof factory === 'function' ? factory({service, method, params: request, isStream: false} as CallContext) : factory
