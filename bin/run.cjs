@@ -53,9 +53,23 @@ function loadBundle(name) {
   const script = new vm.Script(Module.wrap(readFileSync(bundle, 'utf8')), {filename: bundle, cachedData})
   const module = new Module(bundle)
   module.filename = bundle
-  script.runInThisContext()(module.exports, Module.createRequire(bundle), module, bundle, dirname(bundle))
+  script.runInThisContext()(module.exports, bundleRequire(bundle), module, bundle, dirname(bundle))
   module.loaded = true
-  return {exports: module.exports, script, cache, buildCache: `${bundle}.codecache`}
+  const loaded = {exports: module.exports, script, cache, buildCache: `${bundle}.codecache`}
+  loadedBundles.push(loaded)
+  return loaded
+}
+
+const loadedBundles = []
+
+/**
+ * A bundle's require: Node's, but etcd3's own bundle, which lean-run.cjs requires only once a run
+ * needs gRPC (src/etcd/gateway-first.ts), loaded as the others, with its code.
+ */
+function bundleRequire(bundle) {
+  const nodeRequire = Module.createRequire(bundle)
+  let etcd3
+  return (id) => (id === './etcd3.cjs' ? (etcd3 ??= loadBundle('etcd3.cjs')).exports : nodeRequire(id))
 }
 
 /** Writes the code of everything the command ran; a cache that cannot be written is only slower. */
@@ -81,13 +95,15 @@ function saveUserCode(script, {dir, prefix, file}) {
   saveCode(script, file)
 }
 
-/** Keeps the code a bundle ran for the next start (see loadBundle). */
-function keepCode({script, cache, buildCache}) {
-  if (process.env.ELECT_BUILD_CODE_CACHE) {
-    // The build runs a command of each bundle with this set, to leave the code of everything it ran compiled.
-    saveCode(script, buildCache)
-  } else if (script.cachedDataRejected !== false) {
-    saveUserCode(script, cache)
+/** Keeps the code that these bundles ran, for the next start (see loadBundle). */
+function keepCode(bundles) {
+  for (const {script, cache, buildCache} of bundles) {
+    if (process.env.ELECT_BUILD_CODE_CACHE) {
+      // The build runs a command of each bundle with this set, to leave the code of everything it ran compiled.
+      saveCode(script, buildCache)
+    } else if (script.cachedDataRejected !== false) {
+      saveUserCode(script, cache)
+    }
   }
 }
 
@@ -100,7 +116,8 @@ function runOnOclif() {
   // Not for the command's environment.
   delete process.env.OCLIF_DISABLE_ENGINE_WARNING
   loaded.exports.run(pathToFileURL(__filename).href).then(() => {
-    keepCode(loaded)
+    // Only oclif's: a lean bundle that handed the line back ran too little of itself to keep.
+    keepCode([loaded])
     // etcd3 leaves gRPC channels and timers behind even after close(); every command has released what
     // it holds by now, so exit instead of waiting for them to wind down.
     process.exit()
@@ -108,8 +125,8 @@ function runOnOclif() {
 }
 
 // The commands of cron lines and scripts' loops start without oclif: the one-shot ones on a bundle
-// without gRPC either (src/lean.ts), run-if-leader on one with etcd3, whose streams a run needs
-// (src/lean-run.ts). Each names the same commands; each hands back to oclif what it does not take.
+// without gRPC either (src/lean.ts), run-if-leader on one that loads etcd3's bundle only once a run
+// needs its streams (src/lean-run.ts). Each names the same commands; each hands back to oclif what it does not take.
 // ELECT_LEAN=0 runs everything on oclif, to tell them apart.
 const LEAN_BUNDLES = {
   '--version': 'lean.cjs',
@@ -124,7 +141,7 @@ if (leanBundle) {
   const lean = loadBundle(leanBundle)
   lean.exports.run(process.argv.slice(2)).then((code) => {
     if (code === undefined) return runOnOclif()
-    keepCode(lean)
+    keepCode(loadedBundles)
     process.exit(code)
   })
 } else {

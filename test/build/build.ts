@@ -4,7 +4,7 @@
 import {spawnSync} from 'node:child_process'
 import {mkdirSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
-import {bundle, bundleLean, BUNDLES, CODE_CACHE_RUNS} from './bundle.js'
+import {bundle, bundleLeanStartUps, BUNDLES, CODE_CACHE_RUNS} from './bundle.js'
 import {projectRoot} from '../harness/processes.js'
 
 const dist = join(projectRoot, 'dist')
@@ -12,9 +12,9 @@ rmSync(dist, {recursive: true, force: true})
 mkdirSync(dist)
 await bundle(join(projectRoot, 'src/main.ts'), join(dist, BUNDLES.elect))
 // The commands of cron lines and scripts without oclif (src/lean.ts, src/lean-run.ts).
-await bundleLean('lean', join(dist, BUNDLES.lean))
-await bundleLean('lean-run', join(dist, BUNDLES['lean-run']))
+await bundleLeanStartUps(dist)
 
 // V8's code for what a command runs, for Nodes without a compile cache of their own (bin/run.cjs).
 for (const {argv, env} of CODE_CACHE_RUNS)
   spawnSync(process.execPath, [join(projectRoot, 'bin/run.cjs'), ...argv], {env: {...process.env, ELECT_BUILD_CODE_CACHE: '1', ...env}, stdio: 'ignore'})
+spawnSync(process.execPath, [join(projectRoot, 'test/build/etcd3-code.cjs'), dist], {stdio: 'ignore'})

@@ -2,9 +2,10 @@
 // one CommonJS file that needs only Node's built-in modules and reads no other file.
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
-import {dirname, join} from 'node:path'
+import {basename, dirname, join} from 'node:path'
 import {build, type Plugin} from 'esbuild'
 import protobuf from 'protobufjs'
+import {GRPC_BUNDLE} from '../../src/etcd/gateway-first.js'
 import {rootOf} from '../../src/etcd/services.js'
 import {projectRoot} from '../harness/processes.js'
 
@@ -116,12 +117,16 @@ function guardScriptInline(): Plugin {
   }
 }
 
-/** Modules by name in place of the packages of the same name: `{'etcd3': '/abs/path/gateway.ts'}` (the names alone, not their files). */
-function substitutes(modules: Record<string, string>): Plugin {
+/**
+ * Modules by name in place of the packages of the same name: `{'etcd3': '/abs/path/gateway.ts'}` (the
+ * names alone, not their files); a name given null is left to the loader to serve (see bin/run.cjs).
+ */
+function substitutes(modules: Record<string, string | null>): Plugin {
   return {
     name: 'substitutes',
     setup(bundle) {
-      for (const [name, path] of Object.entries(modules)) bundle.onResolve({filter: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`)}, () => ({path}))
+      for (const [name, path] of Object.entries(modules))
+        bundle.onResolve({filter: new RegExp(`^${name.replace(/[/.]/g, '\\$&')}$`)}, () => (path === null ? {path: name, external: true} : {path}))
     },
   }
 }
@@ -130,7 +135,12 @@ function substitutes(modules: Record<string, string>): Plugin {
  * Bundles `entry` into `outfile`; `constants` are names the code declares and the build defines;
  * `modules` stand in for packages (the lean start-up's, see src/lean.ts).
  */
-export async function bundle(entry: string, outfile: string, constants: Record<string, string> = {}, modules: Record<string, string> = {}): Promise<void> {
+export async function bundle(
+  entry: string,
+  outfile: string,
+  constants: Record<string, string> = {},
+  modules: Record<string, string | null> = {},
+): Promise<void> {
   await build({
     entryPoints: [entry],
     outfile,
@@ -153,18 +163,27 @@ export async function bundle(entry: string, outfile: string, constants: Record<s
 }
 
 /**
- * A lean start-up's bundle: `entry`'s commands on a small parser in place of oclif and, for the
- * one-shot ones (src/lean.ts), etcd's JSON gateway in place of etcd3 (src/README.md, "Two start-ups").
+ * A lean start-up's bundle: `entry`'s commands on a small parser in place of oclif and etcd's JSON
+ * gateway in place of etcd3: for run-if-leader, until a run needs a stream, when it loads etcd3's own
+ * bundle (src/README.md, "Two start-ups").
  */
-export async function bundleLean(entry: 'lean' | 'lean-run', outfile: string): Promise<void> {
+async function bundleLean(entry: 'lean' | 'lean-run', outfile: string): Promise<void> {
   const {version} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as {version: string}
-  const modules: Record<string, string> = {'@oclif/core': join(projectRoot, 'src/cli/lean-oclif.ts')}
+  const modules: Record<string, string | null> = {'@oclif/core': join(projectRoot, 'src/cli/lean-oclif.ts')}
   if (entry === 'lean') modules.etcd3 = join(projectRoot, 'src/etcd/gateway.ts')
+  else Object.assign(modules, {etcd3: join(projectRoot, 'src/etcd/gateway-first.ts'), [GRPC_BUNDLE]: null})
   await bundle(join(projectRoot, `src/${entry}.ts`), outfile, {ELECT_VERSION: JSON.stringify(version)}, modules)
 }
 
+/** The lean start-ups' bundles in `dir`: lean.cjs, lean-run.cjs, and etcd3 apart, for a run that gets as far as a stream. */
+export async function bundleLeanStartUps(dir: string): Promise<void> {
+  await bundleLean('lean', join(dir, BUNDLES.lean))
+  await bundleLean('lean-run', join(dir, BUNDLES['lean-run']))
+  await bundle(require.resolve('etcd3'), join(dir, BUNDLES.etcd3))
+}
+
 /** The bundles a start-up chooses from (bin/run.cjs), by the entry each is built from. */
-export const BUNDLES = {elect: 'elect.cjs', lean: 'lean.cjs', 'lean-run': 'lean-run.cjs'} as const
+export const BUNDLES = {elect: 'elect.cjs', lean: 'lean.cjs', 'lean-run': 'lean-run.cjs', etcd3: basename(GRPC_BUNDLE)} as const
 
 /** A command line of each bundle for the build to run once against a port where nothing listens, leaving V8's code of what it ran. */
 export const CODE_CACHE_RUNS: Array<{argv: string[]; env: Record<string, string>}> = [
@@ -172,6 +191,6 @@ export const CODE_CACHE_RUNS: Array<{argv: string[]; env: Record<string, string>
   {argv: ['who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], env: {ELECT_LEAN: '0'}},
   // the small parser, the command and the gateway
   {argv: ['who-leads', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms'], env: {}},
-  // the small parser, run-if-leader and etcd3
+  // the small parser, run-if-leader and the gateway (etcd3's bundle: test/build/etcd3-code.cjs)
   {argv: ['run-if-leader', 'build', '--endpoints', '127.0.0.1:9', '--dial-timeout', '200ms', '--', 'true'], env: {}},
 ]

@@ -6,7 +6,7 @@ import {createHash} from 'node:crypto'
 import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {arch} from 'node:os'
 import {basename, join} from 'node:path'
-import {bundle, bundleLean, BUNDLES, CODE_CACHE_RUNS} from './bundle.js'
+import {bundle, bundleLeanStartUps, BUNDLES, CODE_CACHE_RUNS} from './bundle.js'
 import {debianPackage, manPage} from './deb.js'
 import {nodeRuntime, RELEASE_NODE} from './node-runtime.js'
 import {projectRoot} from '../harness/processes.js'
@@ -21,8 +21,7 @@ mkdirSync(work, {recursive: true})
 
 const {name, version, description, oclif, bin} = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'))
 await bundle(join(projectRoot, 'src/sea.ts'), join(work, BUNDLES.elect), {ELECT_PACKAGE_JSON: JSON.stringify({name, version, description, oclif, bin})})
-await bundleLean('lean', join(work, BUNDLES.lean))
-await bundleLean('lean-run', join(work, BUNDLES['lean-run']))
+await bundleLeanStartUps(work)
 
 // The blob is made by a Node of the release's version on this machine, which also runs one command
 // to leave V8's compiled code of it (test/build/sea-main.cjs). That code only fits this machine's architecture:
@@ -30,6 +29,7 @@ await bundleLean('lean-run', join(work, BUNDLES['lean-run']))
 const builder = nodeRuntime(RELEASE_NODE, arch())
 const loader = join(projectRoot, 'test/build/sea-main.cjs')
 for (const {argv, env} of CODE_CACHE_RUNS) spawnSync(builder, [loader, ...argv], {env: {...process.env, ELECT_SEA_BUILD_DIR: work, ...env}, stdio: 'ignore'})
+spawnSync(builder, [join(projectRoot, 'test/build/etcd3-code.cjs'), work], {stdio: 'ignore'})
 for (const bundled of Object.values(BUNDLES))
   if (!existsSync(join(work, `${bundled}.codecache`))) throw new Error(`${loader} left no compiled code of ${bundled} in ${work}`)
 for (const target of ARCHES) {

@@ -212,19 +212,27 @@ describe('the lean start-up', () => {
       [['who-leads', name, '--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey], {endpoints: mutualAuthServer.endpoints}],
     ] as Array<[string[], ElectOptions]>)
       await expectSame(args, options)
+    // run-if-leader with a certificate: the lean start-up's etcd3 from the first call, as oclif's.
+    const mutual = {endpoints: mutualAuthServer.endpoints}
+    const withCertificate = ['--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey]
+    const ran = await expectSame(['run-if-leader', name, ...alice, ...withCertificate, '--', 'sh', '-c', 'echo "$ELECT_NAME"'], mutual, true)
+    expect([ran.exitCode, ran.stdout, ran.stderr]).toEqual([0, name, ''])
+    const refused = await expectSame(['run-if-leader', name, ...withCertificate, '--dial-timeout', '10s', '--', 'true'], mutual)
+    expect(refused.exitCode).not.toBe(0)
     const resumed = await elect(['resume', name, ...alice], {endpoints: authServer.endpoints})
     expect(resumed.exitCode).toBe(0)
     expect(resumed.stderr).toMatch(new RegExp(`^elect: resumed ${name} \\(it was paused by \\S+ at \\S+\\)$`))
   })
 
   // The npm install's entry alone: a single executable carries its bundles in itself.
-  it.skipIf(!/\.c?js$/.test(electBin))('runs on its own bundles: no oclif, and no gRPC but for run-if-leader', async () => {
+  it.skipIf(!/\.c?js$/.test(electBin))('runs on its own bundles: no oclif, and no gRPC but for a run that needs a stream or a certificate', async () => {
     const install = tempDir()
     mkdirSync(join(install, 'bin'))
     mkdirSync(join(install, 'dist'))
     copyFileSync(join(projectRoot, 'bin/run.cjs'), join(install, 'bin/run.cjs'))
-    for (const file of ['lean.cjs', 'lean.cjs.codecache', 'lean-run.cjs', 'lean-run.cjs.codecache'])
-      copyFileSync(join(projectRoot, 'dist', file), join(install, 'dist', file))
+    const copy = (...files: string[]) => files.forEach((file) => copyFileSync(join(projectRoot, 'dist', file), join(install, 'dist', file)))
+    // etcd3's bundle comes last: whatever runs before it does without gRPC.
+    copy('lean.cjs', 'lean.cjs.codecache', 'lean-run.cjs', 'lean-run.cjs.codecache')
     const name = uniqueName('lean-alone')
     const run = (...args: string[]) => runAt(defaultEndpoints(), ...args)
     const runAt = (endpoints: string[], ...args: string[]) =>
@@ -256,5 +264,13 @@ describe('the lean start-up', () => {
     expect([asAlice.exitCode, asAlice.stderr]).toEqual([3, `elect: nobody leads ${name}`])
     // What it hands to oclif needs the rest: here, missing.
     expect((await run('who-leads', name, '--help')).exitCode).not.toBe(0)
+    // A run with a client certificate goes to gRPC from its first call: with etcd3's bundle, and only with it.
+    expect((await run('resume', name)).exitCode).toBe(0)
+    const certified = ['run-if-leader', name, '--user', `alice:${PASSWORD}`, '--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey]
+    const withoutGrpc = await runAt(mutualAuthServer.endpoints, ...certified, '--', 'sh', '-c', 'echo "$ELECT_NAME"')
+    expect([withoutGrpc.exitCode, withoutGrpc.stdout]).toEqual([1, ''])
+    copy('etcd3.cjs', 'etcd3.cjs.codecache')
+    const withGrpc = await runAt(mutualAuthServer.endpoints, ...certified, '--', 'sh', '-c', 'echo "$ELECT_NAME"')
+    expect([withGrpc.exitCode, withGrpc.stdout, withGrpc.stderr]).toEqual([0, name, ''])
   })
 })

@@ -27,7 +27,7 @@ describe('the bundle', () => {
       'node_modules/@oclif/core/lib/module-loader.js': 3,
       'node_modules/lilconfig/src/index.js': 1,
     })
-    for (const lean of ['dist/lean.cjs', 'dist/lean-run.cjs']) expect(readFileSync(join(root, lean), 'utf8')).not.toMatch(/[^\w.$"]import\(/)
+    for (const lean of ['dist/lean.cjs', 'dist/lean-run.cjs', 'dist/etcd3.cjs']) expect(readFileSync(join(root, lean), 'utf8')).not.toMatch(/[^\w.$"]import\(/)
   })
 })
 
@@ -43,6 +43,8 @@ describe('the npm package', () => {
     expect(paths.filter((path) => path.startsWith('dist/')).sort()).toEqual([
       'dist/elect.cjs',
       'dist/elect.cjs.codecache',
+      'dist/etcd3.cjs',
+      'dist/etcd3.cjs.codecache',
       'dist/lean-run.cjs',
       'dist/lean-run.cjs.codecache',
       'dist/lean.cjs',
