@@ -1,7 +1,8 @@
 import {EventEmitter} from 'node:events'
+import {existsSync} from 'node:fs'
 import {connect, type Socket} from 'node:net'
 import {type Grant, type Hello, type HostMessage, receive, send} from './protocol.js'
-import {checkPrivateDir, runtimeDir, socketPath} from './runtime-dir.js'
+import {checkPrivateDir, mayHoldSocketOf, runtimeDir, socketPath} from './runtime-dir.js'
 
 export type AttachOutcome =
   | {kind: 'lead'; grant: Grant}
@@ -128,5 +129,10 @@ export async function findLocalCampaign(prefix: string, name: string, timeoutMs:
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
     return {warning: `${(error as Error).message}; running standalone`}
   }
-  return {campaign: await Attachment.find(socketPath(dir, prefix, name), timeoutMs)}
+  // No socket, no campaign: asked without one, as every fire of a crontab without a campaign would
+  // ask, a refused connection costs a process some 3 ms of its start.
+  if (!mayHoldSocketOf(dir, name)) return {}
+  const path = socketPath(dir, prefix, name)
+  if (!existsSync(path)) return {}
+  return {campaign: await Attachment.find(path, timeoutMs)}
 }

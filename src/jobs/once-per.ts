@@ -12,7 +12,6 @@
 // its own, as cron fires an hourly job in both; and a repeated half hour (Lord Howe) is the slot it
 // repeats, since its local times are the same again. Servers of one election must share a time zone
 // (TZ) for their slots to agree, as their crons must to fire together.
-import {createHash} from 'node:crypto'
 import type {Etcd3, IKeyValue} from 'etcd3'
 import type {ElectionKeys} from '../election/keys.js'
 
@@ -155,5 +154,6 @@ export function fleetSpreadMs(slot: OnceSlot): number {
  */
 export function placeInSpread(value: string, spreadMs: number): number {
   // A cryptographic hash spreads names that differ in one character (web-1, web-2) as far as any.
-  return (createHash('sha256').update(value).digest().readUInt32BE(0) / 2 ** 32) * spreadMs
+  // node:crypto is loaded here, not with elect: a fire without --once-per has no use for it.
+  return (process.getBuiltinModule('node:crypto').createHash('sha256').update(value).digest().readUInt32BE(0) / 2 ** 32) * spreadMs
 }

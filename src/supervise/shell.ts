@@ -1,6 +1,5 @@
 // A short command line that elect runs for itself (a hook, a health check): `sh -c` in a process
 // group of its own, outside any job's, killed with whatever it started once its time is up.
-import {spawn} from 'node:child_process'
 import {after} from '../time/clock.js'
 import {signalGroup} from './process-group.js'
 
@@ -23,7 +22,10 @@ export function runShell(command: string, options: {env: NodeJS.ProcessEnv; stdi
   return new Promise((resolve) => {
     // A group of its own: the time-out ends what it started too, and a signal to elect's group
     // (Ctrl-C) reaches the job through elect, not this command.
-    const child = spawn('sh', ['-c', command], {detached: true, stdio: ['pipe', 'ignore', 'pipe'], env: options.env})
+    // Loaded here, not with elect, as in supervisor.ts.
+    const child = process
+      .getBuiltinModule('node:child_process')
+      .spawn('sh', ['-c', command], {detached: true, stdio: ['pipe', 'ignore', 'pipe'], env: options.env})
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)))
     child.stdin.on('error', () => undefined) // a command that does not read its stdin

@@ -1,11 +1,15 @@
-import {type ChildProcess, spawn} from 'node:child_process'
-import {randomBytes} from 'node:crypto'
-import {createInterface} from 'node:readline'
+import type {ChildProcess} from 'node:child_process'
 import type {Readable, Writable} from 'node:stream'
 import {after, uptimeDeadline} from '../time/clock.js'
 import {formatDuration} from '../time/duration.js'
 import {guardScript} from './guard-script.js'
 import {type Job, killJob} from './process-group.js'
+
+// Loaded as a command starts, not with elect: a fire that skips uses none of them, and they cost a
+// process some 3 ms to load (src/README.md, "Two start-ups").
+const childProcess = () => process.getBuiltinModule('node:child_process')
+const readline = () => process.getBuiltinModule('node:readline')
+const crypto = () => process.getBuiltinModule('node:crypto')
 
 export interface Outcome {
   /** The exit status a shell would give: the command's code, 126/127 if it could not start, 128+n for signal n. */
@@ -42,7 +46,7 @@ export class Supervisor {
   private overran = false
   private cancelLimit?: () => void
   /** Marks every process of the command's job (see guard.sh); known to the guard only from start(). */
-  private readonly runId = randomBytes(16).toString('hex')
+  private readonly runId = crypto().randomBytes(16).toString('hex')
   private job?: Job
   /** Set once the guard reported the job gone: its pids may then belong to someone else. */
   private jobGone = false
@@ -60,23 +64,25 @@ export class Supervisor {
     let started!: () => void
     this.started = new Promise((resolve) => (started = resolve))
     this.exited = new Promise((resolve) => {
-      createInterface({input: guard.stdio[4] as Readable}).on('line', (line) => {
-        const [report, ...rest] = line.split(' ')
-        if (report === 'started') {
-          this.job = {pid: Number(rest[0]), runId: this.runId, cgroup: rest[1] === '-' ? undefined : rest[1]}
-          started()
-        } else if (report === 'stopping') {
-          this.stoppedBecause ??= rest.join(' ')
-        } else if (report === 'spawn-failed') {
-          this.jobGone = true
-          started()
-          resolve({status: rest[0] === 'ENOENT' ? 127 : 126})
-        } else if (report === 'exited') {
-          this.jobGone = true
-          this.cancelLimit?.()
-          resolve({status: Number(rest[0]), stoppedBecause: this.stoppedBecause, ...(this.overran ? {overran: true} : {})})
-        }
-      })
+      readline()
+        .createInterface({input: guard.stdio[4] as Readable})
+        .on('line', (line) => {
+          const [report, ...rest] = line.split(' ')
+          if (report === 'started') {
+            this.job = {pid: Number(rest[0]), runId: this.runId, cgroup: rest[1] === '-' ? undefined : rest[1]}
+            started()
+          } else if (report === 'stopping') {
+            this.stoppedBecause ??= rest.join(' ')
+          } else if (report === 'spawn-failed') {
+            this.jobGone = true
+            started()
+            resolve({status: rest[0] === 'ENOENT' ? 127 : 126})
+          } else if (report === 'exited') {
+            this.jobGone = true
+            this.cancelLimit?.()
+            resolve({status: Number(rest[0]), stoppedBecause: this.stoppedBecause, ...(this.overran ? {overran: true} : {})})
+          }
+        })
       // A guard that dies without reporting (killed from outside) must not leave the command unguarded.
       const died = () => {
         this.cancelLimit?.()
@@ -99,7 +105,7 @@ export class Supervisor {
     // The script and the command travel in the environment and the control pipe, not as arguments: `ps`
     // shows a line that names elect and the election, and an operator's `pgrep -f <command>` finds the
     // command alone, not its guard and watcher as well.
-    const guard = spawn('bash', ['-c', 'eval "$ELECT_GUARD"', options.label], {
+    const guard = childProcess().spawn('bash', ['-c', 'eval "$ELECT_GUARD"', options.label], {
       argv0: 'elect-guard',
       // bash would source BASH_ENV itself; the guard hands it on to the command instead. A session of
       // its own (detached: setsid): whatever kills elect's process group or session, as timeout(1)
