@@ -91,7 +91,9 @@ export class Candidacy extends EventEmitter {
         if (resign) return {revision, outcome: ['resign-requested', resign.value.toString()]}
         return {revision, watch: [{key: this.self.key}, {key: this.keys.resignRequest(this.self.leaseId)}]}
       },
-      {signal: stop.signal, retry: (error) => !credentialsRefused(error)},
+      // A cron job's command often ends within its leadership's first moments: the watch, which only
+      // hastens what the keepalives would find, waits for them (see firstWatchAfterMs).
+      {signal: stop.signal, retry: (error) => !credentialsRefused(error), firstWatchAfterMs: LEADERSHIP_WATCH_AFTER_MS},
     )
     ended.then(
       ([event, detail]) => this.end(event, detail),
@@ -186,3 +188,6 @@ export class Candidacy extends EventEmitter {
     this.stopWatchingLeadership()
   }
 }
+
+/** How long after a leader first reads its key its watch opens: a resign or a deleted key in that time is heard this much later. */
+const LEADERSHIP_WATCH_AFTER_MS = 250

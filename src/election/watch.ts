@@ -55,6 +55,13 @@ export interface WaitOptions {
   signal?: AbortSignal
   /** Whether a failed read is worth repeating; by default only transient failures (etcd unreachable) are. */
   retry?: (error: unknown) => boolean
+  /**
+   * Opens the first watch this long after the first read (at most PULSE_MS), not at once: a wait that
+   * is mostly over by then (a short command's leadership) never opens one, which may cost a process
+   * its whole gRPC client (etcd/gateway-first.ts). The watch starts from the read's revision, so a
+   * change meanwhile is missed by none; it is heard up to this much later.
+   */
+  firstWatchAfterMs?: number
 }
 
 /**
@@ -63,7 +70,7 @@ export interface WaitOptions {
  * reading, or one after a broken watch or a failed read.
  */
 export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Promise<Reading<T>>, options: WaitOptions = {}): Promise<T> {
-  const {signal, retry = isTransient} = options
+  const {signal, retry = isTransient, firstWatchAfterMs = 0} = options
   let hint: Hint | undefined
   let readFailures = 0
   let watchFailures = 0
@@ -95,8 +102,9 @@ export async function readUntil<T>(client: Etcd3, read: (changed: boolean) => Pr
           await pause(backoffMs(++watchFailures), signal)
           throwIfAborted(signal)
         } else watchFailures = 0
+        const openAfterMs = hint ? 0 : Math.min(firstWatchAfterMs, PULSE_MS)
         hint?.close()
-        hint = new Hint(client, ranges, reading.revision, pulseMs)
+        hint = new Hint(client, ranges, reading.revision, pulseMs, openAfterMs)
       }
       changed = await hint.changeAfter(reading.revision, signal)
     }
@@ -120,14 +128,21 @@ class Hint {
   private stream?: WatchStream
   private closed = false
   private timer?: NodeJS.Timeout
+  private opening?: NodeJS.Timeout
 
   constructor(
     client: Etcd3,
     readonly ranges: KeyRange[],
     private readonly readRevision: number,
     readonly pulseMs: number,
+    openAfterMs = 0,
   ) {
     this.awaitPulse(Math.min(pulseMs, PULSE_MS))
+    if (openAfterMs > 0) this.opening = setTimeout(() => this.open(client), openAfterMs)
+    else this.open(client)
+  }
+
+  private open(client: Etcd3): void {
     openWatchStream(client).then(
       (stream) => {
         if (this.closed) return cancelStream(stream)
@@ -138,8 +153,8 @@ class Hint {
         // From the read's own revision, not the one after it: etcd answers a progress request only
         // once the store has reached every watch's start revision (etcd 3.5, watchableStore.progressIfSync),
         // so a watch from the future would stay unanswered, and deaf to the pulse, on an idle store.
-        for (const range of ranges) {
-          stream.write({create_request: {key: Buffer.from(range.key), range_end: range.rangeEnd, start_revision: readRevision}})
+        for (const range of this.ranges) {
+          stream.write({create_request: {key: Buffer.from(range.key), range_end: range.rangeEnd, start_revision: this.readRevision}})
         }
       },
       () => this.break(),
@@ -174,6 +189,7 @@ class Hint {
   close(): void {
     this.closed = true
     clearTimeout(this.timer)
+    clearTimeout(this.opening)
     if (this.stream) cancelStream(this.stream)
   }
 
