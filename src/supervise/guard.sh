@@ -11,13 +11,14 @@
 # carries the run's ELECT_RUN_ID in its environment, and their descendants.
 #
 # elect starts it while it still waits for its turn, so that nothing is left to start when the turn
-# comes: the guard waits for "run" and exits, running nothing, if elect's end of the pipe closes first.
+# comes (the job's cgroup included, whose making costs milliseconds): the guard waits for "run" and
+# exits, running nothing, if elect's end of the pipe closes first.
 #
 # Run as `bash -c 'eval "$ELECT_GUARD"' <label>`, the script in ELECT_GUARD: `ps` shows a short line.
-# fd 3, from elect: first  command <kill signal> <kill grace, centiseconds> <n>, then n NUL-terminated
-#                          words (the command and its arguments); then env <n>, then n NUL-terminated
-#                          NAME=VALUE records (exported for the command; ELECT_RUN_ID among them),
-#                          then run <deadline>;
+# fd 3, from elect: first  job <run id>, then command <kill signal> <kill grace, centiseconds> <n>,
+#                          then n NUL-terminated words (the command and its arguments); at its turn
+#                          env <n>, then n NUL-terminated NAME=VALUE records (exported for the
+#                          command; ELECT_RUN_ID=<run id> among them), then run <deadline>;
 #                   then a line each: extend <deadline> | forward <SIGNAL> | stop <SIGNAL> <why...>
 # fd 4, to elect, a line each:    started <pid> <cgroup directory, or -> | spawn-failed <ENOENT|EACCES>
 #                                 | stopping <why...> | exited <status>
@@ -28,44 +29,30 @@ kill_signal='' grace=0 deadline=0
 
 # The records are exported for the command alone, not in the guard: the tools the guard runs itself
 # (sleep, grep, awk) must not carry the run's ELECT_RUN_ID, or a search for it would find them.
-records=() run_id=''
-while read -r verb arg rest; do
-  case $verb in
-    command)
-      kill_signal=$arg grace=${rest% *}
-      words=()
-      for ((i = 0; i < ${rest##* }; i++)); do IFS= read -r -d '' word && words+=("$word"); done
-      set -- "${words[@]}"
-      ;;
-    env) for ((i = 0; i < arg; i++)); do IFS= read -r -d '' record && records+=("$record"); done ;;
-    run) deadline=$arg; break ;;
-  esac
-done <&3
-((deadline)) || exit 0
-for record in "${records[@]}"; do [[ $record == ELECT_RUN_ID=* ]] && run_id=${record#*=}; done
+records=() run_id='' words=()
+# Reads elect's messages up to the one named $1; fails if elect's end of the pipe closed first.
+read_through() {
+  local verb arg rest
+  while read -r verb arg rest; do
+    case $verb in
+      job) run_id=$arg ;;
+      command)
+        kill_signal=$arg grace=${rest% *}
+        for ((i = 0; i < ${rest##* }; i++)); do IFS= read -r -d '' word && words+=("$word"); done
+        ;;
+      env) for ((i = 0; i < arg; i++)); do IFS= read -r -d '' record && records+=("$record"); done ;;
+      run) deadline=$arg ;;
+    esac
+    [[ $verb == "$1" ]] && return 0
+  done <&3
+  return 1
+}
+read_through command || exit 0
+set -- "${words[@]}"
 
-# bash's own notices (a job "Killed") are not the user's business: the guard's stderr goes nowhere,
-# the command gets the real one (fd 5).
+# bash's own notices (a job "Killed") are not the user's business, nor a refused mkdir: the guard's
+# stderr goes nowhere, the command gets the real one (fd 5).
 exec 5>&2 2> /dev/null
-
-# The guard runs in a session of its own, so that a signal to elect's process group (a terminal's
-# Ctrl-C, timeout(1) around elect, kill -- -PGID) does not reach it: elect forwards what is meant for
-# the command, and a SIGKILL of elect's group leaves the guard to stop the job. A signal sent to the
-# guard itself, or a write to a vanished elect, must not end it either. No-op traps, not ignores:
-# ignored signals would be inherited by the command.
-trap : INT TERM HUP QUIT PIPE
-
-now=0
-uptime_cs() { local up rest; read -r up rest < /proc/uptime; now=$((10#${up/./})); }
-report() { echo "$*" >&4 2>/dev/null || true; }
-
-# 127 and 126 are decided here, as a shell would, so that bash prints no message of its own.
-if [[ $1 == */* ]]; then
-  if [[ ! -e $1 ]]; then report spawn-failed ENOENT; exit 0; fi
-  if [[ -d $1 || ! -x $1 ]]; then report spawn-failed EACCES; exit 0; fi
-elif ! type -P -- "$1" > /dev/null; then
-  report spawn-failed ENOENT; exit 0
-fi
 
 # A cgroup for the job, beneath the guard's own (so that a service manager still counts the job as
 # the service's), unless ELECT_CGROUP=none. A probe moves a throwaway subshell in first: where that is
@@ -88,6 +75,33 @@ if [[ ${ELECT_CGROUP-} != none ]]; then
     rmdir "$cgroup"
     cgroup=''
   fi
+fi
+
+# A guard that runs nothing takes its cgroup with it.
+leave() {
+  [[ -z $cgroup ]] || rmdir "$cgroup"
+  exit 0
+}
+# Its turn, or its end.
+read_through run && ((deadline)) || leave
+
+# The guard runs in a session of its own, so that a signal to elect's process group (a terminal's
+# Ctrl-C, timeout(1) around elect, kill -- -PGID) does not reach it: elect forwards what is meant for
+# the command, and a SIGKILL of elect's group leaves the guard to stop the job. A signal sent to the
+# guard itself, or a write to a vanished elect, must not end it either. No-op traps, not ignores:
+# ignored signals would be inherited by the command.
+trap : INT TERM HUP QUIT PIPE
+
+now=0
+uptime_cs() { local up rest; read -r up rest < /proc/uptime; now=$((10#${up/./})); }
+report() { echo "$*" >&4 2>/dev/null || true; }
+
+# 127 and 126 are decided here, as a shell would, so that bash prints no message of its own.
+if [[ $1 == */* ]]; then
+  if [[ ! -e $1 ]]; then report spawn-failed ENOENT; leave; fi
+  if [[ -d $1 || ! -x $1 ]]; then report spawn-failed EACCES; leave; fi
+elif ! type -P -- "$1" > /dev/null; then
+  report spawn-failed ENOENT; leave
 fi
 
 set -m # the command gets a process group of its own, and keeps the guard's stdin

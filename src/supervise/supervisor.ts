@@ -45,7 +45,7 @@ export class Supervisor {
   private stoppedBecause?: string
   private overran = false
   private cancelLimit?: () => void
-  /** Marks every process of the command's job (see guard.sh); known to the guard only from start(). */
+  /** Marks every process of the command's job (see guard.sh), and names its cgroup. */
   private readonly runId = crypto().randomBytes(16).toString('hex')
   private job?: Job
   /** Set once the guard reported the job gone: its pids may then belong to someone else. */
@@ -60,7 +60,7 @@ export class Supervisor {
     // Writes to a guard that has finished fail with EPIPE; its exit tells the story.
     this.control.on('error', () => undefined)
     const words = [options.command, ...options.args].map((word) => `${word}\0`)
-    this.control.write(`command ${options.killSignal} ${Math.ceil(options.killGraceMs / 10)} ${words.length}\n${words.join('')}`)
+    this.control.write(`job ${this.runId}\ncommand ${options.killSignal} ${Math.ceil(options.killGraceMs / 10)} ${words.length}\n${words.join('')}`)
     let started!: () => void
     this.started = new Promise((resolve) => (started = resolve))
     this.exited = new Promise((resolve) => {

@@ -2,7 +2,7 @@
 // ends and when elect is killed, whichever process group or session it moved into. Each shape below
 // is a way jobs are written that leaves the command's process group; its escaping process writes its
 // pid to a file, which is how the test knows it (not by elect's means of finding it).
-import {existsSync, mkdirSync, readFileSync, rmdirSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {cleanup, elect, etcdctl, startElect, tempDir, uniqueName, waitFor} from '../harness/cli.js'
@@ -196,6 +196,30 @@ describe.each(Object.entries(MODES))('the whole job, found by %s', (mode, env) =
         await waitFor(() => readFileSync(join(elsewhere, 'cgroup.procs'), 'utf8') === '', 5000)
         rmdirSync(elsewhere)
       }
+    },
+  )
+
+  it.runIf(mode === 'cgroup' && asRoot && cgroup2Mount())(
+    "a run that waits has its job's cgroup made while it waits, and removed when its turn never comes",
+    async () => {
+      const name = uniqueName('cgroup-waiting')
+      const finish = join(tempDir(), 'finish')
+      const holder = startElect(['run-if-leader', name, '--', 'sh', '-c', `while [ ! -e ${finish} ]; do sleep 0.05; done`], {env})
+      expect(await waitFor(async () => (await elect(['who-leads', name])).exitCode === 0, 10_000)).toBe(true)
+      const waiter = startElect(['run-if-leader', name, '--wait', '5m', '--', 'true'], {env})
+      // The guard made it before the turn came, so that none of its making stands between the turn and the command.
+      const waitersCgroup = () => {
+        const guard = listProcesses().find((row) => row.ppid === waiter.pid && row.alive)
+        const named = guard && readdirSync(cgroup2Mount()!).find((entry) => entry.startsWith(`elect-${guard.pid}-`))
+        return named && join(cgroup2Mount()!, named)
+      }
+      expect(await waitFor(() => Boolean(waitersCgroup()), 10_000)).toBe(true)
+      const made = waitersCgroup()!
+      waiter.kill('SIGTERM')
+      expect((await waiter).exitCode).toBe(128 + 15)
+      expect(await waitFor(() => !existsSync(made), 5000)).toBe(true)
+      writeFileSync(finish, '')
+      expect((await holder).exitCode).toBe(0)
     },
   )
 
