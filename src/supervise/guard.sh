@@ -124,25 +124,24 @@ report started "$pid" "${cgroup:--}"
 members=()
 job_members() {
   members=()
-  local marked=''
-  [[ -n $run_id ]] && marked=$(grep -lsaF -- "ELECT_RUN_ID=$run_id" /proc/[0-9]*/environ)
-  marked=${marked//\/proc\//}
-  marked=${marked//\/environ/}
-  [[ -z $cgroup ]] || marked+=$'\n'$(< "$cgroup/cgroup.procs")
-  # One pass over every /proc/<pid>/stat: the command's group and the marked, then their descendants.
-  # cat, not awk, opens the files: mawk gives up on one that vanished since the glob.
-  mapfile -t members < <(cat /proc/[0-9]*/stat 2> /dev/null | awk -v group="$pid" -v marked="$marked" '
+  # One pass over every /proc/<pid>/stat and the cgroup's processes, while a grep finds the marked
+  # beside it (the two take milliseconds each, and one whole cycle of a job waits for both); then the
+  # descendants of the command's group, the marked and the cgroup's. cat, not awk, opens the files:
+  # mawk gives up on one that vanished since the glob, and the marked come over a pipe.
+  mapfile -t members < <(cat /proc/[0-9]*/stat ${cgroup:+"$cgroup/cgroup.procs"} 2> /dev/null | awk -v group="$pid" '
     /^[0-9]+ \(/ {
       p = $0; sub(/ .*/, "", p)
       rest = $0; sub(/.*\) /, "", rest); split(rest, field, " ")
       state[p] = field[1]; parent[p] = field[2]
       if (field[3] == group) job[p] = 1
+      next
     }
+    /^[0-9]+$/ { job[$0] = 1 }
+    /^\/proc\/[0-9]+\/environ$/ { p = $0; gsub(/[^0-9]/, "", p); job[p] = 1 }
     END {
-      n = split(marked, list, "\n"); for (i = 1; i <= n; i++) job[list[i]] = 1
       do { added = 0; for (p in parent) if (!(p in job) && (parent[p] in job)) { job[p] = 1; added = 1 } } while (added)
       for (p in job) if ((p in state) && state[p] != "Z" && state[p] != "X") print p
-    }')
+    }' - <([[ -z $run_id ]] || grep -lsaF -- "ELECT_RUN_ID=$run_id" /proc/[0-9]*/environ))
 }
 
 job_alive() {
@@ -286,7 +285,8 @@ if job_alive; then
     sleep 0.05
   done
 fi
+# The job is dead: elect may release now, while the guard tidies up.
+report exited "$status"
 kill -s KILL "$watcher" 2> /dev/null
 wait "$watcher" 2> /dev/null
 [[ -z $cgroup ]] || rmdir "$cgroup"
-report exited "$status"
