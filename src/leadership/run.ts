@@ -27,7 +27,7 @@ type StopReason = {kind: 'wait'} | {kind: 'signal'; signal: NodeJS.Signals} | {k
 /** How the wait for a turn ended: this run may start its command, or it ends as it says. */
 type Turn = Won | RunIfLeaderResult
 
-/** What a run makes ahead of its turn: the lease its running marker will hold, and its guard. */
+/** What a run makes ahead of its turn: the lease its running marker will hold, and (see guarded) its guard. */
 interface Prepared {
   runLease: Promise<Session>
   supervisor: Supervisor
@@ -41,6 +41,7 @@ export class Run {
   /** Every grant is kept, settled or not, so that the release revokes whatever was granted. */
   private readonly grants: Array<Promise<Session>> = []
   private prepared?: Prepared
+  private guard?: Supervisor
   private candidacy?: Candidacy
   private won?: Won
   /** How the run ended; a claimed run that never started its command leaves no record. */
@@ -146,6 +147,10 @@ export class Run {
    */
   private async campaign(stopWith: (reason: StopReason) => void, signal: AbortSignal): Promise<Turn> {
     if (this.options.waitMs > 0) this.prepare()
+    // The guard costs etcd nothing, and its start (bash, the job's cgroup) takes about as long as the
+    // campaign's round trips: it starts now, so that it is ready when the turn comes. (A borrowed run
+    // starts its own once the campaign lends: on a follower, every fire asks and skips.)
+    else this.guarded()
     const session = await this.lease()
     const candidacy = (this.candidacy = await this.election.enqueue(session, this.options.value))
     this.log(`queued as ${candidacy.self.key} (revision ${candidacy.self.createRevision})`)
@@ -222,25 +227,31 @@ export class Run {
   }
 
   /**
-   * A run that waits makes its own lease and its guard while it waits, not on the way from elected to
-   * running. One that may skip (without --wait) makes them once it knows it will run: a fleet of cron
-   * fires must not cost etcd a lease for every server that finds another ahead.
+   * A run that waits makes its own lease while it waits, not on the way from elected to running. One
+   * that may skip (without --wait) makes it once it knows it will run: a fleet of cron fires must not
+   * cost etcd a lease for every server that finds another ahead.
    */
   private prepare(): Prepared {
     const {client, election, options} = this
     return (this.prepared ??= {
       runLease: this.lease(),
       prune: recordsBeyond(client, election.keys, options.job, options.keepRuns).catch(() => []),
-      supervisor: Supervisor.prepare({
-        label: options.job === undefined ? options.name : `${options.name} ${options.job}`,
-        command: options.command,
-        args: options.args,
-        killSignal: options.killSignal,
-        killGraceMs: options.killGraceMs,
-        maxRuntimeMs: options.maxRuntimeMs,
-        env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
-      }),
+      supervisor: this.guarded(),
     })
+  }
+
+  /** The guard of the command, started once; release() ends it if it never runs. */
+  private guarded(): Supervisor {
+    const {options} = this
+    return (this.guard ??= Supervisor.prepare({
+      label: options.job === undefined ? options.name : `${options.name} ${options.job}`,
+      command: options.command,
+      args: options.args,
+      killSignal: options.killSignal,
+      killGraceMs: options.killGraceMs,
+      maxRuntimeMs: options.maxRuntimeMs,
+      env: {...process.env, ELECT_NAME: options.name, ...(options.job === undefined ? {} : {ELECT_JOB: options.job})},
+    }))
   }
 
   /**
@@ -253,7 +264,7 @@ export class Run {
     // One budget for the whole release, so that an etcd outage ends the run within --command-timeout.
     const giveUpAt = monotonicMs() + this.options.callTimeoutMs
     const released = won && this.releaseWon(won)
-    this.prepared?.supervisor.cancel()
+    this.guard?.cancel()
     this.signals.unlisten()
     await (won?.candidacy ?? this.candidacy)?.stopWatching()
     const unrecorded = await released
