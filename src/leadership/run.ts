@@ -27,10 +27,9 @@ type StopReason = {kind: 'wait'} | {kind: 'signal'; signal: NodeJS.Signals} | {k
 /** How the wait for a turn ended: this run may start its command, or it ends as it says. */
 type Turn = Won | RunIfLeaderResult
 
-/** What a run makes ahead of its turn: the lease its running marker will hold, and (see guarded) its guard. */
+/** What a run makes ahead of its turn, beside its guard (see guarded): the lease its running marker will hold. */
 interface Prepared {
   runLease: Promise<Session>
-  supervisor: Supervisor
   /** The job's oldest records, which the claim deletes as it writes this run's. */
   prune: Promise<string[]>
 }
@@ -99,7 +98,7 @@ export class Run {
     const interruptedBy = this.signals.caught
     if (interruptedBy) return {kind: 'interrupted', signal: interruptedBy}
     log(`elected: ${candidacy.self.key} (revision ${candidacy.self.createRevision}); starting ${options.command}`)
-    const result = await superviseCommand(turn, this.prepare().supervisor, options, log, this.signals)
+    const result = await superviseCommand(turn, this.guarded(), options, log, this.signals)
     if (result.kind === 'ran') this.endedRecord = result.record
     return result
   }
@@ -227,16 +226,16 @@ export class Run {
   }
 
   /**
-   * A run that waits makes its own lease while it waits, not on the way from elected to running. One
-   * that may skip (without --wait) makes it once it knows it will run: a fleet of cron fires must not
-   * cost etcd a lease for every server that finds another ahead.
+   * A run that waits makes its own lease and its guard while it waits, not on the way from elected to
+   * running. One that may skip (without --wait) makes its lease once it knows it will run: a fleet of
+   * cron fires must not cost etcd a lease for every server that finds another ahead.
    */
   private prepare(): Prepared {
     const {client, election, options} = this
+    this.guarded()
     return (this.prepared ??= {
       runLease: this.lease(),
       prune: recordsBeyond(client, election.keys, options.job, options.keepRuns).catch(() => []),
-      supervisor: this.guarded(),
     })
   }
 
