@@ -78,7 +78,8 @@ afterEach(async () => {
 
 /**
  * A server's job: the README's writes, each status in `dir`. `until` names a file the job waits for
- * after it has read the API's ETag (as a job reads before it works) and before it writes.
+ * after it has read the API's ETag (as a job reads before it works) and before it writes, and then
+ * for its guard's stop as well.
  */
 function job(dir: string, shared: string, server: string, until?: string): string {
   const url = `http://127.0.0.1:${(api.server.address() as {port: number}).port}`
@@ -87,7 +88,9 @@ function job(dir: string, shared: string, server: string, until?: string): strin
     `elect() { ${electCommandLine()} "$@"; }`,
     `cd ${dir} && echo $$ > pid && echo "$ELECT_REV" > token && echo ${server} > report.json`,
     readmeCommand('etag=$(curl').replaceAll('https://api.example', url),
-    until ? `trap '' TERM; touch ${dir}/waiting; while [ ! -e ${until} ]; do sleep 0.05; done` : '',
+    // It notes the guard's SIGTERM and goes on: a write begun before it came would be ended by it (Node,
+    // which `elect put` runs on, takes SIGTERM's default whatever its parent ignored).
+    until ? `trap 'touch ${dir}/stopped' TERM; touch ${dir}/waiting; while [ ! -e ${until} ] || [ ! -e ${dir}/stopped ]; do sleep 0.05; done` : '',
     step(readmeCommand('psql -v ON_ERROR_STOP=1'), 'psql'),
     step(readmeCommand('elect put --fenced'), 'put'),
     step(readmeCommand("printf 'put reports"), 'txn'),
@@ -104,7 +107,7 @@ it("refuses a resumed holder's writes once another server has led and written: i
   const name = uniqueName('frozen')
   const [dirA, dirB, shared] = [tempDir(), tempDir(), tempDir()]
   const env = {env: {...pg.env, PATH: `${dirname(pg.psql)}:${process.env.PATH}`}}
-  // A's job ignores SIGTERM once it has read, as a job that cleans up would: it makes its writes
+  // A's job carries on past SIGTERM once it has read, as a job that cleans up would: it makes its writes
   // within its kill grace after it resumes, whatever its guard says. It waits for `go` to write.
   const holderA = startElect(['run-if-leader', name, '--ttl', '6s', '--kill-grace', '4s', '--', 'sh', '-c', job(dirA, shared, 'A', join(dirA, 'go'))], env)
   expect(await waitFor(() => existsSync(join(dirA, 'waiting')))).toBe(true)
@@ -121,7 +124,7 @@ it("refuses a resumed holder's writes once another server has led and written: i
   const tokenB = readFileSync(join(dirB, 'token'), 'utf8').trim()
   holderB.kill('SIGTERM')
 
-  // A wakes with its go given: its job writes at once, before its guard's kill lands.
+  // A wakes with its go given: its guard stops the job, which writes at once, long before the SIGKILL.
   writeFileSync(join(dirA, 'go'), '')
   thaw(pidsA)
   expect(await waitFor(() => existsSync(join(dirA, 'done')), 20_000), "A's job tried its writes").toBe(true)
